@@ -1,0 +1,1 @@
+"""trialnode: clinical research infrastructure for Swedish healthcare regions."""

@@ -1,0 +1,180 @@
+"""Full-text search over studies, in Swedish and English, tolerant of typing errors.
+
+PostgreSQL: a ``tsvector`` generated from the search document with both the
+Swedish and the English configuration, a GIN index, ``ts_rank`` for relevance,
+and ``pg_trgm`` over the vocabulary for typos. SQLite: an FTS5 table over
+snowball-stemmed text (both languages), ``bm25`` for relevance, and rapidfuzz
+over the vocabulary for typos.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+
+import snowballstemmer
+from django.db import connection
+from django.db.models import QuerySet
+from django.db.models.expressions import RawSQL
+from rapidfuzz import fuzz, process
+
+from trialnode.studies.models import SearchTerm, Study, StudySearchDocument
+
+WORD_RE = re.compile(r"[^\W_]+", re.UNICODE)
+MAX_QUERY_WORDS = 12
+MIN_FUZZY_LENGTH = 5
+FUZZY_LIMIT = 4
+FUZZY_SCORE = 85  # rapidfuzz ratio, 0–100
+TRIGRAM_SIMILARITY = 0.5
+
+_swedish = snowballstemmer.stemmer("swedish")
+_english = snowballstemmer.stemmer("english")
+
+
+def words(text: str) -> list[str]:
+    return [w.casefold() for w in WORD_RE.findall(text)]
+
+
+def stems(text: str) -> str:
+    """Each word with its Swedish and English stems, for the SQLite FTS5 index."""
+    out: list[str] = []
+    for word in words(text):
+        out.append(_swedish.stemWord(word))
+        english = _english.stemWord(word)
+        if english != out[-1]:
+            out.append(english)
+    return " ".join(out)
+
+
+def _document_texts(study: Study) -> tuple[str, str]:
+    title = " ".join(
+        filter(None, [study.title_sv, study.title_en, study.acronym])
+    )
+    identifiers = " ".join(study.identifiers().values())
+    body_parts = [
+        identifiers,
+        study.summary_sv,
+        study.summary_en,
+        study.sponsor_name,
+        " ".join(str(c) for c in study.conditions.all()),
+        " ".join(f"{i.name} {i.atc_code}" for i in study.interventions.all()),
+        " ".join(f"{s.display_name} {s.city} {s.investigator}" for s in study.sites.all()),
+    ]
+    return title, " ".join(p for p in body_parts if p)
+
+
+def index_studies(study_ids: Iterable[int]) -> None:
+    """Rebuild the search documents (and vocabulary) of the given studies."""
+    ids = list(study_ids)
+    if not ids:
+        return
+    studies = Study.objects.filter(pk__in=ids).prefetch_related(
+        "conditions", "interventions", "sites__care_provider", "sites__unit"
+    )
+    documents = []
+    vocabulary: set[str] = set()
+    for study in studies:
+        title, body = _document_texts(study)
+        documents.append(
+            StudySearchDocument(
+                study=study,
+                title=title,
+                body=body,
+                title_stems=stems(title),
+                body_stems=stems(body),
+            )
+        )
+        vocabulary.update(w for w in words(f"{title} {body}") if 3 <= len(w) <= 60)
+    StudySearchDocument.objects.filter(study_id__in=ids).delete()
+    StudySearchDocument.objects.bulk_create(documents, batch_size=500)
+    SearchTerm.objects.bulk_create(
+        [SearchTerm(term=w) for w in sorted(vocabulary)], ignore_conflicts=True, batch_size=1000
+    )
+    _vocabulary_snapshot.cache_clear()
+
+
+@lru_cache(maxsize=1)
+def _vocabulary_snapshot() -> tuple[str, ...]:
+    return tuple(SearchTerm.objects.values_list("term", flat=True))
+
+
+def _similar_terms(word: str) -> list[str]:
+    if len(word) < MIN_FUZZY_LENGTH:
+        return []
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT term FROM studies_searchterm WHERE term %% %s AND similarity(term, %s) >= %s "
+                "ORDER BY similarity(term, %s) DESC LIMIT %s",
+                [word, word, TRIGRAM_SIMILARITY, word, FUZZY_LIMIT],
+            )
+            return [row[0] for row in cursor.fetchall()]
+    matches = process.extract(
+        word, _vocabulary_snapshot(), scorer=fuzz.ratio, score_cutoff=FUZZY_SCORE,
+        limit=FUZZY_LIMIT,
+    )
+    return [match[0] for match in matches]
+
+
+@dataclass(frozen=True)
+class TextQuery:
+    """A parsed free-text query: for each word, the spellings that may match it."""
+
+    alternatives: tuple[tuple[str, ...], ...]
+
+    @classmethod
+    def parse(cls, text: str) -> TextQuery:
+        parsed = []
+        for word in words(text)[:MAX_QUERY_WORDS]:
+            spellings = [word, *(t for t in _similar_terms(word) if t != word)]
+            parsed.append(tuple(spellings))
+        return cls(tuple(parsed))
+
+    def __bool__(self) -> bool:
+        return bool(self.alternatives)
+
+    def _fts5_expression(self) -> str:
+        groups = []
+        for spellings in self.alternatives:
+            tokens = sorted({s for word in spellings for s in stems(word).split()})
+            groups.append("(" + " OR ".join(f'"{token}"' for token in tokens) + ")")
+        return " AND ".join(groups)
+
+    def _tsquery_sql(self) -> tuple[str, list[str]]:
+        groups, params = [], []
+        for spellings in self.alternatives:
+            parts = []
+            for spelling in spellings:
+                parts.append("plainto_tsquery('swedish', %s) || plainto_tsquery('english', %s)")
+                params.extend([spelling, spelling])
+            groups.append("(" + " || ".join(parts) + ")")
+        return " && ".join(groups), params
+
+    def filter(self, queryset: QuerySet[Study]) -> QuerySet[Study]:
+        if connection.vendor == "postgresql":
+            tsquery, params = self._tsquery_sql()
+            sql = (
+                "studies_study.id IN (SELECT study_id FROM studies_studysearchdocument "
+                f"WHERE tsv @@ ({tsquery}))"
+            )
+        else:
+            sql = "studies_study.id IN (SELECT rowid FROM studies_study_fts WHERE studies_study_fts MATCH %s)"
+            params = [self._fts5_expression()]
+        return queryset.extra(where=[sql], params=params)  # noqa: S610 -- parameters are bound
+
+    def rank(self) -> RawSQL:
+        """Relevance of each study to this query (higher is better)."""
+        if connection.vendor == "postgresql":
+            tsquery, params = self._tsquery_sql()
+            return RawSQL(
+                "(SELECT ts_rank(d.tsv, " + tsquery + ") FROM studies_studysearchdocument d "
+                "WHERE d.study_id = studies_study.id)",
+                params,
+            )
+        return RawSQL(
+            "(SELECT -bm25(studies_study_fts, 4.0, 1.0) FROM studies_study_fts "
+            "WHERE studies_study_fts MATCH %s AND rowid = studies_study.id)",
+            [self._fts5_expression()],
+        )

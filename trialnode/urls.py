@@ -1,0 +1,12 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from trialnode.api import api
+
+urlpatterns = [
+    path("", include("trialnode.studies.urls")),
+    path("accounts/", include("trialnode.organisations.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/", admin.site.urls),
+    path("api/v1/", api.urls),
+]
