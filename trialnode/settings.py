@@ -15,14 +15,18 @@ DATA_DIR = data_dir()
 
 DEBUG = env_bool("DEBUG", False)
 
-SECRET_KEY = env_str("SECRET_KEY")
+# SECRET_KEY comes from the environment, or from the key file that `trialnode demo`
+# and `trialnode serve` create in the data directory on first start.
+SECRET_KEY_FILE = DATA_DIR / "secret_key"
+SECRET_KEY = env_str("SECRET_KEY") or (
+    SECRET_KEY_FILE.read_text(encoding="utf-8").strip() if SECRET_KEY_FILE.is_file() else ""
+)
 if not SECRET_KEY:
-    if not DEBUG and not env_bool("TRIALNODE_INSECURE_DEV_KEY", False):
+    if not DEBUG:
         raise ImproperlyConfigured(
-            "SECRET_KEY must be set when DEBUG is off "
-            "(trialnode demo and the tests set a development key themselves)."
+            f"SECRET_KEY must be set when DEBUG is off (or a key kept in {SECRET_KEY_FILE})."
         )
-    SECRET_KEY = "insecure-development-key-not-for-production"  # noqa: S105
+    SECRET_KEY = "insecure-development-key-not-for-production"
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
@@ -39,6 +43,7 @@ INSTALLED_APPS = [
     "trialnode.core",
     "trialnode.organisations",
     "trialnode.studies",
+    "trialnode.interop",
 ]
 
 MIDDLEWARE = [
@@ -122,6 +127,7 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "static"]
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 

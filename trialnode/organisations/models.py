@@ -215,9 +215,7 @@ class RoleAssignment(models.Model):
     role = models.CharField(_("role"), max_length=30, choices=Role.choices)
     region = models.ForeignKey(Region, null=True, blank=True, on_delete=models.PROTECT)
     node = models.ForeignKey(Node, null=True, blank=True, on_delete=models.PROTECT)
-    care_provider = models.ForeignKey(
-        CareProvider, null=True, blank=True, on_delete=models.PROTECT
-    )
+    care_provider = models.ForeignKey(CareProvider, null=True, blank=True, on_delete=models.PROTECT)
     granted_at = models.DateTimeField(default=timezone.now)
     granted_by = models.ForeignKey(
         User, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -250,3 +248,20 @@ class RoleAssignment(models.Model):
     def __str__(self) -> str:
         scope = self.region or self.node or self.care_provider or "–"
         return f"{self.user}: {self.get_role_display()} ({scope})"
+
+
+class ApiToken(models.Model):
+    """A personal API token. Only a hash is stored; the token is shown once at creation."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(_("name"), max_length=100)
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("API token")
+
+    def __str__(self) -> str:
+        return f"{self.user}: {self.name}"

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
 from django.db import transaction
+from django.utils import timezone
 
 from trialnode.organisations.models import (
+    ApiToken,
     CareProvider,
     HealthcareRegion,
     Locality,
     Node,
     Region,
+    User,
     normalise_name,
 )
 
@@ -77,3 +82,27 @@ def reference_data_load(*, path: Path = REFERENCE_DATA) -> ReferenceDataSummary:
         care_providers=len(data["care_providers"]),
         localities=locality_count,
     )
+
+
+def api_token_create(*, user: User, name: str) -> tuple[ApiToken, str]:
+    """Create a token for ``user``; returns the record and the secret (shown only now)."""
+    secret = secrets.token_urlsafe(32)
+    token = ApiToken.objects.create(user=user, name=name, key_hash=api_token_hash(secret))
+    return token, secret
+
+
+def api_token_hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def api_token_user(secret: str) -> User | None:
+    """The active user a token belongs to, or None for an unknown, revoked or disabled one."""
+    token = (
+        ApiToken.objects.select_related("user")
+        .filter(key_hash=api_token_hash(secret), revoked_at__isnull=True, user__is_active=True)
+        .first()
+    )
+    if token is None:
+        return None
+    ApiToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
+    return token.user

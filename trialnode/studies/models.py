@@ -97,9 +97,7 @@ class StudyQuerySet(models.QuerySet["Study"]):
         return self.filter(registration_state=RegistrationState.PUBLISHED)
 
     def _in_regions(self, region_ids: frozenset[int]) -> Q:
-        return Q(
-            Exists(StudySite.objects.filter(study=OuterRef("pk"), region_id__in=region_ids))
-        )
+        return Q(Exists(StudySite.objects.filter(study=OuterRef("pk"), region_id__in=region_ids)))
 
     def visible_to(self, user) -> StudyQuerySet:
         if not user.is_authenticated or not user.is_active:
@@ -174,11 +172,13 @@ class Study(models.Model):
     title_sv = models.CharField(_("title in Swedish"), max_length=500, blank=True)
     title_en = models.CharField(_("title in English"), max_length=500, blank=True)
     acronym = models.CharField(_("acronym"), max_length=60, blank=True)
-    summary_sv = models.TextField(_("plain-language summary in Swedish"), max_length=5000, blank=True)
-    summary_en = models.TextField(_("plain-language summary in English"), max_length=5000, blank=True)
-    research_subject = models.CharField(
-        _("research subject (SCB)"), max_length=200, blank=True
+    summary_sv = models.TextField(
+        _("plain-language summary in Swedish"), max_length=5000, blank=True
     )
+    summary_en = models.TextField(
+        _("plain-language summary in English"), max_length=5000, blank=True
+    )
+    research_subject = models.CharField(_("research subject (SCB)"), max_length=200, blank=True)
 
     # Design
     study_type = models.CharField(_("study type"), max_length=20, choices=StudyType.choices)
@@ -197,7 +197,10 @@ class Study(models.Model):
 
     # Status
     status = models.CharField(
-        _("overall status"), max_length=30, choices=Status.choices, default=Status.NOT_YET_RECRUITING
+        _("overall status"),
+        max_length=30,
+        choices=Status.choices,
+        default=Status.NOT_YET_RECRUITING,
     )
     start_date = models.DateField(_("start date"), null=True, blank=True)
     completion_date = models.DateField(_("completion date"), null=True, blank=True)
@@ -217,12 +220,12 @@ class Study(models.Model):
     )
     sex = models.CharField(_("sex"), max_length=6, choices=Sex.choices, default=Sex.ALL)
     healthy_volunteers = models.BooleanField(_("accepts healthy volunteers"), default=False)
-    eligibility_criteria = models.TextField(
-        _("eligibility criteria"), max_length=20000, blank=True
-    )
+    eligibility_criteria = models.TextField(_("eligibility criteria"), max_length=20000, blank=True)
 
     # Registration workflow and provenance
-    source = models.CharField(_("source"), max_length=10, choices=Source.choices, default=Source.LOCAL)
+    source = models.CharField(
+        _("source"), max_length=10, choices=Source.choices, default=Source.LOCAL
+    )
     registration_state = models.CharField(
         _("registration state"),
         max_length=12,
@@ -322,6 +325,9 @@ class StudyStatusChange(models.Model):
         ordering = ["effective_date", "recorded_at", "id"]
         indexes = [models.Index(fields=["study", "effective_date"], name="status_change_study")]
 
+    def __str__(self) -> str:
+        return f"{self.effective_date}: {self.status}"
+
 
 class StudyCondition(models.Model):
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="conditions")
@@ -362,7 +368,9 @@ class StudyIntervention(models.Model):
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="interventions")
     type = models.CharField(_("type"), max_length=20, choices=InterventionType.choices)
     name = models.CharField(_("name"), max_length=300)
-    atc_code = models.CharField(_("ATC code"), max_length=7, blank=True, validators=[v.validate_atc])
+    atc_code = models.CharField(
+        _("ATC code"), max_length=7, blank=True, validators=[v.validate_atc]
+    )
 
     class Meta:
         ordering = ["id"]
@@ -437,10 +445,14 @@ class StudySearchDocument(models.Model):
     title_stems = models.TextField()
     body_stems = models.TextField()
 
+    def __str__(self) -> str:
+        return self.title
+
 
 class SearchTerm(models.Model):
     """Every word that occurs in a search document, for typo-tolerant query expansion."""
 
     term = models.CharField(max_length=60, primary_key=True)
 
-
+    def __str__(self) -> str:
+        return self.term

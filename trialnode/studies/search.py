@@ -49,9 +49,7 @@ def stems(text: str) -> str:
 
 
 def _document_texts(study: Study) -> tuple[str, str]:
-    title = " ".join(
-        filter(None, [study.title_sv, study.title_en, study.acronym])
-    )
+    title = " ".join(filter(None, [study.title_sv, study.title_en, study.acronym]))
     identifiers = " ".join(study.identifiers().values())
     body_parts = [
         identifiers,
@@ -75,6 +73,8 @@ def index_studies(study_ids: Iterable[int]) -> None:
     )
     documents = []
     vocabulary: set[str] = set()
+    # Only SQLite's FTS5 index reads the stemmed columns; PostgreSQL stems by itself.
+    stemmed = connection.vendor != "postgresql"
     for study in studies:
         title, body = _document_texts(study)
         documents.append(
@@ -82,8 +82,8 @@ def index_studies(study_ids: Iterable[int]) -> None:
                 study=study,
                 title=title,
                 body=body,
-                title_stems=stems(title),
-                body_stems=stems(body),
+                title_stems=stems(title) if stemmed else "",
+                body_stems=stems(body) if stemmed else "",
             )
         )
         vocabulary.update(w for w in words(f"{title} {body}") if 3 <= len(w) <= 60)
@@ -112,7 +112,10 @@ def _similar_terms(word: str) -> list[str]:
             )
             return [row[0] for row in cursor.fetchall()]
     matches = process.extract(
-        word, _vocabulary_snapshot(), scorer=fuzz.ratio, score_cutoff=FUZZY_SCORE,
+        word,
+        _vocabulary_snapshot(),
+        scorer=fuzz.ratio,
+        score_cutoff=FUZZY_SCORE,
         limit=FUZZY_LIMIT,
     )
     return [match[0] for match in matches]
@@ -155,14 +158,16 @@ class TextQuery:
     def filter(self, queryset: QuerySet[Study]) -> QuerySet[Study]:
         if connection.vendor == "postgresql":
             tsquery, params = self._tsquery_sql()
-            sql = (
-                "studies_study.id IN (SELECT study_id FROM studies_studysearchdocument "
-                f"WHERE tsv @@ ({tsquery}))"
+            matching = RawSQL(
+                f"SELECT study_id FROM studies_studysearchdocument WHERE tsv @@ ({tsquery})",
+                params,
             )
         else:
-            sql = "studies_study.id IN (SELECT rowid FROM studies_study_fts WHERE studies_study_fts MATCH %s)"
-            params = [self._fts5_expression()]
-        return queryset.extra(where=[sql], params=params)  # noqa: S610 -- parameters are bound
+            matching = RawSQL(
+                "SELECT rowid FROM studies_study_fts WHERE studies_study_fts MATCH %s",
+                [self._fts5_expression()],
+            )
+        return queryset.filter(pk__in=matching)
 
     def rank(self) -> RawSQL:
         """Relevance of each study to this query (higher is better)."""

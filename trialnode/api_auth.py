@@ -1,0 +1,22 @@
+"""API authentication: a personal token (``Authorization: Bearer …``) or the browser session."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest
+from ninja.security import HttpBearer, SessionAuth
+
+from trialnode.organisations.services import api_token_user
+
+
+class TokenAuth(HttpBearer):
+    def authenticate(self, request: HttpRequest, token: str):
+        return api_token_user(token)
+
+
+class ActiveSessionAuth(SessionAuth):
+    def authenticate(self, request: HttpRequest, key):
+        user = super().authenticate(request, key)
+        return user if user and user.is_active else None
+
+
+WRITE_AUTH = [TokenAuth(), ActiveSessionAuth()]

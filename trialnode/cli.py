@@ -1,0 +1,155 @@
+"""The ``trialnode`` command: demo, serve, import, manage."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import sys
+from pathlib import Path
+
+
+def _prepare_environment() -> None:
+    """Settings module, data directory, a persistent secret key and compiled translations."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "trialnode.settings")
+    from trialnode.env import data_dir, env_str
+
+    directory = data_dir()
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "static").mkdir(exist_ok=True)
+    key_file = directory / "secret_key"
+    if not env_str("SECRET_KEY") and not key_file.exists():
+        key_file.write_text(secrets.token_urlsafe(50), encoding="utf-8")
+        key_file.chmod(0o600)
+    from trialnode.i18n import compile_messages
+
+    compile_messages()
+    import django
+
+    django.setup()
+
+
+def _reset_database() -> None:
+    """Empty the configured database so the demo starts fresh."""
+    from django.conf import settings
+    from django.core.management import call_command
+    from django.db import connection
+
+    database = settings.DATABASES["default"]
+    if database["ENGINE"].endswith("sqlite3"):
+        connection.close()
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{database['NAME']}{suffix}").unlink(missing_ok=True)
+        call_command("migrate", verbosity=0)
+    else:
+        call_command("migrate", verbosity=0)
+        call_command("flush", interactive=False, verbosity=0)
+
+
+def _serve(host: str, port: int) -> int:
+    from django.conf import settings
+    from waitress import serve
+
+    from trialnode.wsgi import application
+
+    if host not in settings.ALLOWED_HOSTS and "*" not in settings.ALLOWED_HOSTS:
+        settings.ALLOWED_HOSTS.append(host)
+    print(f"trialnode serves on http://{host}:{port}/ (Ctrl+C stops)", flush=True)
+    serve(application, host=host, port=port, threads=8, ident="trialnode")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    _prepare_environment()
+    from django.conf import settings
+
+    from trialnode.demo import DEMO_PASSWORD, load_demo
+
+    print(f"Database: {settings.DATABASES['default']['NAME']} (reset for the demo)", flush=True)
+    _reset_database()
+    summary = load_demo()
+    if summary.registry_studies or summary.rejected:
+        print(
+            f"ClinicalTrials.gov: {summary.registry_studies} real studies with Swedish sites "
+            f"from {summary.sample_folder} ({summary.rejected} rejected). "
+            "Source: ClinicalTrials.gov, U.S. National Library of Medicine."
+        )
+    else:
+        print(f"No sample data found: {summary.synthetic_studies} generated studies instead.")
+    print(f"Locally registered studies in every workflow state: {summary.local_studies}")
+    print(f"\nDemo users (password for all: {DEMO_PASSWORD})")
+    for user in summary.users:
+        role = user.role.label if user.role else "superuser"
+        print(f"  {user.username:<20} {role:<22} {user.scope}")
+    if args.no_serve:
+        return 0
+    return _serve(args.host, args.port)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    _prepare_environment()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    return _serve(args.host, args.port)
+
+
+def cmd_manage(args: argparse.Namespace) -> int:
+    _prepare_environment()
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(["trialnode manage", *args.rest])
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    _prepare_environment()
+    from trialnode.interop.files import import_ctgov_paths
+
+    summary = import_ctgov_paths([Path(p) for p in args.paths])
+    print(
+        f"Imported: {summary.created} new, {summary.updated} updated, "
+        f"{len(summary.rejected)} rejected"
+    )
+    for identifier, reason in summary.rejected:
+        print(f"  rejected {identifier}: {reason}")
+    return 1 if summary.rejected else 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="trialnode", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    demo = commands.add_parser("demo", help="fresh database with demo data, then serve")
+    demo.add_argument("--no-serve", action="store_true", help="stop after loading")
+    demo.add_argument("--host", default="127.0.0.1")
+    demo.add_argument("--port", type=int, default=8000)
+    demo.set_defaults(func=cmd_demo)
+
+    serve = commands.add_parser("serve", help="serve the current database")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.set_defaults(func=cmd_serve)
+
+    manage = commands.add_parser("manage", help="Django's manage.py", add_help=False)
+    manage.add_argument("rest", nargs=argparse.REMAINDER)
+    manage.set_defaults(func=cmd_manage)
+
+    importer = commands.add_parser("import", help="import registry records")
+    sources = importer.add_subparsers(dest="source", required=True)
+    ctgov = sources.add_parser("ctgov", help="ClinicalTrials.gov API v2 JSON, NDJSON or zip")
+    ctgov.add_argument("paths", nargs="+")
+    ctgov.set_defaults(func=cmd_import)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

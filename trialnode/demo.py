@@ -1,0 +1,297 @@
+"""``trialnode demo``: reference data, a user for every role, real and local studies."""
+
+from __future__ import annotations
+
+import zipfile
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import orjson
+from django.db import transaction
+from django.utils import timezone
+
+from trialnode.env import sample_data_dir
+from trialnode.interop.ctgov import import_records, iter_json_records
+from trialnode.organisations.models import CareProvider, Node, Region, Role, RoleAssignment, User
+from trialnode.organisations.services import reference_data_load
+from trialnode.studies import services
+from trialnode.studies.models import Study
+from trialnode.studies.synthetic import synthetic_studies_create
+
+DEMO_PASSWORD = "demo-trialnode-2026"
+
+
+@dataclass(frozen=True)
+class DemoUser:
+    username: str
+    first_name: str
+    last_name: str
+    role: str | None
+    scope: str
+    superuser: bool = False
+
+
+DEMO_USERS = [
+    DemoUser("registrant", "Rita", "Registrant", Role.REGISTRANT, "provider:akademiska"),
+    DemoUser("coordinator", "Cecilia", "Koordinator", Role.COORDINATOR, "region:uppsala"),
+    DemoUser("coordinator-orebro", "Olle", "Koordinator", Role.COORDINATOR, "region:orebro"),
+    DemoUser("sponsor", "Sara", "Sponsor", Role.SPONSOR, ""),
+    DemoUser("caseofficer", "Karl", "Handläggare", Role.CASE_OFFICER, "node:forum-mellansverige"),
+    DemoUser("legal", "Lena", "Jurist", Role.LEGAL_REVIEWER, "node:forum-mellansverige"),
+    DemoUser("engineer", "Erik", "Dataingenjör", Role.DATA_ENGINEER, "node:forum-mellansverige"),
+    DemoUser("nodeadmin", "Nora", "Nodadministratör", Role.NODE_ADMIN, "node:forum-mellansverige"),
+    DemoUser("auditor", "Anna", "Granskare", Role.AUDITOR, "node:forum-mellansverige"),
+    DemoUser("admin", "Adam", "Administratör", None, "", superuser=True),
+]
+
+
+def _scope(scope: str) -> dict[str, object]:
+    if not scope:
+        return {}
+    kind, slug = scope.split(":")
+    model = {"provider": CareProvider, "region": Region, "node": Node}[kind]
+    field = {"provider": "care_provider", "region": "region", "node": "node"}[kind]
+    return {field: model.objects.get(slug=slug)}
+
+
+def create_demo_users() -> list[DemoUser]:
+    for spec in DEMO_USERS:
+        user = User.objects.create_user(
+            username=spec.username,
+            email=f"{spec.username}@demo.trialnode.se",
+            password=DEMO_PASSWORD,
+            first_name=spec.first_name,
+            last_name=spec.last_name,
+            is_staff=spec.superuser,
+            is_superuser=spec.superuser,
+        )
+        if spec.role:
+            RoleAssignment.objects.create(user=user, role=spec.role, **_scope(spec.scope))
+    return DEMO_USERS
+
+
+def load_ctgov_sample(folder: Path) -> tuple[int, int]:
+    """Import the real Swedish ClinicalTrials.gov records; returns (imported, rejected)."""
+    records: list[dict] = []
+    sweden = folder / "ctgov" / "sweden.json"
+    bulk = folder / "ctgov" / "ctg-studies.zip"
+    if sweden.is_file():
+        records.extend(iter_json_records(orjson.loads(sweden.read_bytes())))
+    elif bulk.is_file():
+        with zipfile.ZipFile(bulk) as archive:
+            for name in archive.namelist():
+                if name.endswith(".json"):
+                    record = orjson.loads(archive.read(name))
+                    locations = (
+                        record.get("protocolSection", {})
+                        .get("contactsLocationsModule", {})
+                        .get("locations", [])
+                    )
+                    if any(loc.get("country") == "Sweden" for loc in locations):
+                        records.append(record)
+    summary = import_records(records)
+    return summary.created + summary.updated, len(summary.rejected)
+
+
+LOCAL_STUDIES = [
+    {
+        "state": "published",
+        "fields": {
+            "title_sv": "Fysisk träning efter sjukhusvård för hjärtsvikt",
+            "title_en": "Exercise training after hospital care for heart failure",
+            "acronym": "TRÄNA-HF",
+            "epm_dnr": "2024-01234-01",
+            "study_type": "INTERVENTIONAL",
+            "interventional_kind": "OTHER_TREATMENT",
+            "sponsor_name": "Uppsala universitet",
+            "sponsor_type": "ACADEMIC",
+            "status": "RECRUITING",
+            "summary_sv": (
+                "Vi undersöker om ett tolv veckors träningsprogram efter sjukhusvård minskar "
+                "risken att behöva läggas in igen hos personer med hjärtsvikten. Du tränar "
+                "två gånger i veckan med fysioterapeut."
+            ),
+            "summary_en": (
+                "We study whether a twelve-week exercise programme after hospital care "
+                "reduces readmissions in people with heart failure."
+            ),
+            "min_age_years": 18,
+            "planned_enrolment": 240,
+        },
+        "conditions": [{"icd10_code": "I50.9", "text": "Hjärtsvikt"}],
+        "interventions": [{"type": "BEHAVIORAL", "name": "Fysisk träning"}],
+        "sites": ["akademiska", "uso"],
+    },
+    {
+        "state": "published",
+        "fields": {
+            "title_sv": "Kontinuerlig glukosmätning hos barn med diabetes",
+            "title_en": "Continuous glucose monitoring in children with diabetes",
+            "epm_dnr": "2023-04567-01",
+            "study_type": "INTERVENTIONAL",
+            "interventional_kind": "DEVICE",
+            "sponsor_name": "Region Uppsala",
+            "sponsor_type": "ACADEMIC",
+            "status": "RECRUITING",
+            "summary_sv": (
+                "Studien jämför två sätt att mäta blodsocker hos barn och ungdomar med typ "
+                "1-diabetes. Barnet använder en sensor på armen under sex månader."
+            ),
+            "min_age_years": 6,
+            "max_age_years": 17,
+            "planned_enrolment": 80,
+        },
+        "conditions": [{"icd10_code": "E10.9", "text": "Typ 1-diabetes"}],
+        "interventions": [{"type": "DEVICE", "name": "Kontinuerlig glukosmätare"}],
+        "sites": ["akademiska"],
+    },
+    {
+        "state": "stale",
+        "fields": {
+            "title_sv": "Uppföljning av höftfraktur hos äldre",
+            "epm_dnr": "2019-03783",
+            "study_type": "OBSERVATIONAL",
+            "sponsor_name": "Region Uppsala",
+            "sponsor_type": "ACADEMIC",
+            "status": "ACTIVE_NOT_RECRUITING",
+            "summary_sv": "Vi följer hur det går för äldre personer efter en höftfraktur.",
+            "min_age_years": 65,
+        },
+        "conditions": [{"icd10_code": "S72.0", "text": "Höftfraktur"}],
+        "interventions": [],
+        "sites": ["akademiska"],
+    },
+    {
+        "state": "submitted",
+        "fields": {
+            "title_sv": "Digital KBT vid depression i primärvården",
+            "title_en": "Internet-based CBT for depression in primary care",
+            "epm_dnr": "2025-00321-01",
+            "study_type": "INTERVENTIONAL",
+            "interventional_kind": "OTHER_TREATMENT",
+            "sponsor_name": "Uppsala universitet",
+            "sponsor_type": "ACADEMIC",
+            "summary_sv": "Studien prövar digital kognitiv beteendeterapi vid lätt depression.",
+            "min_age_years": 18,
+        },
+        "conditions": [{"icd10_code": "F32.9", "text": "Depression"}],
+        "interventions": [{"type": "BEHAVIORAL", "name": "Digital KBT"}],
+        "sites": ["akademiska"],
+    },
+    {
+        "state": "returned",
+        "fields": {
+            "title_sv": "Metformin vid graviditetsdiabetes",
+            "epm_dnr": "2025-01111-01",
+            "study_type": "INTERVENTIONAL",
+            "interventional_kind": "DRUG",
+            "phase": "PHASE3",
+            "sponsor_name": "Uppsala universitet",
+            "sponsor_type": "ACADEMIC",
+            "summary_sv": "Vi jämför metformin med insulin vid graviditetsdiabetes.",
+            "sex": "FEMALE",
+            "min_age_years": 18,
+            "max_age_years": 45,
+        },
+        "conditions": [{"icd10_code": "O24.4", "text": "Graviditetsdiabetes"}],
+        "interventions": [{"type": "DRUG", "name": "Metformin", "atc_code": "A10BA02"}],
+        "sites": ["akademiska"],
+    },
+    {
+        "state": "draft",
+        "fields": {
+            "title_sv": "Robotassisterad kirurgi vid prostatacancer",
+            "study_type": "INTERVENTIONAL",
+            "interventional_kind": "OTHER_TREATMENT",
+            "sponsor_name": "Uppsala universitet",
+            "sponsor_type": "ACADEMIC",
+        },
+        "conditions": [{"icd10_code": "C61", "text": "Prostatacancer"}],
+        "interventions": [{"type": "PROCEDURE", "name": "Robotassisterad prostatektomi"}],
+        "sites": ["akademiska"],
+    },
+]
+
+
+def create_local_studies() -> int:
+    """Locally registered studies in every workflow state, made through the services."""
+    registrant = User.objects.get(username="registrant")
+    coordinator = User.objects.get(username="coordinator")
+    for spec in LOCAL_STUDIES:
+        fields = dict(spec["fields"])
+        status = fields.pop("status", None)
+        sites = [
+            {
+                "care_provider": provider,
+                "region": provider.region,
+                "recruitment_status": status or "",
+            }
+            for provider in CareProvider.objects.filter(slug__in=spec["sites"])
+        ]
+        study = services.study_create(
+            by=registrant,
+            fields=fields,
+            sites=sites,
+            conditions=spec["conditions"],
+            interventions=spec["interventions"],
+            contacts=[
+                {
+                    "name": "Rita Registrant",
+                    "role": "Forskningssjuksköterska",
+                    "email": "registrant@demo.trialnode.se",
+                    "phone": "018-611 00 00",
+                }
+            ],
+            allow_duplicate=True,
+        )
+        state = spec["state"]
+        if state == "draft":
+            continue
+        services.study_submit(study=study, by=registrant)
+        if state == "submitted":
+            continue
+        if state == "returned":
+            services.study_return(
+                study=study,
+                by=coordinator,
+                comment="Ange EudraCT- eller EU CT-nummer för läkemedelsprövningen.",
+            )
+            continue
+        services.study_publish(study=study, by=coordinator)
+        if status:
+            start = timezone.localdate() - timedelta(days=120)
+            services.study_change_status(
+                study=study, by=registrant, status=status, effective_date=start
+            )
+        if state == "stale":
+            Study.objects.filter(pk=study.pk).update(
+                last_confirmed_at=timezone.localdate() - timedelta(days=420)
+            )
+    return len(LOCAL_STUDIES)
+
+
+@dataclass(frozen=True)
+class DemoSummary:
+    users: list[DemoUser]
+    registry_studies: int
+    rejected: int
+    synthetic_studies: int
+    local_studies: int
+    sample_folder: Path | None
+
+
+def load_demo(*, synthetic_count: int = 200) -> DemoSummary:
+    """Fill an empty, migrated database with the demo content."""
+    with transaction.atomic():
+        reference_data_load()
+        users = create_demo_users()
+    folder = sample_data_dir()
+    imported = rejected = synthetic = 0
+    if folder is not None and (folder / "ctgov").is_dir():
+        imported, rejected = load_ctgov_sample(folder)
+    else:
+        synthetic = synthetic_studies_create(synthetic_count)
+    with transaction.atomic():
+        local = create_local_studies()
+    return DemoSummary(users, imported, rejected, synthetic, local, folder)

@@ -1,0 +1,308 @@
+"""ClinicalTrials.gov API v2 records → trialnode studies.
+
+The mapping covers identification, status, sponsor, design, conditions,
+interventions, enrolment, eligibility, dates, contacts and the Swedish
+locations (as sites placed in a region, linked to a known care provider when
+its name matches).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from trialnode.organisations.models import CareProvider, Locality, normalise_name
+from trialnode.studies import search
+from trialnode.studies.models import (
+    InterventionType,
+    RegistrationState,
+    Sex,
+    Source,
+    SponsorType,
+    Status,
+    Study,
+    StudyCondition,
+    StudyContact,
+    StudyIntervention,
+    StudySite,
+    StudyStatusChange,
+    StudyType,
+)
+from trialnode.studies.validators import EU_CT_RE, EUDRACT_RE, NCT_RE
+
+SPONSOR_CLASSES = {
+    "INDUSTRY": SponsorType.INDUSTRY,
+    "NIH": SponsorType.ACADEMIC,
+    "FED": SponsorType.ACADEMIC,
+    "OTHER_GOV": SponsorType.ACADEMIC,
+    "NETWORK": SponsorType.ACADEMIC,
+    "OTHER": SponsorType.ACADEMIC,
+}
+PHASES = {
+    ("EARLY_PHASE1",): "EARLY_PHASE1",
+    ("PHASE1",): "PHASE1",
+    ("PHASE1", "PHASE2"): "PHASE1_PHASE2",
+    ("PHASE2",): "PHASE2",
+    ("PHASE2", "PHASE3"): "PHASE2_PHASE3",
+    ("PHASE3",): "PHASE3",
+    ("PHASE4",): "PHASE4",
+    ("NA",): "NA",
+}
+AGE_RE = re.compile(r"^\s*(\d+)\s*(year|month|week|day|hour|minute)s?\s*$", re.IGNORECASE)
+
+
+class RecordError(ValueError):
+    """A record that cannot be imported; the message says why."""
+
+
+def parse_age_years(value: str | None) -> int | None:
+    if not value:
+        return None
+    match = AGE_RE.match(value)
+    if not match:
+        raise RecordError(f"unreadable age {value!r}")
+    number, unit = int(match.group(1)), match.group(2).lower()
+    return min(number, 120) if unit == "year" else 0
+
+
+def parse_partial_date(value: str | None) -> date | None:
+    """ClinicalTrials.gov dates are YYYY-MM-DD or YYYY-MM (taken as the first of the month)."""
+    if not value:
+        return None
+    parts = value.split("-")
+    try:
+        if len(parts) == 2:
+            return date(int(parts[0]), int(parts[1]), 1)
+        return date.fromisoformat(value)
+    except ValueError:
+        raise RecordError(f"unreadable date {value!r}") from None
+
+
+class SiteMatcher:
+    """Places a registry location in a Swedish region and, when possible, at a care provider."""
+
+    def __init__(self) -> None:
+        self.providers = [
+            (name, provider)
+            for provider in CareProvider.objects.filter(is_active=True)
+            for name in provider.match_names()
+        ]
+        self.localities = {loc.normalised_name: loc.region_id for loc in Locality.objects.all()}
+        self.provider_regions = {p.pk: p.region_id for _n, p in self.providers}
+
+    def match(self, facility: str, city: str) -> tuple[int | None, CareProvider | None]:
+        facility_norm = normalise_name(facility or "")
+        city_norm = normalise_name(city or "")
+        best: tuple[int, CareProvider] | None = None
+        for name, provider in self.providers:
+            if name and name in facility_norm and (best is None or len(name) > best[0]):
+                best = (len(name), provider)
+        if best:
+            return best[1].region_id, best[1]
+        return self.localities.get(city_norm), None
+
+
+@dataclass
+class MappedStudy:
+    study: Study
+    sites: list[StudySite] = field(default_factory=list)
+    conditions: list[StudyCondition] = field(default_factory=list)
+    interventions: list[StudyIntervention] = field(default_factory=list)
+    contacts: list[StudyContact] = field(default_factory=list)
+    status_date: date | None = None
+
+
+def _get(data: dict[str, Any], *path: str, default: Any = None) -> Any:
+    for key in path:
+        if not isinstance(data, dict):
+            return default
+        data = data.get(key)
+        if data is None:
+            return default
+    return data
+
+
+def map_record(record: dict[str, Any], matcher: SiteMatcher) -> MappedStudy:
+    """Map one API v2 study; raises RecordError naming what is wrong."""
+    if not isinstance(record, dict):
+        raise RecordError("a study must be a JSON object")
+    protocol = record.get("protocolSection")
+    if not isinstance(protocol, dict):
+        raise RecordError("no protocolSection")
+    nct_id = _get(protocol, "identificationModule", "nctId", default="")
+    if not isinstance(nct_id, str) or not NCT_RE.match(nct_id):
+        raise RecordError(f"missing or invalid nctId {nct_id!r}")
+    status = _get(protocol, "statusModule", "overallStatus", default="")
+    if status not in Status.values:
+        raise RecordError(f"unknown overallStatus {status!r}")
+    ident = protocol["identificationModule"]
+    design = protocol.get("designModule") or {}
+    study_type = design.get("studyType")
+    eligibility = protocol.get("eligibilityModule") or {}
+    sponsor = _get(protocol, "sponsorCollaboratorsModule", "leadSponsor", default={}) or {}
+    enrollment = design.get("enrollmentInfo") or {}
+    phases = tuple(design.get("phases") or ())
+    status_module = protocol.get("statusModule") or {}
+
+    secondary = {"eudract_number": "", "eu_ct_number": ""}
+    for info in ident.get("secondaryIdInfos") or []:
+        value = str(info.get("id", "")).strip()
+        if EUDRACT_RE.match(value) and not secondary["eudract_number"]:
+            secondary["eudract_number"] = value
+        elif EU_CT_RE.match(value) and not secondary["eu_ct_number"]:
+            secondary["eu_ct_number"] = value
+
+    count = enrollment.get("count")
+    min_age = parse_age_years(eligibility.get("minimumAge"))
+    max_age = parse_age_years(eligibility.get("maximumAge"))
+    if min_age is not None and max_age is not None and min_age > max_age:
+        raise RecordError(f"minimum age {min_age} above maximum age {max_age}")
+    study = Study(
+        nct_id=nct_id,
+        local_id=str(_get(ident, "orgStudyIdInfo", "id", default=""))[:60],
+        title_en=(ident.get("briefTitle") or ident.get("officialTitle") or nct_id)[:500],
+        acronym=(ident.get("acronym") or "")[:60],
+        status=status,
+        study_type=study_type
+        if study_type in ("INTERVENTIONAL", "OBSERVATIONAL")
+        else StudyType.OTHER,
+        phase=PHASES.get(phases, ""),
+        sponsor_name=(sponsor.get("name") or "")[:300],
+        sponsor_type=SPONSOR_CLASSES.get(sponsor.get("class"), SponsorType.OTHER),
+        summary_en=(_get(protocol, "descriptionModule", "briefSummary", default="") or "")[:5000],
+        start_date=parse_partial_date(_get(status_module, "startDateStruct", "date")),
+        completion_date=parse_partial_date(_get(status_module, "completionDateStruct", "date")),
+        planned_enrolment=count if enrollment.get("type") != "ACTUAL" else None,
+        actual_enrolment=count if enrollment.get("type") == "ACTUAL" else None,
+        min_age_years=min_age,
+        max_age_years=max_age,
+        sex=eligibility.get("sex") if eligibility.get("sex") in Sex.values else Sex.ALL,
+        healthy_volunteers=bool(eligibility.get("healthyVolunteers")),
+        eligibility_criteria=(eligibility.get("eligibilityCriteria") or "")[:20000],
+        source=Source.CTGOV,
+        registration_state=RegistrationState.PUBLISHED,
+        last_confirmed_at=parse_partial_date(status_module.get("statusVerifiedDate")),
+        **secondary,
+    )
+    mapped = MappedStudy(study=study)
+    mapped.status_date = parse_partial_date(
+        _get(status_module, "lastUpdatePostDateStruct", "date")
+        or status_module.get("statusVerifiedDate")
+    )
+    for text in _get(protocol, "conditionsModule", "conditions", default=[]) or []:
+        mapped.conditions.append(StudyCondition(text=str(text)[:300]))
+    for item in _get(protocol, "armsInterventionsModule", "interventions", default=[]) or []:
+        kind = item.get("type")
+        mapped.interventions.append(
+            StudyIntervention(
+                type=kind if kind in InterventionType.values else InterventionType.OTHER,
+                name=(item.get("name") or "")[:300],
+            )
+        )
+    contacts_module = protocol.get("contactsLocationsModule") or {}
+    for contact in contacts_module.get("centralContacts") or []:
+        mapped.contacts.append(
+            StudyContact(
+                name=(contact.get("name") or "")[:200],
+                role=(contact.get("role") or "")[:100],
+                email=(contact.get("email") or "")[:254],
+                phone=(contact.get("phone") or "")[:40],
+            )
+        )
+    swedish = [
+        loc for loc in contacts_module.get("locations") or [] if loc.get("country") == "Sweden"
+    ]
+    for location in swedish:
+        region_id, provider = matcher.match(location.get("facility", ""), location.get("city", ""))
+        if region_id is None:
+            continue
+        site_contacts = location.get("contacts") or []
+        investigator = next(
+            (c.get("name", "") for c in site_contacts if "INVESTIGATOR" in (c.get("role") or "")),
+            "",
+        )
+        site_status = location.get("status") or ""
+        mapped.sites.append(
+            StudySite(
+                region_id=region_id,
+                care_provider=provider,
+                facility_name=(location.get("facility") or "")[:300],
+                city=(location.get("city") or "")[:100],
+                investigator=investigator[:200],
+                recruitment_status=site_status if site_status in Status.values else "",
+            )
+        )
+    study.is_multicentre = len(contacts_module.get("locations") or []) > 1
+    return mapped
+
+
+@dataclass
+class ImportSummary:
+    created: int = 0
+    updated: int = 0
+    rejected: list[tuple[str, str]] = field(default_factory=list)
+
+
+def _save(mapped: MappedStudy) -> bool:
+    """Insert or replace the record with this NCT number; True when it was new."""
+    study = mapped.study
+    existing = Study.objects.filter(source=Source.CTGOV, nct_id=study.nct_id).first()
+    created = existing is None
+    if existing is not None:
+        study.pk = existing.pk
+        study.created_at = existing.created_at
+        study.version = existing.version + 1
+        for related in (StudySite, StudyCondition, StudyIntervention, StudyContact):
+            related.objects.filter(study=existing).delete()
+    study.save()
+    if created or existing.status != study.status:
+        StudyStatusChange.objects.create(
+            study=study,
+            status=study.status,
+            effective_date=mapped.status_date or timezone.localdate(),
+        )
+    for rows in (mapped.sites, mapped.conditions, mapped.interventions, mapped.contacts):
+        for row in rows:
+            row.study = study
+            row.save()
+    return created
+
+
+def import_records(records: Iterable[dict[str, Any]]) -> ImportSummary:
+    """Import each record in its own transaction; a bad record is reported, never fatal."""
+    matcher = SiteMatcher()
+    summary = ImportSummary()
+    for record in records:
+        nct_id = _get(record, "protocolSection", "identificationModule", "nctId", default="?")
+        try:
+            with transaction.atomic():
+                mapped = map_record(record, matcher)
+                mapped.study.full_clean(validate_unique=False, validate_constraints=False)
+                created = _save(mapped)
+                search.index_studies([mapped.study.pk])
+        except (RecordError, ValidationError, ValueError, TypeError, KeyError) as exc:
+            message = "; ".join(exc.messages) if hasattr(exc, "messages") else str(exc)
+            summary.rejected.append((str(nct_id), message))
+            continue
+        if created:
+            summary.created += 1
+        else:
+            summary.updated += 1
+    return summary
+
+
+def iter_json_records(data: Any) -> Iterator[dict[str, Any]]:
+    """A single study, a JSON array, or an API page (``{"studies": [...]}``)."""
+    if isinstance(data, list):
+        yield from data
+    elif isinstance(data, dict) and "studies" in data:
+        yield from data["studies"]
+    else:
+        yield data

@@ -1,0 +1,121 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.forms import inlineformset_factory
+from django.utils.translation import gettext_lazy as _
+
+from trialnode.studies.models import (
+    Status,
+    Study,
+    StudyCondition,
+    StudyContact,
+    StudyIntervention,
+    StudySite,
+)
+
+STUDY_FORM_FIELDS = [
+    "title_sv",
+    "title_en",
+    "acronym",
+    "epm_dnr",
+    "eu_ct_number",
+    "eudract_number",
+    "nct_id",
+    "isrctn",
+    "local_id",
+    "study_type",
+    "interventional_kind",
+    "phase",
+    "is_multicentre",
+    "sponsor_name",
+    "sponsor_type",
+    "summary_sv",
+    "summary_en",
+    "research_subject",
+    "start_date",
+    "completion_date",
+    "planned_enrolment",
+    "actual_enrolment",
+    "min_age_years",
+    "max_age_years",
+    "sex",
+    "healthy_volunteers",
+    "eligibility_criteria",
+]
+
+
+class StudyForm(forms.ModelForm):
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    allow_duplicate = forms.BooleanField(
+        label=_("I have checked: this is not the same study as the ones listed"), required=False
+    )
+
+    class Meta:
+        model = Study
+        fields = STUDY_FORM_FIELDS
+        widgets = {
+            "start_date": forms.DateInput(attrs={"type": "date"}),
+            "completion_date": forms.DateInput(attrs={"type": "date"}),
+            "summary_sv": forms.Textarea(attrs={"rows": 5}),
+            "summary_en": forms.Textarea(attrs={"rows": 5}),
+            "eligibility_criteria": forms.Textarea(attrs={"rows": 5}),
+        }
+
+    def study_fields(self) -> dict[str, Any]:
+        return {name: self.cleaned_data[name] for name in STUDY_FORM_FIELDS}
+
+
+def _formset(model, fields: list[str]):
+    return inlineformset_factory(Study, model, fields=fields, extra=1, can_delete=True)
+
+
+SiteFormSet = _formset(
+    StudySite,
+    [
+        "region",
+        "care_provider",
+        "unit",
+        "facility_name",
+        "city",
+        "investigator",
+        "recruitment_status",
+    ],
+)
+ConditionFormSet = _formset(StudyCondition, ["icd10_code", "text"])
+InterventionFormSet = _formset(StudyIntervention, ["type", "name", "atc_code"])
+ContactFormSet = _formset(StudyContact, ["name", "role", "email", "phone"])
+
+FORMSETS = {
+    "sites": SiteFormSet,
+    "conditions": ConditionFormSet,
+    "interventions": InterventionFormSet,
+    "contacts": ContactFormSet,
+}
+
+
+def formset_rows(formset) -> list[dict[str, Any]]:
+    """The kept rows of a valid inline formset, as plain field dictionaries."""
+    rows = []
+    for form in formset.forms:
+        data = form.cleaned_data
+        if not data or data.get("DELETE"):
+            continue
+        rows.append({k: v for k, v in data.items() if k not in ("id", "DELETE", "study")})
+    return rows
+
+
+class ReturnForm(forms.Form):
+    comment = forms.CharField(
+        label=_("What must the registrant change?"),
+        widget=forms.Textarea(attrs={"rows": 4}),
+        max_length=5000,
+    )
+
+
+class StatusForm(forms.Form):
+    status = forms.ChoiceField(label=_("New overall status"), choices=Status.choices)
+    effective_date = forms.DateField(
+        label=_("Took effect on"), widget=forms.DateInput(attrs={"type": "date"})
+    )

@@ -1,0 +1,391 @@
+"""Writes with a rule on studies: registration workflow, edits, status, re-confirmation."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import date, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.mail import send_mail
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from trialnode.organisations.models import Role, User
+from trialnode.studies import search
+from trialnode.studies.models import (
+    RegistrationState,
+    Status,
+    Study,
+    StudyCondition,
+    StudyContact,
+    StudyIntervention,
+    StudySite,
+    StudyStatusChange,
+    StudyType,
+)
+from trialnode.studies.selectors import find_possible_duplicates
+
+CHILD_MODELS: dict[str, type] = {
+    "sites": StudySite,
+    "conditions": StudyCondition,
+    "interventions": StudyIntervention,
+    "contacts": StudyContact,
+}
+STUDY_FIELDS = frozenset(
+    f.name
+    for f in Study._meta.get_fields()
+    if getattr(f, "editable", False) and not f.is_relation and f.name != "id"
+) - {
+    "source",
+    "registration_state",
+    "return_comment",
+    "submitted_at",
+    "published_at",
+    "last_confirmed_at",
+    "reconfirmation_requested_at",
+    "version",
+    "status",
+}
+
+
+class StaleVersion(ValidationError):
+    """Somebody else saved the study after this version was read."""
+
+
+class PossibleDuplicates(ValidationError):
+    def __init__(self, duplicates: list[Study]):
+        self.duplicates = duplicates
+        super().__init__(
+            _("This study may already be registered: %(studies)s. Check before creating it again.")
+            % {"studies": "; ".join(f"{d.reference} {d.title}" for d in duplicates)},
+            code="duplicate",
+        )
+
+
+def can_register_studies(user: User) -> bool:
+    return user.is_authenticated and (
+        user.is_superuser or bool(user.active_roles() & {Role.REGISTRANT, Role.COORDINATOR})
+    )
+
+
+def _require(queryset, study: Study, message: str) -> None:
+    if not queryset.filter(pk=study.pk).exists():
+        raise PermissionDenied(message)
+
+
+def _reject_unknown_fields(fields: Mapping[str, Any]) -> None:
+    unknown = set(fields) - STUDY_FIELDS
+    if unknown:
+        raise ValidationError(
+            _("Unknown fields: %(fields)s") % {"fields": ", ".join(sorted(unknown))}
+        )
+
+
+def _build_children(study: Study, children: Mapping[str, Iterable[Mapping[str, Any]] | None]):
+    """Validated, unsaved child rows; a ValidationError lists every bad row."""
+    built: dict[str, list] = {}
+    errors: dict[str, list] = {}
+    for name, rows in children.items():
+        if rows is None:
+            continue
+        model = CHILD_MODELS[name]
+        built[name] = []
+        for position, row in enumerate(rows, start=1):
+            instance = model(study=study, **row)
+            if (
+                isinstance(instance, StudySite)
+                and instance.care_provider_id
+                and not row.get("region")
+                and not row.get("region_id")
+            ):
+                instance.region_id = instance.care_provider.region_id
+            try:
+                instance.full_clean(exclude=["study"])
+            except ValidationError as exc:
+                errors.setdefault(name, []).append({"row": position, "errors": exc.message_dict})
+            built[name].append(instance)
+    if errors:
+        raise ValidationError(
+            [
+                ValidationError(f"{name} {entry['row']}: {field}: {' '.join(msgs)}")
+                for name, entries in errors.items()
+                for entry in entries
+                for field, msgs in entry["errors"].items()
+            ]
+        )
+    return built
+
+
+def _save_children(study: Study, built: dict[str, list]) -> None:
+    for name, instances in built.items():
+        getattr(study, name).all().delete()
+        for instance in instances:
+            instance.study = study
+            instance.save()
+
+
+@transaction.atomic
+def study_create(
+    *,
+    by: User,
+    fields: Mapping[str, Any],
+    sites: Iterable[Mapping[str, Any]] = (),
+    conditions: Iterable[Mapping[str, Any]] = (),
+    interventions: Iterable[Mapping[str, Any]] = (),
+    contacts: Iterable[Mapping[str, Any]] = (),
+    allow_duplicate: bool = False,
+) -> Study:
+    """Create a draft owned by ``by``; warns (raises) on a likely duplicate first."""
+    if not can_register_studies(by):
+        raise PermissionDenied(_("You may not register studies."))
+    _reject_unknown_fields(fields)
+    study = Study(**fields, owner=by, registration_state=RegistrationState.DRAFT)
+    study.full_clean(exclude=["owner"])
+    built = _build_children(
+        study,
+        {
+            "sites": sites,
+            "conditions": conditions,
+            "interventions": interventions,
+            "contacts": contacts,
+        },
+    )
+    if not allow_duplicate:
+        duplicates = find_possible_duplicates(
+            title=study.title, sponsor_name=study.sponsor_name, identifiers=study.identifiers()
+        )
+        if duplicates:
+            raise PossibleDuplicates(duplicates)
+    study.save()
+    StudyStatusChange.objects.create(
+        study=study, status=study.status, effective_date=timezone.localdate(), recorded_by=by
+    )
+    _save_children(study, built)
+    search.index_studies([study.pk])
+    return study
+
+
+@transaction.atomic
+def study_update(
+    *,
+    study: Study,
+    by: User,
+    expected_version: int,
+    fields: Mapping[str, Any],
+    sites: Iterable[Mapping[str, Any]] | None = None,
+    conditions: Iterable[Mapping[str, Any]] | None = None,
+    interventions: Iterable[Mapping[str, Any]] | None = None,
+    contacts: Iterable[Mapping[str, Any]] | None = None,
+) -> Study:
+    """Change a study's content. Refused when someone saved it since ``expected_version``."""
+    _require(Study.objects.editable_by(by), study, _("You may not change this study."))
+    _reject_unknown_fields(fields)
+    current = Study.objects.select_for_update().get(pk=study.pk)
+    if current.version != expected_version:
+        raise StaleVersion(
+            _(
+                "Someone else saved this study after you opened it. Reload it to see their "
+                "changes; nothing was saved."
+            ),
+            code="stale",
+        )
+    for name, value in fields.items():
+        setattr(current, name, value)
+    current.full_clean(exclude=["owner"])
+    built = _build_children(
+        current,
+        {
+            "sites": sites,
+            "conditions": conditions,
+            "interventions": interventions,
+            "contacts": contacts,
+        },
+    )
+    current.version = F("version") + 1
+    current.save()
+    current.refresh_from_db()
+    _save_children(current, built)
+    search.index_studies([current.pk])
+    return current
+
+
+def minimal_data_set_problems(study: Study) -> list[str]:
+    """What the minimal data set still lacks before a study can be validated."""
+    problems = []
+    if not study.title_sv:
+        problems.append(_("A Swedish title is required."))
+    if not study.sponsor_name:
+        problems.append(_("The sponsor is required."))
+    if not study.sponsor_type:
+        problems.append(_("The sponsor type is required."))
+    if study.study_type == StudyType.INTERVENTIONAL and not study.interventional_kind:
+        problems.append(_("Say what kind of interventional study this is."))
+    if not study.summary_sv:
+        problems.append(_("A plain-language summary in Swedish is required."))
+    if not (study.epm_dnr or study.eu_ct_number):
+        problems.append(
+            _("An Ethical Review Authority reference number or an EU CT number is required.")
+        )
+    if not study.conditions.exists():
+        problems.append(_("At least one condition (indication) is required."))
+    if not study.sites.exists():
+        problems.append(_("At least one site is required."))
+    if not study.contacts.exists():
+        problems.append(_("At least one contact is required."))
+    return problems
+
+
+@transaction.atomic
+def study_submit(*, study: Study, by: User) -> Study:
+    """Draft or returned → submitted, for a coordinator of a site's region to validate."""
+    if study.owner_id != by.pk and not by.is_superuser:
+        raise PermissionDenied(_("Only the study's owner may submit it."))
+    study = Study.objects.select_for_update().get(pk=study.pk)
+    if study.registration_state not in (RegistrationState.DRAFT, RegistrationState.RETURNED):
+        raise ValidationError(_("Only a draft or a returned study can be submitted."))
+    problems = minimal_data_set_problems(study)
+    if problems:
+        raise ValidationError(problems)
+    study.registration_state = RegistrationState.SUBMITTED
+    study.submitted_at = timezone.now()
+    study.version = F("version") + 1
+    study.save(update_fields=["registration_state", "submitted_at", "version", "updated_at"])
+    study.refresh_from_db()
+    return study
+
+
+@transaction.atomic
+def study_publish(*, study: Study, by: User) -> Study:
+    """Submitted → published, by a coordinator of one of the study's regions."""
+    _require(
+        Study.objects.validatable_by(by),
+        study,
+        _("Only a coordinator of the study's region may publish a submitted study."),
+    )
+    study = Study.objects.select_for_update().get(pk=study.pk)
+    problems = minimal_data_set_problems(study)
+    if problems:
+        raise ValidationError(problems)
+    now = timezone.now()
+    study.registration_state = RegistrationState.PUBLISHED
+    study.published_at = now
+    study.published_by = by
+    study.return_comment = ""
+    study.last_confirmed_at = timezone.localdate(now)
+    study.version = F("version") + 1
+    study.save(
+        update_fields=[
+            "registration_state",
+            "published_at",
+            "published_by",
+            "return_comment",
+            "last_confirmed_at",
+            "version",
+            "updated_at",
+        ]
+    )
+    study.refresh_from_db()
+    return study
+
+
+@transaction.atomic
+def study_return(*, study: Study, by: User, comment: str) -> Study:
+    """Submitted → returned with a comment the registrant sees."""
+    _require(
+        Study.objects.validatable_by(by),
+        study,
+        _("Only a coordinator of the study's region may return a submitted study."),
+    )
+    comment = comment.strip()
+    if not comment:
+        raise ValidationError(_("Say what the registrant must change."))
+    study = Study.objects.select_for_update().get(pk=study.pk)
+    study.registration_state = RegistrationState.RETURNED
+    study.return_comment = comment
+    study.version = F("version") + 1
+    study.save(update_fields=["registration_state", "return_comment", "version", "updated_at"])
+    study.refresh_from_db()
+    return study
+
+
+@transaction.atomic
+def study_change_status(
+    *, study: Study, by: User | None, status: str, effective_date: date | None = None
+) -> Study:
+    """Set the overall status and record it, with the date it took effect, in the history."""
+    if by is not None:
+        _require(Study.objects.editable_by(by), study, _("You may not change this study."))
+    if status not in Status.values:
+        raise ValidationError(_("%(status)s is not a study status.") % {"status": status})
+    effective_date = effective_date or timezone.localdate()
+    if effective_date > timezone.localdate():
+        raise ValidationError(_("A status change cannot take effect in the future."))
+    study = Study.objects.select_for_update().get(pk=study.pk)
+    if study.status == status:
+        return study
+    StudyStatusChange.objects.create(
+        study=study, status=status, effective_date=effective_date, recorded_by=by
+    )
+    study.status = status
+    study.version = F("version") + 1
+    study.save(update_fields=["status", "version", "updated_at"])
+    study.refresh_from_db()
+    return study
+
+
+@transaction.atomic
+def study_confirm(*, study: Study, by: User) -> Study:
+    """Confirm that a published record is still correct (the yearly re-confirmation)."""
+    _require(Study.objects.editable_by(by), study, _("You may not change this study."))
+    study.last_confirmed_at = timezone.localdate()
+    study.reconfirmation_requested_at = None
+    study.save(update_fields=["last_confirmed_at", "reconfirmation_requested_at", "updated_at"])
+    return study
+
+
+REMIND_AGAIN_AFTER = timedelta(days=30)
+
+
+def stale_studies_notify(*, today: date | None = None) -> int:
+    """E-mail the contacts and owner of each stale study; at most once per 30 days each."""
+    now = timezone.now()
+    stale = (
+        Study.objects.stale(today=today)
+        .filter(
+            Q(reconfirmation_requested_at__isnull=True)
+            | Q(reconfirmation_requested_at__lt=now - REMIND_AGAIN_AFTER)
+        )
+        .select_related("owner")
+        .prefetch_related("contacts")
+    )
+    sent = 0
+    for study in stale:
+        recipients = sorted(
+            {c.email for c in study.contacts.all() if c.email}
+            | ({study.owner.email} if study.owner and study.owner.email else set())
+        )
+        if not recipients:
+            continue
+        with transaction.atomic():
+            send_mail(
+                subject=_("Please confirm the study %(reference)s")
+                % {"reference": study.reference},
+                message=_(
+                    "The study “%(title)s” (%(reference)s) was last confirmed on %(date)s. "
+                    "Please log in to trialnode and confirm or update it."
+                )
+                % {
+                    "title": study.title,
+                    "reference": study.reference,
+                    "date": study.last_confirmed_at or "–",
+                },
+                from_email=settings.DEFAULT_FROM_EMAIL,
+                recipient_list=recipients,
+            )
+            Study.objects.filter(pk=study.pk).update(reconfirmation_requested_at=now)
+        sent += 1
+    return sent

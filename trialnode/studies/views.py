@@ -1,0 +1,239 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from trialnode.studies import services
+from trialnode.studies.filters import FILTERS, SORTS, FilterError, StudySearch
+from trialnode.studies.forms import FORMSETS, ReturnForm, StatusForm, StudyForm, formset_rows
+from trialnode.studies.models import RegistrationState, Study
+
+
+def search(request: HttpRequest) -> HttpResponse:
+    errors: dict[str, str] = {}
+    try:
+        study_search = StudySearch.from_params(request.GET)
+    except FilterError as exc:
+        errors = exc.errors
+        study_search = StudySearch()
+    result = study_search.run(
+        Study.objects.visible_to(request.user).published(),
+        page_size=settings.TRIALNODE_SEARCH_PAGE_SIZE,
+    )
+    facets = [(f, result.facets[f.name]) for f in FILTERS if result.facets.get(f.name)]
+    context = {
+        "search": study_search,
+        "result": result,
+        "facets": facets,
+        "sorts": [(key, label) for key, (label, _o) in SORTS.items()],
+        "errors": errors,
+        "previous_url": _page_url(study_search, result.page - 1) if result.page > 1 else "",
+        "next_url": (
+            _page_url(study_search, result.page + 1) if result.page < result.page_count else ""
+        ),
+    }
+    template = (
+        "studies/_results.html" if request.headers.get("HX-Request") else "studies/search.html"
+    )
+    return render(request, template, context, status=400 if errors else 200)
+
+
+def _page_url(study_search: StudySearch, page: int) -> str:
+    return "?" + urlencode(study_search.query_items(page=page))
+
+
+def study_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    study = get_object_or_404(
+        Study.objects.visible_to(request.user).prefetch_related(
+            "sites__region",
+            "sites__care_provider",
+            "sites__unit",
+            "conditions",
+            "interventions",
+            "contacts",
+            "status_history",
+        ),
+        pk=pk,
+    )
+    can_edit = Study.objects.editable_by(request.user).filter(pk=pk).exists()
+    can_validate = Study.objects.validatable_by(request.user).filter(pk=pk).exists()
+    return render(
+        request,
+        "studies/detail.html",
+        {
+            "study": study,
+            "can_edit": can_edit,
+            "can_validate": can_validate,
+            "can_submit": study.owner_id == request.user.pk
+            and study.registration_state in (RegistrationState.DRAFT, RegistrationState.RETURNED),
+            "problems": services.minimal_data_set_problems(study)
+            if can_edit and not study.is_published
+            else [],
+            "return_form": ReturnForm(),
+            "status_form": StatusForm(initial={"status": study.status}),
+        },
+    )
+
+
+@login_required
+def workspace(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    return render(
+        request,
+        "studies/workspace.html",
+        {
+            "own_studies": Study.objects.filter(owner=user).order_by("-updated_at")[:100],
+            "queue": Study.objects.validatable_by(user).order_by("submitted_at")[:200],
+            "stale": Study.objects.editable_by(user).stale().order_by("last_confirmed_at")[:200],
+            "can_register": services.can_register_studies(user),
+        },
+    )
+
+
+def _bound_formsets(request: HttpRequest, study: Study | None) -> dict:
+    instance = study or Study()
+    data = request.POST if request.method == "POST" else None
+    return {name: cls(data, instance=instance, prefix=name) for name, cls in FORMSETS.items()}
+
+
+def _apply_errors(form: StudyForm, error: ValidationError) -> None:
+    if hasattr(error, "error_dict"):
+        for field, errors in error.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, error)
+
+
+@login_required
+def study_create(request: HttpRequest) -> HttpResponse:
+    if not services.can_register_studies(request.user):
+        raise PermissionDenied
+    form = StudyForm(request.POST or None)
+    formsets = _bound_formsets(request, None)
+    duplicates: list[Study] = []
+    if (
+        request.method == "POST"
+        and form.is_valid()
+        and all(f.is_valid() for f in formsets.values())
+    ):
+        try:
+            study = services.study_create(
+                by=request.user,
+                fields=form.study_fields(),
+                allow_duplicate=form.cleaned_data["allow_duplicate"],
+                **{name: formset_rows(fs) for name, fs in formsets.items()},
+            )
+        except services.PossibleDuplicates as exc:
+            duplicates = exc.duplicates
+            form.add_error(None, exc)
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        else:
+            messages.success(request, _("The draft was saved."))
+            return redirect("studies:detail", pk=study.pk)
+    return render(
+        request,
+        "studies/form.html",
+        {"form": form, "formsets": formsets, "duplicates": duplicates, "study": None},
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@login_required
+def study_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    study = get_object_or_404(Study.objects.editable_by(request.user), pk=pk)
+    form = StudyForm(request.POST or None, instance=study, initial={"version": study.version})
+    formsets = _bound_formsets(request, study)
+    if (
+        request.method == "POST"
+        and form.is_valid()
+        and all(f.is_valid() for f in formsets.values())
+    ):
+        try:
+            services.study_update(
+                study=study,
+                by=request.user,
+                expected_version=form.cleaned_data["version"] or 0,
+                fields=form.study_fields(),
+                **{name: formset_rows(fs) for name, fs in formsets.items()},
+            )
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        else:
+            messages.success(request, _("The study was saved."))
+            return redirect("studies:detail", pk=study.pk)
+    return render(
+        request,
+        "studies/form.html",
+        {"form": form, "formsets": formsets, "duplicates": [], "study": study},
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+def _transition(request: HttpRequest, pk: int, action, success: str, **kwargs) -> HttpResponse:
+    study = get_object_or_404(Study.objects.visible_to(request.user), pk=pk)
+    try:
+        with transaction.atomic():
+            action(study=study, by=request.user, **kwargs)
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+    else:
+        messages.success(request, success)
+    return redirect(reverse("studies:detail", args=[pk]))
+
+
+@login_required
+@require_POST
+def study_submit(request: HttpRequest, pk: int) -> HttpResponse:
+    return _transition(request, pk, services.study_submit, _("The study was submitted."))
+
+
+@login_required
+@require_POST
+def study_publish(request: HttpRequest, pk: int) -> HttpResponse:
+    return _transition(request, pk, services.study_publish, _("The study was published."))
+
+
+@login_required
+@require_POST
+def study_return(request: HttpRequest, pk: int) -> HttpResponse:
+    form = ReturnForm(request.POST)
+    comment = form.cleaned_data["comment"] if form.is_valid() else ""
+    return _transition(
+        request, pk, services.study_return, _("The study was returned."), comment=comment
+    )
+
+
+@login_required
+@require_POST
+def study_confirm(request: HttpRequest, pk: int) -> HttpResponse:
+    return _transition(request, pk, services.study_confirm, _("The study was confirmed."))
+
+
+@login_required
+@require_POST
+def study_change_status(request: HttpRequest, pk: int) -> HttpResponse:
+    form = StatusForm(request.POST)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+        return redirect("studies:detail", pk=pk)
+    return _transition(
+        request,
+        pk,
+        services.study_change_status,
+        _("The status was changed."),
+        status=form.cleaned_data["status"],
+        effective_date=form.cleaned_data["effective_date"],
+    )
