@@ -16,7 +16,6 @@ def _prepare_environment() -> None:
 
     directory = data_dir()
     directory.mkdir(parents=True, exist_ok=True)
-    (directory / "static").mkdir(exist_ok=True)
     key_file = directory / "secret_key"
     if not env_str("SECRET_KEY") and not key_file.exists():
         key_file.write_text(secrets.token_urlsafe(50), encoding="utf-8")

@@ -10,7 +10,7 @@ from django.core.exceptions import ObjectDoesNotExist
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
-from ninja import Field, Router, Schema
+from ninja import Field, Router, Schema, Status
 
 from trialnode.api_auth import WRITE_AUTH
 from trialnode.organisations.models import CareProvider, Region, Unit
@@ -328,7 +328,7 @@ def create_study(request: HttpRequest, payload: StudyCreateIn):
         allow_duplicate=allow_duplicate,
         **children,
     )
-    return 201, _study_detail_out(study, request)
+    return Status(201, _study_detail_out(study, request))
 
 
 @router.patch(

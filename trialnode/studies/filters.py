@@ -398,10 +398,11 @@ class StudySearch:
         text_query = TextQuery.parse(self.text) if self.text else TextQuery(())
         queryset = self._apply(base, text_query)
         count = queryset.count()
-        ordering = SORTS[self.sort][1]
-        if self.sort == "relevance":
+        sort = self.sort if text_query or self.sort != "relevance" else "updated"
+        ordering = SORTS[sort][1]
+        if sort == "relevance":
             queryset = queryset.annotate(rank=text_query.rank())
-        elif self.sort == "title":
+        elif sort == "title":
             queryset = queryset.annotate(
                 title_sort=Lower(Coalesce(NullIf("title_sv", Value("")), "title_en"))
             )

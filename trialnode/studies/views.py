@@ -42,7 +42,7 @@ def search(request: HttpRequest) -> HttpResponse:
         ),
     }
     template = (
-        "studies/_results.html" if request.headers.get("HX-Request") else "studies/search.html"
+        "studies/_search_area.html" if request.headers.get("HX-Request") else "studies/search.html"
     )
     return render(request, template, context, status=400 if errors else 200)
 

@@ -1,0 +1,190 @@
+"""Public search and study pages, the language switch, and the registration pages."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from trialnode.studies.models import RegistrationState, Study
+
+
+def test_the_search_page_is_swedish_by_default(client, make_study, settings):
+    settings.LANGUAGE_CODE = "sv"
+    make_study(title_sv="Hjärtsvikt")
+    page = client.get("/").content.decode()
+    assert '<html lang="sv">' in page
+    assert "Hitta en klinisk studie" in page
+
+
+def test_the_language_switch_turns_every_page_english(client, make_study, settings):
+    settings.LANGUAGE_CODE = "sv"
+    study = make_study(title_sv="Hjärtsvikt")
+    response = client.post("/i18n/setlang/", {"language": "en", "next": f"/studier/{study.pk}/"})
+    assert response.status_code == 302
+    page = client.get(f"/studier/{study.pk}/").content.decode()
+    assert '<html lang="en">' in page
+    assert "Who can take part" in page
+
+
+def test_html_in_any_text_field_is_shown_escaped(client, make_study):
+    study = make_study(
+        title_sv="<script>alert(1)</script>",
+        summary_sv="<b>fet</b>",
+        sponsor_name="<img src=x onerror=alert(1)>",
+    )
+    detail = client.get(f"/studier/{study.pk}/").content.decode()
+    search = client.get("/").content.decode()
+    for page in (detail, search):
+        assert "<script>alert(1)</script>" not in page
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "<img src=x" not in detail
+
+
+def test_the_study_page_links_to_the_registries_it_has_identifiers_in(client, make_study):
+    study = make_study(
+        nct_id="NCT01234567", eu_ct_number="2023-501234-12-00", epm_dnr="2022-01051-01"
+    )
+    page = client.get(f"/studier/{study.pk}/").content.decode()
+    assert "https://clinicaltrials.gov/study/NCT01234567" in page
+    assert "2023-501234-12-00" in page and "euclinicaltrials.eu" in page
+    assert "etikprovningsmyndigheten.se" in page
+
+
+def test_an_unknown_filter_value_is_a_clear_message_on_the_page(client, reference_data):
+    response = client.get("/", {"status": "FINISHED"})
+    assert response.status_code == 400
+    assert "Unknown value FINISHED" in response.content.decode()
+
+
+def test_an_unpublished_study_page_is_404_to_the_public(client, make_study):
+    study = make_study(registration_state=RegistrationState.SUBMITTED)
+    assert client.get(f"/studier/{study.pk}/").status_code == 404
+
+
+def test_the_search_page_query_count_does_not_grow_with_results(
+    client, make_study, django_assert_max_num_queries
+):
+    make_study(title_sv="A")
+    with CaptureQueriesContext(connection) as few:
+        client.get("/")
+    for number in range(15):
+        make_study(title_sv=f"Studie {number}", regions=("uppsala", "orebro"))
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        client.get("/")
+
+
+def test_filters_and_results_update_together_without_a_reload(client, make_study):
+    make_study(title_sv="Hjärtsvikt")
+    partial = client.get("/", HTTP_HX_REQUEST="true").content.decode()
+    assert partial.lstrip().startswith('<div class="search-layout" id="search-area">')
+    assert "Hjärtsvikt" in partial and "<html" not in partial
+
+
+@pytest.fixture
+def form_data(users):
+    from trialnode.organisations.models import CareProvider
+
+    provider = CareProvider.objects.get(slug="akademiska")
+    data = {
+        "title_sv": "Ny studie om astma",
+        "study_type": "OBSERVATIONAL",
+        "sponsor_type": "ACADEMIC",
+        "sponsor_name": "Uppsala universitet",
+        "summary_sv": "Vi följer personer med astma.",
+        "epm_dnr": "2024-00001-01",
+        "sex": "ALL",
+    }
+    for name in ("sites", "conditions", "interventions", "contacts"):
+        data.update({f"{name}-TOTAL_FORMS": "1", f"{name}-INITIAL_FORMS": "0"})
+    data.update(
+        {
+            "sites-0-region": provider.region_id,
+            "sites-0-care_provider": provider.pk,
+            "conditions-0-icd10_code": "J45.9",
+            "conditions-0-text": "Astma",
+            "contacts-0-name": "Rita",
+            "contacts-0-email": "rita@example.se",
+        }
+    )
+    return data
+
+
+def test_a_registrant_registers_a_study_through_the_form(client, users, form_data):
+    client.force_login(users.registrant)
+    response = client.post("/studier/ny/", form_data)
+    assert response.status_code == 302
+    study = Study.objects.get()
+    assert study.owner == users.registrant
+    assert study.sites.get().care_provider.slug == "akademiska"
+    assert study.conditions.get().chapter == "X"
+
+
+def test_the_form_shows_identifier_errors_and_saves_nothing(client, users, form_data):
+    client.force_login(users.registrant)
+    form_data["epm_dnr"] = "2024-1"
+    response = client.post("/studier/ny/", form_data)
+    assert response.status_code == 400
+    assert "is not an Ethical Review Authority reference number" in response.content.decode()
+    assert not Study.objects.exists()
+
+
+def test_the_form_warns_about_duplicates_before_creating(client, users, form_data, make_study):
+    make_study(epm_dnr="2024-00001-01", title_sv="Annan titel")
+    client.force_login(users.registrant)
+    response = client.post("/studier/ny/", form_data)
+    assert response.status_code == 400
+    assert "Possible duplicates" in response.content.decode()
+    form_data["allow_duplicate"] = "on"
+    assert client.post("/studier/ny/", form_data).status_code == 302
+
+
+def test_a_second_user_saving_an_older_version_is_refused_on_the_page(client, users, form_data):
+    client.force_login(users.registrant)
+    client.post("/studier/ny/", form_data)
+    study = Study.objects.get()
+    form_data["version"] = study.version
+    form_data["title_sv"] = "Först"
+    assert client.post(f"/studier/{study.pk}/andra/", form_data).status_code == 302
+    form_data["title_sv"] = "Sist, men från en gammal version"
+    response = client.post(f"/studier/{study.pk}/andra/", form_data)
+    assert response.status_code == 400
+    assert "Someone else saved this study" in response.content.decode()
+    study.refresh_from_db()
+    assert study.title_sv == "Först"
+
+
+def test_the_coordinator_queue_lists_submitted_studies_of_the_region(client, users, make_study):
+    mine = make_study(title_sv="I Uppsala", registration_state=RegistrationState.SUBMITTED)
+    make_study(
+        title_sv="I Örebro", registration_state=RegistrationState.SUBMITTED, regions=("orebro",)
+    )
+    client.force_login(users.coordinator)
+    page = client.get("/arbetsyta/").content.decode()
+    assert f"/studier/{mine.pk}/" in page
+    assert "I Örebro" not in page
+
+
+def test_publishing_through_the_page(client, users, make_study):
+    study = make_study(
+        registration_state=RegistrationState.SUBMITTED,
+        title_sv="Klar studie",
+        epm_dnr="2024-00001-01",
+        sponsor_name="Uppsala universitet",
+        summary_sv="Sammanfattning",
+        icd10=("J45.9",),
+        study_type="OBSERVATIONAL",
+    )
+    study.contacts.create(name="Rita")
+    client.force_login(users.other_coordinator)
+    client.post(f"/studier/{study.pk}/publicera/")
+    study.refresh_from_db()
+    assert study.registration_state == RegistrationState.SUBMITTED
+    client.force_login(users.coordinator)
+    client.post(f"/studier/{study.pk}/publicera/")
+    study.refresh_from_db()
+    assert study.registration_state == RegistrationState.PUBLISHED
+
+
+def test_workspace_requires_login(client, reference_data):
+    response = client.get("/arbetsyta/")
+    assert response.status_code == 302
+    assert "/accounts/login/" in response["Location"]
