@@ -12,7 +12,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Value
+from django.db import connection
+from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q, QuerySet, Value
 from django.db.models.functions import Coalesce, Lower, NullIf
 from django.utils.translation import gettext_lazy as _
 
@@ -105,6 +106,29 @@ class FacetValue:
     selected: bool
 
 
+@dataclass(frozen=True)
+class FieldFacet:
+    """Counts per value of a column of the study."""
+
+    column: str
+
+
+@dataclass(frozen=True)
+class ConditionFacet:
+    """Counts of the studies meeting each condition (the values may overlap)."""
+
+    conditions: Mapping[str, Q]
+
+
+@dataclass(frozen=True)
+class JoinFacet:
+    """Counts of distinct studies per value of a related table's column."""
+
+    joins: str
+    value: str
+    where: str = "1 = 1"
+
+
 @dataclass
 class Filter:
     """One search dimension: how to parse it, apply it and count its values."""
@@ -113,17 +137,16 @@ class Filter:
     label: Any
     choices: Callable[[], Sequence[tuple[str, Any]]]
     condition: Callable[[list[str]], Q]
-    counts: Callable[[QuerySet[Study]], dict[str, int]]
+    facet: FieldFacet | ConditionFacet | JoinFacet
     multiple: bool = True
     canonical: Callable[[str], str] = field(default=lambda value: value)
 
-    def parse(self, raw: list[str]) -> list[str]:
+    def parse(self, raw: list[str], allowed: set[str]) -> list[str]:
         values = [self.canonical(v.strip()) for item in raw for v in item.split(",") if v.strip()]
         if not values:
             return []
         if not self.multiple and len(values) > 1:
             raise FilterError({self.name: str(_("Give only one value."))})
-        allowed = {value for value, _label in self.choices()}
         unknown = [v for v in values if v not in allowed]
         if unknown:
             raise FilterError(
@@ -135,53 +158,6 @@ class Filter:
                 }
             )
         return list(dict.fromkeys(values))
-
-
-def _field_counts(field_name: str) -> Callable[[QuerySet[Study]], dict[str, int]]:
-    def counts(queryset: QuerySet[Study]) -> dict[str, int]:
-        rows = queryset.order_by().values(field_name).annotate(n=Count("id"))
-        return {row[field_name]: row["n"] for row in rows}
-
-    return counts
-
-
-def _conditional_counts(
-    conditions: Mapping[str, tuple[Any, Q]],
-) -> Callable[[QuerySet[Study]], dict[str, int]]:
-    def counts(queryset: QuerySet[Study]) -> dict[str, int]:
-        return queryset.order_by().aggregate(
-            **{key: Count("id", filter=condition) for key, (_l, condition) in conditions.items()}
-        )
-
-    return counts
-
-
-def _site_counts(key: str) -> Callable[[QuerySet[Study]], dict[str, int]]:
-    def counts(queryset: QuerySet[Study]) -> dict[str, int]:
-        rows = (
-            StudySite.objects.filter(study__in=queryset.order_by().values("id"))
-            .values(key)
-            .annotate(n=Count("study_id", distinct=True))
-            .order_by()
-        )
-        return {row[key]: row["n"] for row in rows if row[key]}
-
-    return counts
-
-
-def _condition_area_counts(queryset: QuerySet[Study]) -> dict[str, int]:
-    rows = (
-        StudyCondition.objects.filter(study__in=queryset.order_by().values("id"))
-        .exclude(chapter="")
-        .values("chapter")
-        .annotate(n=Count("study_id", distinct=True))
-        .order_by()
-    )
-    return {row["chapter"]: row["n"] for row in rows}
-
-
-def _recruiting_counts(queryset: QuerySet[Study]) -> dict[str, int]:
-    return {"true": queryset.filter(status=Status.RECRUITING).count()}
 
 
 def _has_site(**lookup: Any) -> Q:
@@ -211,10 +187,6 @@ def _provider_choices() -> list[tuple[str, str]]:
     return list(CareProvider.objects.filter(is_active=True).values_list("slug", "name"))
 
 
-def _bool_choices() -> list[tuple[str, Any]]:
-    return [("true", _("Yes"))]
-
-
 def _parse_bool(value: str) -> str:
     lowered = value.lower()
     if lowered in TRUE_VALUES:
@@ -232,7 +204,7 @@ FILTERS: list[Filter] = [
         condition=lambda values: (
             Q(status=Status.RECRUITING) if values == ["true"] else ~Q(status=Status.RECRUITING)
         ),
-        counts=_recruiting_counts,
+        facet=ConditionFacet({"true": Q(status=Status.RECRUITING)}),
         multiple=False,
         canonical=_parse_bool,
     ),
@@ -241,7 +213,7 @@ FILTERS: list[Filter] = [
         label=_("Status"),
         choices=lambda: Status.choices,
         condition=lambda values: Q(status__in=values),
-        counts=_field_counts("status"),
+        facet=FieldFacet("status"),
         canonical=_upper,
     ),
     Filter(
@@ -249,7 +221,11 @@ FILTERS: list[Filter] = [
         label=_("Region"),
         choices=_region_choices,
         condition=lambda values: _has_site(region__slug__in=values),
-        counts=_site_counts("region__slug"),
+        facet=JoinFacet(
+            joins="JOIN studies_studysite s ON s.study_id = m.id "
+            "JOIN organisations_region r ON r.id = s.region_id",
+            value="r.slug",
+        ),
         canonical=_lower,
     ),
     Filter(
@@ -257,7 +233,11 @@ FILTERS: list[Filter] = [
         label=_("Care provider"),
         choices=_provider_choices,
         condition=lambda values: _has_site(care_provider__slug__in=values),
-        counts=_site_counts("care_provider__slug"),
+        facet=JoinFacet(
+            joins="JOIN studies_studysite s ON s.study_id = m.id "
+            "JOIN organisations_careprovider p ON p.id = s.care_provider_id",
+            value="p.slug",
+        ),
         canonical=_lower,
     ),
     Filter(
@@ -265,7 +245,7 @@ FILTERS: list[Filter] = [
         label=_("Study type"),
         choices=lambda: StudyType.choices,
         condition=lambda values: Q(study_type__in=values),
-        counts=_field_counts("study_type"),
+        facet=FieldFacet("study_type"),
         canonical=_upper,
     ),
     Filter(
@@ -273,7 +253,7 @@ FILTERS: list[Filter] = [
         label=_("Phase"),
         choices=lambda: Phase.choices,
         condition=lambda values: Q(phase__in=values),
-        counts=_field_counts("phase"),
+        facet=FieldFacet("phase"),
         canonical=_upper,
     ),
     Filter(
@@ -281,7 +261,7 @@ FILTERS: list[Filter] = [
         label=_("Sponsor type"),
         choices=lambda: SponsorType.choices,
         condition=lambda values: Q(sponsor_type__in=values),
-        counts=_field_counts("sponsor_type"),
+        facet=FieldFacet("sponsor_type"),
         canonical=_upper,
     ),
     Filter(
@@ -291,7 +271,11 @@ FILTERS: list[Filter] = [
         condition=lambda values: Q(
             Exists(StudyCondition.objects.filter(study=OuterRef("pk"), chapter__in=values))
         ),
-        counts=_condition_area_counts,
+        facet=JoinFacet(
+            joins="JOIN studies_studycondition c ON c.study_id = m.id",
+            value="c.chapter",
+            where="c.chapter <> ''",
+        ),
         canonical=_upper,
     ),
     Filter(
@@ -299,7 +283,7 @@ FILTERS: list[Filter] = [
         label=_("Age group"),
         choices=lambda: [(k, label) for k, (label, _q) in AGE_GROUPS.items()],
         condition=lambda values: _any_of(AGE_GROUPS, values),
-        counts=_conditional_counts(AGE_GROUPS),
+        facet=ConditionFacet({k: q for k, (_l, q) in AGE_GROUPS.items()}),
         canonical=_lower,
     ),
     Filter(
@@ -307,7 +291,7 @@ FILTERS: list[Filter] = [
         label=_("Sex"),
         choices=lambda: [(k, label) for k, (label, _q) in SEX_FILTERS.items()],
         condition=lambda values: _any_of(SEX_FILTERS, values),
-        counts=_conditional_counts(SEX_FILTERS),
+        facet=ConditionFacet({k: q for k, (_l, q) in SEX_FILTERS.items()}),
         multiple=False,
         canonical=_upper,
     ),
@@ -316,7 +300,7 @@ FILTERS: list[Filter] = [
         label=_("Healthy volunteers"),
         choices=lambda: [("true", _("Accepts healthy volunteers"))],
         condition=lambda values: Q(healthy_volunteers=True),
-        counts=lambda qs: {"true": qs.filter(healthy_volunteers=True).count()},
+        facet=ConditionFacet({"true": Q(healthy_volunteers=True)}),
         multiple=False,
         canonical=_parse_bool,
     ),
@@ -332,6 +316,7 @@ class StudySearch:
     values: dict[str, list[str]] = field(default_factory=dict)
     sort: str = "relevance"
     page: int = 1
+    choices: dict[str, list[tuple[str, Any]]] = field(default_factory=dict, repr=False)
 
     @classmethod
     def from_params(cls, params: Mapping[str, Any]) -> StudySearch:
@@ -351,10 +336,12 @@ class StudySearch:
             errors["q"] = str(
                 _("The search text may be at most %(max)d characters.") % {"max": MAX_QUERY_LENGTH}
             )
+        # Choices are read once per search, for parsing and for labelling the facets.
+        choices = {definition.name: list(definition.choices()) for definition in FILTERS}
         values: dict[str, list[str]] = {}
         for name, definition in FILTERS_BY_NAME.items():
             try:
-                parsed = definition.parse(getlist(name))
+                parsed = definition.parse(getlist(name), {v for v, _l in choices[name]})
             except FilterError as exc:
                 errors.update(exc.errors)
                 continue
@@ -379,25 +366,25 @@ class StudySearch:
                 )
         if errors:
             raise FilterError(errors)
-        if sort == "relevance" and not text:
-            sort = "updated"
-        return cls(text=text, values=values, sort=sort, page=page)
+        return cls(text=text, values=values, sort=sort, page=page, choices=choices)
 
-    def _apply(self, base: QuerySet[Study], text_query: TextQuery, skip: str = "") -> QuerySet:
-        queryset = base
-        if text_query:
-            queryset = text_query.filter(queryset)
+    def _filtered(self, base: QuerySet[Study], text_query: TextQuery) -> QuerySet[Study]:
+        queryset = text_query.filter(base) if text_query else base
         for name, values in self.values.items():
-            if name != skip:
-                queryset = queryset.filter(FILTERS_BY_NAME[name].condition(values))
+            queryset = queryset.filter(FILTERS_BY_NAME[name].condition(values))
         return queryset
 
     def run(
         self, base: QuerySet[Study], *, page_size: int, with_facets: bool = True
     ) -> SearchResult:
         text_query = TextQuery.parse(self.text) if self.text else TextQuery(())
-        queryset = self._apply(base, text_query)
-        count = queryset.count()
+        if with_facets:
+            counts = self._facet_counts(base, text_query)
+            count = counts.pop("__count", {}).get("", 0)
+        else:
+            counts = {}
+            count = self._filtered(base, text_query).count()
+        queryset = self._filtered(base, text_query)
         sort = self.sort if text_query or self.sort != "relevance" else "updated"
         ordering = SORTS[sort][1]
         if sort == "relevance":
@@ -413,23 +400,88 @@ class StudySearch:
             ]
         )
         facets: dict[str, list[FacetValue]] = {}
-        if with_facets:
-            for definition in FILTERS:
-                counts = definition.counts(self._apply(base, text_query, skip=definition.name))
-                selected = set(self.values.get(definition.name, []))
-                facets[definition.name] = [
-                    FacetValue(
-                        value=value,
-                        label=str(label),
-                        count=counts.get(value, 0) or 0,
-                        selected=value in selected,
-                    )
-                    for value, label in definition.choices()
-                    if counts.get(value) or value in selected
-                ]
+        for definition in FILTERS if with_facets else []:
+            found = counts.get(definition.name, {})
+            selected = set(self.values.get(definition.name, []))
+            choices = self.choices.get(definition.name) or definition.choices()
+            facets[definition.name] = [
+                FacetValue(
+                    value=value,
+                    label=str(label),
+                    count=found.get(value, 0),
+                    selected=value in selected,
+                )
+                for value, label in choices
+                if found.get(value) or value in selected
+            ]
         return SearchResult(
             count=count, page=self.page, page_size=page_size, studies=page, facets=facets
         )
+
+    def _facet_counts(
+        self, base: QuerySet[Study], text_query: TextQuery
+    ) -> dict[str, dict[str, int]]:
+        """The total and every facet's counts, in one statement.
+
+        The studies matching the text are materialised once, with a flag per active
+        filter; each facet then counts over the rows meeting every other active filter.
+        """
+        matched = text_query.filter(base) if text_query else base
+        flags = {
+            f"f_{name}": ExpressionWrapper(
+                FILTERS_BY_NAME[name].condition(values), output_field=BooleanField()
+            )
+            for name, values in self.values.items()
+        }
+        conditions = {
+            f"c_{definition.name}_{value}": ExpressionWrapper(q, output_field=BooleanField())
+            for definition in FILTERS
+            if isinstance(definition.facet, ConditionFacet)
+            for value, q in definition.facet.conditions.items()
+        }
+        columns = [
+            "id",
+            *sorted({d.facet.column for d in FILTERS if isinstance(d.facet, FieldFacet)}),
+        ]
+        matched = matched.order_by().annotate(**flags, **conditions)
+        matched = matched.values(*columns, *flags, *conditions)
+        inner_sql, params = matched.query.sql_with_params()
+        names = [*columns, *flags, *conditions]
+
+        def others(skip: str) -> str:
+            kept = [f"m.f_{name}" for name in self.values if name != skip]
+            return " AND ".join(kept) or "1 = 1"
+
+        parts = [f"SELECT '__count', '', COUNT(*) FROM matched m WHERE {others('')}"]
+        for definition in FILTERS:
+            spec, where, name = definition.facet, others(definition.name), definition.name
+            if isinstance(spec, FieldFacet):
+                parts.append(
+                    f"SELECT '{name}', m.{spec.column}, COUNT(*) FROM matched m "
+                    f"WHERE {where} GROUP BY m.{spec.column}"
+                )
+            elif isinstance(spec, ConditionFacet):
+                for value in spec.conditions:
+                    parts.append(
+                        f"SELECT '{name}', '{value}', COUNT(*) FROM matched m "
+                        f"WHERE {where} AND m.c_{name}_{value}"
+                    )
+            else:
+                parts.append(
+                    f"SELECT '{name}', {spec.value}, COUNT(DISTINCT m.id) FROM matched m "
+                    f"{spec.joins} WHERE {where} AND {spec.where} GROUP BY {spec.value}"
+                )
+        sql = (
+            f"WITH matched({', '.join(names)}) AS MATERIALIZED ({inner_sql}) "
+            + " UNION ALL ".join(parts)
+        )
+        counts: dict[str, dict[str, int]] = {}
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            for facet, value, number in cursor.fetchall():
+                if number:
+                    counts.setdefault(facet, {})[value] = number
+        return counts
 
     def query_items(self, **overrides: Any) -> list[tuple[str, str]]:
         """The parameters of this search (for shareable URLs), with ``overrides`` applied."""
