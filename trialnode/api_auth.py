@@ -5,12 +5,16 @@ from __future__ import annotations
 from django.http import HttpRequest
 from ninja.security import HttpBearer, SessionAuth
 
+from trialnode.audit import context as audit_context
 from trialnode.organisations.services import api_token_user
 
 
 class TokenAuth(HttpBearer):
     def authenticate(self, request: HttpRequest, token: str):
-        return api_token_user(token)
+        user = api_token_user(token)
+        if user is not None:
+            audit_context.set_actor(user)
+        return user
 
 
 class ActiveSessionAuth(SessionAuth):

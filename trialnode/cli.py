@@ -115,6 +115,22 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 1 if summary.rejected else 0
 
 
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    _prepare_environment()
+    import time
+
+    from trialnode.audit.trail import verify
+
+    started = time.perf_counter()
+    result = verify()
+    seconds = time.perf_counter() - started
+    if result.intact:
+        print(f"Audit chain intact: {result.events} events verified in {seconds:.2f}s.")
+        return 0
+    print(f"Audit chain broken at event {result.broken_seq}: {result.problem}", file=sys.stderr)
+    return 2
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="trialnode", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -139,6 +155,11 @@ def build_parser() -> argparse.ArgumentParser:
     ctgov = sources.add_parser("ctgov", help="ClinicalTrials.gov API v2 JSON, NDJSON or zip")
     ctgov.add_argument("paths", nargs="+")
     ctgov.set_defaults(func=cmd_import)
+
+    audit = commands.add_parser("audit", help="the audit trail")
+    audit_commands = audit.add_subparsers(dest="audit_command", required=True)
+    verify = audit_commands.add_parser("verify", help="check the hash chain of every event")
+    verify.set_defaults(func=cmd_audit_verify)
     return parser
 
 

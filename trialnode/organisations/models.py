@@ -6,10 +6,13 @@ import unicodedata
 from functools import cached_property
 
 from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import UserManager as DjangoUserManager
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from trialnode.audit.models import AuditedModel, AuditedQuerySet
 
 
 def normalise_name(value: str) -> str:
@@ -19,7 +22,7 @@ def normalise_name(value: str) -> str:
     return " ".join(ascii_only.replace("-", " ").split())
 
 
-class HealthcareRegion(models.Model):
+class HealthcareRegion(AuditedModel):
     """Sjukvårdsregion: one of the six regions for highly specialised care."""
 
     slug = models.SlugField(unique=True)
@@ -33,7 +36,7 @@ class HealthcareRegion(models.Model):
         return self.name
 
 
-class Region(models.Model):
+class Region(AuditedModel):
     """One of the 21 regions (the county-level healthcare principals)."""
 
     slug = models.SlugField(unique=True)
@@ -51,7 +54,7 @@ class Region(models.Model):
         return self.name
 
 
-class Node(models.Model):
+class Node(AuditedModel):
     """A regional node of Kliniska Studier Sverige, serving one or more regions."""
 
     slug = models.SlugField(unique=True)
@@ -66,7 +69,7 @@ class Node(models.Model):
         return self.name
 
 
-class Locality(models.Model):
+class Locality(AuditedModel):
     """A town or municipality and the region it lies in, for placing registry sites."""
 
     name = models.CharField(max_length=100)
@@ -86,7 +89,7 @@ class Locality(models.Model):
         super().save(*args, **kwargs)
 
 
-class CareProvider(models.Model):
+class CareProvider(AuditedModel):
     """Vårdgivare: a hospital or other provider of care where studies run."""
 
     class Kind(models.TextChoices):
@@ -119,7 +122,7 @@ class CareProvider(models.Model):
         return [normalise_name(name) for name in names if name.strip()]
 
 
-class Unit(models.Model):
+class Unit(AuditedModel):
     """Klinik or enhet within a care provider."""
 
     care_provider = models.ForeignKey(CareProvider, on_delete=models.CASCADE, related_name="units")
@@ -151,13 +154,22 @@ class Role(models.TextChoices):
     AUDITOR = "auditor", _("Auditor")
 
 
-class User(AbstractUser):
+class UserManager(DjangoUserManager.from_queryset(AuditedQuerySet)):
+    use_in_migrations = True
+
+
+class User(AuditedModel, AbstractUser):
     """A personal account. Organisation-scoped rights come from its role assignments."""
+
+    audit_masked_fields = frozenset({"password"})
+    audit_ignored_fields = frozenset({"last_login"})
 
     email = models.EmailField(_("e-mail address"), unique=True)
     organisation_name = models.CharField(
         _("organisation"), max_length=200, blank=True, help_text=_("For sponsors and guests.")
     )
+
+    objects = UserManager()
 
     class Meta:
         verbose_name = _("user")
@@ -205,7 +217,7 @@ class User(AbstractUser):
         return frozenset(ids)
 
 
-class RoleAssignment(models.Model):
+class RoleAssignment(AuditedModel):
     """A role a user holds in a region, a node or at a care provider.
 
     Assignments are revoked, never deleted, so the role history stays.
@@ -250,8 +262,11 @@ class RoleAssignment(models.Model):
         return f"{self.user}: {self.get_role_display()} ({scope})"
 
 
-class ApiToken(models.Model):
+class ApiToken(AuditedModel):
     """A personal API token. Only a hash is stored; the token is shown once at creation."""
+
+    audit_masked_fields = frozenset({"key_hash"})
+    audit_ignored_fields = frozenset({"last_used_at"})
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
     name = models.CharField(_("name"), max_length=100)

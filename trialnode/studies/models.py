@@ -11,6 +11,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from trialnode.audit.models import AuditedModel, AuditedQuerySet
 from trialnode.organisations.models import CareProvider, Region, Role, Unit
 from trialnode.studies import validators as v
 
@@ -90,7 +91,7 @@ class Source(models.TextChoices):
     CTIS = "CTIS", _("EU CTIS")
 
 
-class StudyQuerySet(models.QuerySet["Study"]):
+class StudyQuerySet(AuditedQuerySet):
     """The one place that decides who may see and who may change a study."""
 
     def published(self) -> StudyQuerySet:
@@ -147,7 +148,8 @@ class StudyQuerySet(models.QuerySet["Study"]):
         )
 
 
-class Study(models.Model):
+class Study(AuditedModel):
+    audit_state_fields = ("registration_state", "status")
     # Identifiers
     local_id = models.CharField(
         _("local identifier"), max_length=60, blank=True, help_text=_("Protocol or local number.")
@@ -310,7 +312,7 @@ class Study(models.Model):
         return {name: getattr(self, name) for name in names if getattr(self, name)}
 
 
-class StudyStatusChange(models.Model):
+class StudyStatusChange(AuditedModel):
     """The dated history of a study's overall status."""
 
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="status_history")
@@ -329,7 +331,7 @@ class StudyStatusChange(models.Model):
         return f"{self.effective_date}: {self.status}"
 
 
-class StudyCondition(models.Model):
+class StudyCondition(AuditedModel):
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="conditions")
     icd10_code = models.CharField(
         _("ICD-10-SE code"), max_length=8, blank=True, validators=[v.validate_icd10]
@@ -364,7 +366,7 @@ class InterventionType(models.TextChoices):
     OTHER = "OTHER", _("Other")
 
 
-class StudyIntervention(models.Model):
+class StudyIntervention(AuditedModel):
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="interventions")
     type = models.CharField(_("type"), max_length=20, choices=InterventionType.choices)
     name = models.CharField(_("name"), max_length=300)
@@ -379,7 +381,7 @@ class StudyIntervention(models.Model):
         return self.name
 
 
-class StudySite(models.Model):
+class StudySite(AuditedModel):
     """A place where the study runs: a region, and the care provider and unit when known."""
 
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="sites")
@@ -413,7 +415,7 @@ class StudySite(models.Model):
         return ", ".join(p for p in parts if p) or self.city
 
 
-class StudyContact(models.Model):
+class StudyContact(AuditedModel):
     """A public contact for the study (name, role, e-mail, phone)."""
 
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="contacts")
@@ -437,6 +439,8 @@ class StudySearchDocument(models.Model):
     stemmed columns through triggers.
     """
 
+    audit_exempt = "derived from audited study records and rebuilt from them"
+
     study = models.OneToOneField(
         Study, on_delete=models.CASCADE, primary_key=True, related_name="search_document"
     )
@@ -451,6 +455,8 @@ class StudySearchDocument(models.Model):
 
 class SearchTerm(models.Model):
     """Every word that occurs in a search document, for typo-tolerant query expansion."""
+
+    audit_exempt = "derived from audited study records and rebuilt from them"
 
     term = models.CharField(max_length=60, primary_key=True)
 

@@ -1,0 +1,378 @@
+"""Writing and verifying the audit trail.
+
+Each event's ``hash`` is SHA-256 over ``"{seq}|{prev_hash}|{payload}"``, where
+``payload`` is the event's canonical JSON. The chain head (one row) holds the last
+sequence number and hash; advancing it takes that row's lock, which orders
+concurrent writers. On PostgreSQL one statement advances the head and inserts the
+event; elsewhere the writer holds the database's write lock (SQLite's immediate
+transactions).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import hashlib
+import json
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from django.db import connection, models, transaction
+from django.utils import timezone
+
+from trialnode.audit import context
+from trialnode.audit.models import AuditChainHead, AuditedModel, AuditEvent
+
+MASKED = "[masked]"
+GENESIS = "0" * 64
+
+
+def _plain(value: Any) -> Any:
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, dt.datetime | dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal | uuid.UUID):
+        return str(value)
+    if isinstance(value, bytes | memoryview):
+        return MASKED
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    return str(value)
+
+
+def snapshot(instance: models.Model) -> dict[str, Any]:
+    """The instance's concrete field values by column attribute name."""
+    return {f.attname: getattr(instance, f.attname) for f in instance._meta.concrete_fields}
+
+
+def loaded_values(instance: models.Model) -> dict[str, Any]:
+    """Values as last read from or written to the database (read again if unknown)."""
+    loaded = getattr(instance, "_audit_loaded", None)
+    if loaded is not None and len(loaded) == len(instance._meta.concrete_fields):
+        return loaded
+    fresh = type(instance)._base_manager.filter(pk=instance.pk).first()
+    return snapshot(fresh) if fresh is not None else {}
+
+
+def _field_names(instance: models.Model) -> dict[str, str]:
+    return {f.attname: f.name for f in instance._meta.concrete_fields}
+
+
+def _diff(
+    instance: AuditedModel,
+    before: Mapping[str, Any],
+    after: Mapping[str, Any],
+    only: Iterable[str] | None = None,
+) -> dict[str, list[Any]]:
+    names = _field_names(instance)
+    wanted = None
+    if only is not None:
+        wanted = {f.attname for f in instance._meta.concrete_fields if f.name in set(only)}
+    changes: dict[str, list[Any]] = {}
+    for attname, new in after.items():
+        name = names[attname]
+        if name in instance.audit_ignored_fields or (wanted is not None and attname not in wanted):
+            continue
+        old = before.get(attname)
+        if old == new:
+            continue
+        if name in instance.audit_masked_fields:
+            changes[name] = [MASKED if old not in (None, "") else None, MASKED]
+        else:
+            changes[name] = [_plain(old), _plain(new)]
+    return changes
+
+
+def _object_type(instance: models.Model) -> str:
+    return instance._meta.label_lower
+
+
+def _actor_fields(actor: Any) -> dict[str, Any]:
+    if actor is None or not getattr(actor, "is_authenticated", False):
+        return {"id": None, "name": "", "roles": ""}
+    assignments = getattr(actor, "_active_assignments", [])
+    roles = "; ".join(
+        f"{a.role}@{(a.region or a.node or a.care_provider or '-')}" for a in assignments
+    )
+    return {"id": actor.pk, "name": actor.get_full_name() or actor.get_username(), "roles": roles}
+
+
+@dataclass(frozen=True)
+class Entry:
+    action: str
+    object_type: str
+    object_id: str
+    payload: str
+    actor_id: int | None
+    occurred_at: dt.datetime
+
+
+def _entry(
+    *,
+    action: str,
+    object_type: str,
+    object_id: Any,
+    object_repr: str = "",
+    changes: Mapping[str, Any] | None = None,
+    extra: Mapping[str, Any] | None = None,
+    actor: Any = None,
+) -> Entry:
+    ctx = context.current()
+    actor = actor if actor is not None else ctx.actor
+    actor_fields = _actor_fields(actor)
+    occurred_at = timezone.now()
+    body = {
+        "action": action,
+        "actor": actor_fields,
+        "changes": dict(changes or {}),
+        "ip": ctx.ip,
+        "object": {
+            "id": "" if object_id is None else str(object_id),
+            "repr": object_repr[:300],
+            "type": object_type,
+        },
+        "occurred_at": occurred_at.isoformat(),
+        "reason": ctx.reason,
+        "request_id": ctx.request_id,
+        "via": ctx.via,
+        **dict(extra or {}),
+    }
+    payload = json.dumps(_plain(body), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return Entry(
+        action, object_type, body["object"]["id"], payload, actor_fields["id"], occurred_at
+    )
+
+
+def link_hash(seq: int, prev_hash: str, payload: str) -> str:
+    return hashlib.sha256(f"{seq}|{prev_hash}|{payload}".encode()).hexdigest()
+
+
+_POSTGRES_APPEND = """
+WITH head AS (
+    UPDATE audit_auditchainhead
+    SET seq = seq + 1,
+        prev = hash,
+        hash = encode(sha256(convert_to((seq + 1)::text || '|' || hash || '|' || %s, 'UTF8')), 'hex')
+    WHERE id = 1
+    RETURNING seq, prev, hash
+)
+INSERT INTO audit_auditevent
+    (seq, occurred_at, actor_id, action, object_type, object_id, payload, prev_hash, hash)
+SELECT head.seq, %s, %s, %s, %s, %s, %s, head.prev, head.hash FROM head
+"""
+
+
+def append(entries: list[Entry]) -> None:
+    """Add entries to the chain, inside the caller's transaction."""
+    if not entries:
+        return
+    with transaction.atomic():
+        if connection.vendor == "postgresql" and len(entries) == 1:
+            entry = entries[0]
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    _POSTGRES_APPEND,
+                    [
+                        entry.payload,
+                        entry.occurred_at,
+                        entry.actor_id,
+                        entry.action,
+                        entry.object_type,
+                        entry.object_id,
+                        entry.payload,
+                    ],
+                )
+                if cursor.rowcount == 1:
+                    return
+            _create_head()
+            append(entries)
+            return
+        head = AuditChainHead.objects.select_for_update().filter(pk=1).first() or _create_head()
+        seq, previous = head.seq, head.hash
+        rows = []
+        for entry in entries:
+            seq += 1
+            digest = link_hash(seq, previous, entry.payload)
+            rows.append(
+                AuditEvent(
+                    seq=seq,
+                    occurred_at=entry.occurred_at,
+                    actor_id=entry.actor_id,
+                    action=entry.action,
+                    object_type=entry.object_type,
+                    object_id=entry.object_id,
+                    payload=entry.payload,
+                    prev_hash=previous,
+                    hash=digest,
+                )
+            )
+            previous_hash_for_head, previous = previous, digest
+        AuditEvent.objects.bulk_create(rows, batch_size=1000)
+        AuditChainHead.objects.filter(pk=1).update(
+            seq=seq, hash=previous, prev=previous_hash_for_head
+        )
+
+
+def _create_head() -> AuditChainHead:
+    """Start the chain; refused (unique sequence) if events exist without a head."""
+    if AuditEvent.objects.exists():
+        raise RuntimeError("The audit chain head is missing while events exist.")
+    head, _created = AuditChainHead.objects.get_or_create(pk=1)
+    return head
+
+
+def _state_extra(instance: AuditedModel, changes: Mapping[str, list[Any]]) -> dict[str, Any]:
+    for name in instance.audit_state_fields:
+        if name in changes:
+            old, new = changes[name]
+            return {"field": name, "from_state": old, "to_state": new}
+    return {}
+
+
+def record_created(instance: AuditedModel) -> None:
+    append([_created_entry(instance)])
+
+
+def _created_entry(instance: AuditedModel) -> Entry:
+    changes = _diff(instance, {}, snapshot(instance))
+    return _entry(
+        action=AuditEvent.Action.CREATE,
+        object_type=_object_type(instance),
+        object_id=instance.pk,
+        object_repr=str(instance),
+        changes=changes,
+    )
+
+
+def record_many_created(instances: Iterable[AuditedModel]) -> None:
+    append([_created_entry(instance) for instance in instances])
+
+
+def record_change(
+    instance: AuditedModel,
+    before: Mapping[str, Any],
+    update_fields: Iterable[str] | None = None,
+) -> None:
+    changes = _diff(instance, before, snapshot(instance), only=update_fields)
+    if not changes:
+        return
+    extra = _state_extra(instance, changes)
+    action = AuditEvent.Action.TRANSITION if extra else AuditEvent.Action.UPDATE
+    append(
+        [
+            _entry(
+                action=action,
+                object_type=_object_type(instance),
+                object_id=instance.pk,
+                object_repr=str(instance),
+                changes=changes,
+                extra=extra,
+            )
+        ]
+    )
+
+
+def record_deleted(instance: AuditedModel) -> None:
+    changes = {
+        name: [value[1], None] for name, value in _diff(instance, {}, snapshot(instance)).items()
+    }
+    append(
+        [
+            _entry(
+                action=AuditEvent.Action.DELETE,
+                object_type=_object_type(instance),
+                object_id=instance.pk,
+                object_repr=str(instance),
+                changes=changes,
+            )
+        ]
+    )
+
+
+def record_event(
+    *,
+    action: str,
+    instance: models.Model | None = None,
+    object_type: str = "",
+    object_id: Any = "",
+    extra: Mapping[str, Any] | None = None,
+    changes: Mapping[str, Any] | None = None,
+    actor: Any = None,
+) -> None:
+    """An event that is not a row change: a login, a signature, an export."""
+    append(
+        [
+            _entry(
+                action=action,
+                object_type=_object_type(instance) if instance is not None else object_type,
+                object_id=instance.pk if instance is not None else object_id,
+                object_repr=str(instance) if instance is not None else "",
+                changes=changes,
+                extra=extra,
+                actor=actor,
+            )
+        ]
+    )
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    events: int
+    broken_seq: int | None = None
+    problem: str = ""
+
+    @property
+    def intact(self) -> bool:
+        return self.broken_seq is None
+
+
+def verify(*, chunk_size: int = 10_000) -> VerifyResult:
+    """Walk the chain in order; report the first changed, deleted or inserted event."""
+    expected_seq, previous = 0, GENESIS
+    columns = (
+        "seq",
+        "occurred_at",
+        "actor_id",
+        "action",
+        "object_type",
+        "object_id",
+        "payload",
+        "prev_hash",
+        "hash",
+    )
+    rows = AuditEvent.objects.order_by("seq").values_list(*columns).iterator(chunk_size=chunk_size)
+    count = 0
+    for seq, occurred_at, actor_id, action, object_type, object_id, payload, prev, digest in rows:
+        count += 1
+        expected_seq += 1
+        if seq != expected_seq:
+            kind = "missing" if seq > expected_seq else "inserted"
+            return VerifyResult(count, expected_seq, f"event {expected_seq} is {kind}")
+        if prev != previous:
+            return VerifyResult(count, seq, f"event {seq} does not link to event {seq - 1}")
+        if link_hash(seq, prev, payload) != digest:
+            return VerifyResult(count, seq, f"event {seq} was changed (hash mismatch)")
+        body = orjson.loads(payload)
+        if (
+            body["action"] != action
+            or body["object"]["type"] != object_type
+            or body["object"]["id"] != object_id
+            or body["actor"]["id"] != actor_id
+            or body["occurred_at"] != occurred_at.isoformat()
+        ):
+            return VerifyResult(count, seq, f"event {seq} was changed (columns differ)")
+        previous = digest
+    head = AuditChainHead.objects.filter(pk=1).values_list("seq", "hash").first()
+    if head is None or tuple(head) != (expected_seq, previous):
+        return VerifyResult(
+            count,
+            expected_seq + 1,
+            "the chain head does not match the last event (events were removed from the end)",
+        )
+    return VerifyResult(count)
