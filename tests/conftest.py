@@ -80,6 +80,9 @@ class Users:
             "nodeadmin", Role.NODE_ADMIN, node=Node.objects.get(slug="forum-mellansverige")
         )
         self.sponsor = make("sponsor", Role.SPONSOR)
+        self.auditor = make(
+            "auditor", Role.AUDITOR, node=Node.objects.get(slug="forum-mellansverige")
+        )
         self.outsider = make("outsider")
 
 

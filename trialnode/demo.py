@@ -258,11 +258,20 @@ def create_local_studies() -> int:
                 comment="Ange EudraCT- eller EU CT-nummer för läkemedelsprövningen.",
             )
             continue
-        services.study_publish(study=study, by=coordinator)
+        services.study_publish(
+            study=study,
+            by=coordinator,
+            password=DEMO_PASSWORD,
+            reason="Validerad mot minimalt dataset",
+        )
         if status:
             start = timezone.localdate() - timedelta(days=120)
             services.study_change_status(
-                study=study, by=registrant, status=status, effective_date=start
+                study=study,
+                by=registrant,
+                status=status,
+                effective_date=start,
+                reason="Rekryteringen har startat",
             )
         if state == "stale":
             Study.objects.filter(pk=study.pk).update(

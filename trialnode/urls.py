@@ -8,6 +8,7 @@ urlpatterns = [
     path("", include("trialnode.studies.urls")),
     path("accounts/", include("trialnode.organisations.urls")),
     path("tillganglighet/", accessibility, name="accessibility"),
+    path("granskning/", include("trialnode.audit.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin_site.urls),
     path("api/v1/", api.urls),

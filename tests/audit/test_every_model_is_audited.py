@@ -46,7 +46,20 @@ def _sample(label: str, users):
     def study():
         return Study.objects.create(title_sv="Provstudie", study_type="OTHER")
 
+    from trialnode.audit.models import AuditReview
+
     samples = {
+        "audit.auditreview": lambda: (
+            AuditReview.objects.create(
+                scope="Prov",
+                period_start=dt.date(2026, 1, 1),
+                period_end=dt.date(2026, 2, 1),
+                planned_for=dt.date(2026, 3, 1),
+                reviewer=users.auditor,
+            ),
+            "findings",
+            "Inga avvikelser",
+        ),
         "organisations.healthcareregion": lambda: (
             HealthcareRegion.objects.create(slug="prov", name="Prov"),
             "name",

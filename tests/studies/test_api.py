@@ -114,9 +114,24 @@ def test_a_registrant_creates_submits_and_a_coordinator_publishes(client, token,
     assert created.json()["registration_state"] == "draft"
     submitted = client.post(f"/api/v1/studies/{study_id}/submit", **token)
     assert submitted.json()["registration_state"] == "submitted"
-    refused = client.post(f"/api/v1/studies/{study_id}/publish", **token)
+    signature = {"reason": "Validerad", "password": "pw-coordinator"}
+    refused = client.post(
+        f"/api/v1/studies/{study_id}/publish", signature, content_type="application/json", **token
+    )
     assert refused.status_code == 403
-    published = client.post(f"/api/v1/studies/{study_id}/publish", **coordinator_token)
+    wrong = client.post(
+        f"/api/v1/studies/{study_id}/publish",
+        {**signature, "password": "fel"},
+        content_type="application/json",
+        **coordinator_token,
+    )
+    assert wrong.status_code == 400
+    published = client.post(
+        f"/api/v1/studies/{study_id}/publish",
+        signature,
+        content_type="application/json",
+        **coordinator_token,
+    )
     assert published.json()["registration_state"] == "published"
 
 

@@ -175,11 +175,16 @@ def test_publishing_through_the_page(client, users, make_study):
     )
     study.contacts.create(name="Rita")
     client.force_login(users.other_coordinator)
-    client.post(f"/studier/{study.pk}/publicera/")
+    client.post(
+        f"/studier/{study.pk}/publicera/", {"reason": "OK", "password": "pw-coordinator_orebro"}
+    )
     study.refresh_from_db()
     assert study.registration_state == RegistrationState.SUBMITTED
     client.force_login(users.coordinator)
-    client.post(f"/studier/{study.pk}/publicera/")
+    client.post(f"/studier/{study.pk}/publicera/", {"reason": "OK", "password": "fel"})
+    study.refresh_from_db()
+    assert study.registration_state == RegistrationState.SUBMITTED
+    client.post(f"/studier/{study.pk}/publicera/", {"reason": "OK", "password": "pw-coordinator"})
     study.refresh_from_db()
     assert study.registration_state == RegistrationState.PUBLISHED
 

@@ -114,7 +114,9 @@ def test_a_submitted_study_cannot_be_submitted_again(users, draft):
 
 def test_the_coordinator_of_the_region_publishes(users, draft):
     services.study_submit(study=draft, by=users.registrant)
-    study = services.study_publish(study=draft, by=users.coordinator)
+    study = services.study_publish(
+        study=draft, by=users.coordinator, password="pw-coordinator", reason="Validerad"
+    )
     assert study.registration_state == RegistrationState.PUBLISHED
     assert study.published_by == users.coordinator
     assert study.last_confirmed_at == timezone.localdate()
@@ -123,14 +125,21 @@ def test_the_coordinator_of_the_region_publishes(users, draft):
 def test_a_coordinator_of_another_region_cannot_publish(users, draft):
     services.study_submit(study=draft, by=users.registrant)
     with pytest.raises(PermissionDenied):
-        services.study_publish(study=draft, by=users.other_coordinator)
+        services.study_publish(
+            study=draft,
+            by=users.other_coordinator,
+            password="pw-coordinator_orebro",
+            reason="Validerad",
+        )
     draft.refresh_from_db()
     assert draft.registration_state == RegistrationState.SUBMITTED
 
 
 def test_a_draft_cannot_be_published_before_it_is_submitted(users, draft):
     with pytest.raises(PermissionDenied):
-        services.study_publish(study=draft, by=users.coordinator)
+        services.study_publish(
+            study=draft, by=users.coordinator, password="pw-coordinator", reason="Validerad"
+        )
 
 
 def test_the_coordinator_returns_with_a_comment_the_registrant_sees(users, draft, client):
@@ -168,6 +177,7 @@ def test_a_status_change_is_recorded_with_its_date(users, make_study):
         by=users.coordinator,
         status=Status.ACTIVE_NOT_RECRUITING,
         effective_date=timezone.localdate().replace(day=1),
+        reason="Målet nått",
     )
     assert changed.status == Status.ACTIVE_NOT_RECRUITING
     assert list(changed.status_history.values_list("status", flat=True)) == [
@@ -199,7 +209,9 @@ def test_stale_studies_are_listed_and_their_contacts_emailed_once(users, draft):
     from datetime import timedelta
 
     services.study_submit(study=draft, by=users.registrant)
-    services.study_publish(study=draft, by=users.coordinator)
+    services.study_publish(
+        study=draft, by=users.coordinator, password="pw-coordinator", reason="Validerad"
+    )
     Study.objects.filter(pk=draft.pk).update(
         last_confirmed_at=timezone.localdate() - timedelta(days=400)
     )
@@ -214,9 +226,72 @@ def test_confirming_a_stale_study_takes_it_off_the_list(users, draft):
     from datetime import timedelta
 
     services.study_submit(study=draft, by=users.registrant)
-    services.study_publish(study=draft, by=users.coordinator)
+    services.study_publish(
+        study=draft, by=users.coordinator, password="pw-coordinator", reason="Validerad"
+    )
     Study.objects.filter(pk=draft.pk).update(
         last_confirmed_at=timezone.localdate() - timedelta(days=400)
     )
     services.study_confirm(study=draft, by=users.registrant)
     assert not Study.objects.stale().exists()
+
+
+def test_publishing_is_refused_with_a_wrong_password_and_nothing_changes(users, draft):
+    from trialnode.audit.models import AuditEvent
+    from trialnode.audit.signatures import SignatureRefused
+
+    services.study_submit(study=draft, by=users.registrant)
+    events = AuditEvent.objects.count()
+    with pytest.raises(SignatureRefused):
+        services.study_publish(study=draft, by=users.coordinator, password="fel", reason="OK")
+    draft.refresh_from_db()
+    assert draft.registration_state == RegistrationState.SUBMITTED
+    assert AuditEvent.objects.count() == events
+
+
+def test_publishing_leaves_a_signature_with_name_time_and_meaning(users, draft):
+    import orjson
+
+    from trialnode.audit.models import AuditEvent
+
+    users.coordinator.first_name, users.coordinator.last_name = "Cecilia", "Koordinator"
+    users.coordinator.save()
+    services.study_submit(study=draft, by=users.registrant)
+    services.study_publish(
+        study=draft, by=users.coordinator, password="pw-coordinator", reason="Validerad mot MDS"
+    )
+    event = AuditEvent.objects.filter(action="signature", object_id=str(draft.pk)).get()
+    signature = orjson.loads(event.payload)["signature"]
+    assert signature["signer_name"] == "Cecilia Koordinator"
+    assert signature["meaning"] == "published"
+    assert signature["signed_at"]
+    assert orjson.loads(event.payload)["reason"] == "Validerad mot MDS"
+
+
+def test_publishing_needs_a_reason(users, draft):
+    services.study_submit(study=draft, by=users.registrant)
+    with pytest.raises(ValidationError):
+        services.study_publish(
+            study=draft, by=users.coordinator, password="pw-coordinator", reason=" "
+        )
+
+
+def test_a_change_to_a_published_study_needs_a_reason(users, make_study):
+    study = make_study(regions=("uppsala",))
+    with pytest.raises(ValidationError) as error:
+        services.study_update(
+            study=study,
+            by=users.coordinator,
+            expected_version=study.version,
+            fields={"acronym": "X"},
+        )
+    assert "reason" in error.value.message_dict
+    services.study_update(
+        study=study,
+        by=users.coordinator,
+        expected_version=study.version,
+        fields={"acronym": "X"},
+        reason="Akronym saknades",
+    )
+    study.refresh_from_db()
+    assert study.acronym == "X"

@@ -43,7 +43,11 @@ def acting_as(*, actor: Any = None, via: str, ip: str | None = None) -> Iterator
 
 @contextlib.contextmanager
 def because(reason: str) -> Iterator[None]:
-    """Record ``reason`` as the why of every write inside the block."""
+    """Record ``reason`` as the why of every write inside the block (an empty one keeps
+    the reason already given around it)."""
+    if not reason:
+        yield
+        return
     token = _current.set(replace(_current.get(), reason=reason))
     try:
         yield

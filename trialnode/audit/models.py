@@ -55,12 +55,6 @@ class AuditedModel(models.Model):
     class Meta:
         abstract = True
 
-    @classmethod
-    def from_db(cls, db, field_names, values):
-        instance = super().from_db(db, field_names, values)
-        instance._audit_loaded = dict(zip(field_names, values, strict=True))
-        return instance
-
     def save(self, *args: Any, **kwargs: Any) -> None:
         from trialnode.audit import trail
 
@@ -81,6 +75,12 @@ class AuditedModel(models.Model):
             else:
                 trail.record_change(self, before, update_fields=kwargs.get("update_fields"))
             self._audit_loaded = trail.snapshot(self)
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        instance = super().from_db(db, field_names, values)
+        instance._audit_loaded = dict(zip(field_names, values, strict=True))
+        return instance
 
 
 class AppendOnlyQuerySet(models.QuerySet):
@@ -162,3 +162,39 @@ class AuditChainHead(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.seq} {self.hash[:12]}"
+
+
+class AuditReview(AuditedModel):
+    """A planned review of the trail for a period, and its outcome once done."""
+
+    class Outcome(models.TextChoices):
+        NO_FINDINGS = "no_findings", _("No findings")
+        FINDINGS = "findings", _("Findings, no action needed")
+        ACTION_REQUIRED = "action_required", _("Findings that require action")
+
+    period_start = models.DateField(_("period from"))
+    period_end = models.DateField(_("period to"))
+    scope = models.CharField(_("scope"), max_length=300, help_text=_("What the review covers."))
+    planned_for = models.DateField(_("planned for"))
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("reviewer"),
+    )
+    completed_at = models.DateTimeField(_("completed"), null=True, blank=True)
+    outcome = models.CharField(_("outcome"), max_length=20, choices=Outcome.choices, blank=True)
+    findings = models.TextField(_("findings"), max_length=10000, blank=True)
+
+    class Meta:
+        ordering = ["-planned_for", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(period_start__lte=models.F("period_end")),
+                name="audit_review_period_ordered",
+                violation_error_message=_("The period must start before it ends."),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.scope} ({self.period_start}–{self.period_end})"

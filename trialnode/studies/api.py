@@ -179,15 +179,22 @@ class StudyUpdateIn(Schema):
     conditions: list[ConditionIO] | None = None
     interventions: list[InterventionIO] | None = None
     contacts: list[ContactIO] | None = None
+    reason: str = Field("", description="Required when the study is published")
 
 
 class ReturnIn(Schema):
     comment: str
 
 
+class PublishIn(Schema):
+    reason: str
+    password: str = Field(description="The coordinator's password: the electronic signature")
+
+
 class StatusIn(Schema):
     status: str
     effective_date: date | None = None
+    reason: str = ""
 
 
 def _study_out(study: Study, request: HttpRequest) -> dict[str, Any]:
@@ -345,6 +352,7 @@ def update_study(request: HttpRequest, study_id: int, payload: StudyUpdateIn):
         conditions=_rows(payload.conditions),
         interventions=_rows(payload.interventions),
         contacts=_rows(payload.contacts),
+        reason=payload.reason,
     )
     return _study_detail_out(study, request)
 
@@ -361,8 +369,14 @@ def submit_study(request: HttpRequest, study_id: int):
 
 
 @router.post("/studies/{study_id}/publish", response=StudyDetailOut, auth=WRITE_AUTH)
-def publish_study(request: HttpRequest, study_id: int):
-    return _transition(request, study_id, services.study_publish)
+def publish_study(request: HttpRequest, study_id: int, payload: PublishIn):
+    return _transition(
+        request,
+        study_id,
+        services.study_publish,
+        password=payload.password,
+        reason=payload.reason,
+    )
 
 
 @router.post("/studies/{study_id}/return", response=StudyDetailOut, auth=WRITE_AUTH)
@@ -378,6 +392,7 @@ def change_status(request: HttpRequest, study_id: int, payload: StatusIn):
         services.study_change_status,
         status=payload.status,
         effective_date=payload.effective_date,
+        reason=payload.reason,
     )
 
 

@@ -51,6 +51,12 @@ class StudyForm(forms.ModelForm):
     allow_duplicate = forms.BooleanField(
         label=_("I have checked: this is not the same study as the ones listed"), required=False
     )
+    reason = forms.CharField(
+        label=_("Reason for the change"),
+        required=False,
+        max_length=1000,
+        help_text=_("Required when the study is published; it is kept in the history."),
+    )
 
     class Meta:
         model = Study
@@ -118,4 +124,20 @@ class StatusForm(forms.Form):
     status = forms.ChoiceField(label=_("New overall status"), choices=Status.choices)
     effective_date = forms.DateField(
         label=_("Took effect on"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    reason = forms.CharField(label=_("Reason for the change"), max_length=1000)
+
+
+class PublishForm(forms.Form):
+    """Publishing is signed: the coordinator gives the password again."""
+
+    reason = forms.CharField(
+        label=_("Reason"),
+        max_length=1000,
+        initial=_("Validated against the minimal data set"),
+    )
+    password = forms.CharField(
+        label=_("Your password (electronic signature)"),
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+        strip=False,
     )

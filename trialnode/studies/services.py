@@ -14,6 +14,8 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from trialnode.audit.context import because
+from trialnode.audit.signatures import check_signer, record_signature
 from trialnode.organisations.models import Role, User
 from trialnode.studies import search
 from trialnode.studies.models import (
@@ -180,11 +182,38 @@ def study_update(
     conditions: Iterable[Mapping[str, Any]] | None = None,
     interventions: Iterable[Mapping[str, Any]] | None = None,
     contacts: Iterable[Mapping[str, Any]] | None = None,
+    reason: str = "",
 ) -> Study:
-    """Change a study's content. Refused when someone saved it since ``expected_version``."""
+    """Change a study's content. Refused when someone saved it since ``expected_version``;
+    a change to a published study needs a ``reason``, which the audit trail keeps."""
     _require(Study.objects.editable_by(by), study, _("You may not change this study."))
     _reject_unknown_fields(fields)
     current = Study.objects.select_for_update().get(pk=study.pk)
+    _require_reason_if_published(current, reason)
+    children = {
+        "sites": sites,
+        "conditions": conditions,
+        "interventions": interventions,
+        "contacts": contacts,
+    }
+    with because(reason.strip()):
+        return _apply_update(current, expected_version, fields, children)
+
+
+def _require_reason_if_published(study: Study, reason: str) -> None:
+    if study.registration_state == RegistrationState.PUBLISHED and not reason.strip():
+        raise ValidationError(
+            {"reason": _("Say why you change a published study; the reason is kept.")},
+            code="reason",
+        )
+
+
+def _apply_update(
+    current: Study,
+    expected_version: int,
+    fields: Mapping[str, Any],
+    children: Mapping[str, Iterable[Mapping[str, Any]] | None],
+) -> Study:
     if current.version != expected_version:
         raise StaleVersion(
             _(
@@ -196,15 +225,7 @@ def study_update(
     for name, value in fields.items():
         setattr(current, name, value)
     current.full_clean(exclude=["owner"])
-    built = _build_children(
-        current,
-        {
-            "sites": sites,
-            "conditions": conditions,
-            "interventions": interventions,
-            "contacts": contacts,
-        },
-    )
+    built = _build_children(current, children)
     current.version = F("version") + 1
     current.save()
     current.refresh_from_db()
@@ -259,17 +280,28 @@ def study_submit(*, study: Study, by: User) -> Study:
 
 
 @transaction.atomic
-def study_publish(*, study: Study, by: User) -> Study:
-    """Submitted → published, by a coordinator of one of the study's regions."""
+def study_publish(*, study: Study, by: User, password: str, reason: str) -> Study:
+    """Submitted → published, by a coordinator of one of the study's regions, signed
+    electronically (the password again) with the meaning "published"."""
     _require(
         Study.objects.validatable_by(by),
         study,
         _("Only a coordinator of the study's region may publish a submitted study."),
     )
+    if not reason.strip():
+        raise ValidationError({"reason": _("Give the reason for publishing.")})
+    check_signer(user=by, password=password)
     study = Study.objects.select_for_update().get(pk=study.pk)
     problems = minimal_data_set_problems(study)
     if problems:
         raise ValidationError(problems)
+    with because(reason.strip()):
+        study = _publish(study, by)
+        record_signature(user=by, instance=study, meaning="published")
+    return study
+
+
+def _publish(study: Study, by: User) -> Study:
     now = timezone.now()
     study.registration_state = RegistrationState.PUBLISHED
     study.published_at = now
@@ -307,16 +339,23 @@ def study_return(*, study: Study, by: User, comment: str) -> Study:
     study.registration_state = RegistrationState.RETURNED
     study.return_comment = comment
     study.version = F("version") + 1
-    study.save(update_fields=["registration_state", "return_comment", "version", "updated_at"])
+    with because(comment):
+        study.save(update_fields=["registration_state", "return_comment", "version", "updated_at"])
     study.refresh_from_db()
     return study
 
 
 @transaction.atomic
 def study_change_status(
-    *, study: Study, by: User | None, status: str, effective_date: date | None = None
+    *,
+    study: Study,
+    by: User | None,
+    status: str,
+    effective_date: date | None = None,
+    reason: str = "",
 ) -> Study:
-    """Set the overall status and record it, with the date it took effect, in the history."""
+    """Set the overall status and record it, with the date it took effect, in the history.
+    A published study's status changes only with a ``reason``."""
     if by is not None:
         _require(Study.objects.editable_by(by), study, _("You may not change this study."))
     if status not in Status.values:
@@ -327,12 +366,15 @@ def study_change_status(
     study = Study.objects.select_for_update().get(pk=study.pk)
     if study.status == status:
         return study
-    StudyStatusChange.objects.create(
-        study=study, status=status, effective_date=effective_date, recorded_by=by
-    )
-    study.status = status
-    study.version = F("version") + 1
-    study.save(update_fields=["status", "version", "updated_at"])
+    if by is not None:
+        _require_reason_if_published(study, reason)
+    with because(reason.strip()):
+        StudyStatusChange.objects.create(
+            study=study, status=status, effective_date=effective_date, recorded_by=by
+        )
+        study.status = status
+        study.version = F("version") + 1
+        study.save(update_fields=["status", "version", "updated_at"])
     study.refresh_from_db()
     return study
 
@@ -343,7 +385,8 @@ def study_confirm(*, study: Study, by: User) -> Study:
     _require(Study.objects.editable_by(by), study, _("You may not change this study."))
     study.last_confirmed_at = timezone.localdate()
     study.reconfirmation_requested_at = None
-    study.save(update_fields=["last_confirmed_at", "reconfirmation_requested_at", "updated_at"])
+    with because("re-confirmed as correct"):
+        study.save(update_fields=["last_confirmed_at", "reconfirmation_requested_at", "updated_at"])
     return study
 
 

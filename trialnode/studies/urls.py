@@ -6,6 +6,7 @@ app_name = "studies"
 urlpatterns = [
     path("", views.search, name="search"),
     path("studier/<int:pk>/", views.study_detail, name="detail"),
+    path("studier/<int:pk>/historik/", views.study_history, name="history"),
     path("arbetsyta/", views.workspace, name="workspace"),
     path("studier/ny/", views.study_create, name="create"),
     path("studier/<int:pk>/andra/", views.study_edit, name="edit"),

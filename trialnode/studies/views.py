@@ -12,9 +12,19 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from trialnode.audit.selectors import can_review_trail, readable
+from trialnode.audit.selectors import study_history as study_history_events
+from trialnode.organisations.models import Role
 from trialnode.studies import services
 from trialnode.studies.filters import FILTERS, SORTS, FilterError, StudySearch
-from trialnode.studies.forms import FORMSETS, ReturnForm, StatusForm, StudyForm, formset_rows
+from trialnode.studies.forms import (
+    FORMSETS,
+    PublishForm,
+    ReturnForm,
+    StatusForm,
+    StudyForm,
+    formset_rows,
+)
 from trialnode.studies.models import RegistrationState, Study
 
 
@@ -79,9 +89,25 @@ def study_detail(request: HttpRequest, pk: int) -> HttpResponse:
             if can_edit and not study.is_published
             else [],
             "return_form": ReturnForm(),
+            "publish_form": PublishForm(),
             "status_form": StatusForm(initial={"status": study.status}),
         },
     )
+
+
+@login_required
+def study_history(request: HttpRequest, pk: int) -> HttpResponse:
+    """The study's changes as a timeline, for those who may follow it up."""
+    study = get_object_or_404(Study.objects.visible_to(request.user), pk=pk)
+    user = request.user
+    if not (
+        study.owner_id == user.pk
+        or user.is_superuser
+        or user.active_roles() & {Role.COORDINATOR, Role.NODE_ADMIN, Role.AUDITOR}
+    ):
+        raise PermissionDenied
+    events = [readable(e, reader=user) for e in study_history_events(study)]
+    return render(request, "studies/history.html", {"study": study, "events": events})
 
 
 @login_required
@@ -95,6 +121,7 @@ def workspace(request: HttpRequest) -> HttpResponse:
             "queue": Study.objects.validatable_by(user).order_by("submitted_at")[:200],
             "stale": Study.objects.editable_by(user).stale().order_by("last_confirmed_at")[:200],
             "can_register": services.can_register_studies(user),
+            "can_review_trail": can_review_trail(user),
         },
     )
 
@@ -164,6 +191,7 @@ def study_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 by=request.user,
                 expected_version=form.cleaned_data["version"] or 0,
                 fields=form.study_fields(),
+                reason=form.cleaned_data["reason"],
                 **{name: formset_rows(fs) for name, fs in formsets.items()},
             )
         except ValidationError as exc:
@@ -201,7 +229,11 @@ def study_submit(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def study_publish(request: HttpRequest, pk: int) -> HttpResponse:
-    return _transition(request, pk, services.study_publish, _("The study was published."))
+    form = PublishForm(request.POST)
+    data = form.cleaned_data if form.is_valid() else {"password": "", "reason": ""}
+    return _transition(
+        request, pk, services.study_publish, _("The study was published and signed."), **data
+    )
 
 
 @login_required
@@ -236,4 +268,5 @@ def study_change_status(request: HttpRequest, pk: int) -> HttpResponse:
         _("The status was changed."),
         status=form.cleaned_data["status"],
         effective_date=form.cleaned_data["effective_date"],
+        reason=form.cleaned_data["reason"],
     )
