@@ -2,9 +2,14 @@
 
 import os
 
+from trialnode.i18n import compile_messages
+
 os.environ.setdefault("SECRET_KEY", "test-secret-key-used-only-by-the-test-suite")
 # Playwright's sync API runs an event loop in the test thread; plain database access from
 # that thread stays allowed.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-from trialnode.settings import *  # noqa: F403
+# Before Django loads any catalogue: a fresh checkout has only the .po files.
+compile_messages()
+
+from trialnode.settings import *  # noqa: E402, F403
