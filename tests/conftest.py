@@ -158,3 +158,13 @@ def make_study(reference_data):
         return study
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Login throttling counts failures in the cache; every test starts from zero."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
