@@ -13,14 +13,13 @@ BENCH_DATABASE = os.environ.get(
 )
 
 
-def django_on_bench_database(*, recreate: bool) -> None:
+def django_on_bench_database(*, recreate: bool, suffix: str = "") -> None:
     """Point Django at the benchmark database (recreated when asked) and migrate it."""
     import psycopg
 
-    name = BENCH_DATABASE.rsplit("/", 1)[1]
-    admin_url = (
-        BENCH_DATABASE.rsplit("/", 1)[0].replace("postgres://", "postgresql://") + "/postgres"
-    )
+    url = BENCH_DATABASE + suffix
+    name = url.rsplit("/", 1)[1]
+    admin_url = url.rsplit("/", 1)[0].replace("postgres://", "postgresql://") + "/postgres"
     with psycopg.connect(admin_url, autocommit=True) as connection:
         exists = connection.execute(
             "SELECT 1 FROM pg_database WHERE datname = %s", [name]
@@ -30,7 +29,7 @@ def django_on_bench_database(*, recreate: bool) -> None:
             exists = None
         if not exists:
             connection.execute(f'CREATE DATABASE "{name}"')
-    os.environ["DATABASE_URL"] = BENCH_DATABASE
+    os.environ["DATABASE_URL"] = url
     os.environ.setdefault("SECRET_KEY", "benchmark-only")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "trialnode.settings")
     import django

@@ -59,6 +59,8 @@ def _serve(host: str, port: int) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    # Demo users log in without an authenticator app unless asked otherwise.
+    os.environ.setdefault("TRIALNODE_REQUIRE_SECOND_FACTOR", "false")
     _prepare_environment()
     from django.conf import settings
 
@@ -76,6 +78,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
     else:
         print(f"No sample data found: {summary.synthetic_studies} generated studies instead.")
     print(f"Locally registered studies in every workflow state: {summary.local_studies}")
+    if not settings.REQUIRE_SECOND_FACTOR:
+        print(
+            "The second factor is not required in this demo "
+            "(TRIALNODE_REQUIRE_SECOND_FACTOR=true turns it on)."
+        )
     print(f"\nDemo users (password for all: {DEMO_PASSWORD})")
     for user in summary.users:
         role = user.role.label if user.role else "superuser"
@@ -131,6 +138,41 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     return 2
 
 
+def cmd_backup(args: argparse.Namespace) -> int:
+    _prepare_environment()
+    from trialnode.core.backup import BackupError, backup
+
+    try:
+        path = backup(Path(args.path))
+    except BackupError as exc:
+        print(f"Backup failed: {exc}", file=sys.stderr)
+        return 1
+    print(f"Backup written to {path} ({path.stat().st_size} bytes).")
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    _prepare_environment()
+    from trialnode.audit.trail import verify
+    from trialnode.core.backup import BackupError, restore
+
+    try:
+        restore(Path(args.path))
+    except BackupError as exc:
+        print(f"Restore failed, the database is unchanged: {exc}", file=sys.stderr)
+        return 1
+    result = verify()
+    if not result.intact:
+        print(
+            f"Restored, but the audit chain is broken at event {result.broken_seq}: "
+            f"{result.problem}",
+            file=sys.stderr,
+        )
+        return 2
+    print(f"Restored from {args.path}; audit chain intact ({result.events} events).")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="trialnode", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -155,6 +197,13 @@ def build_parser() -> argparse.ArgumentParser:
     ctgov = sources.add_parser("ctgov", help="ClinicalTrials.gov API v2 JSON, NDJSON or zip")
     ctgov.add_argument("paths", nargs="+")
     ctgov.set_defaults(func=cmd_import)
+
+    backup = commands.add_parser("backup", help="full backup of the database")
+    backup.add_argument("path")
+    backup.set_defaults(func=cmd_backup)
+    restore = commands.add_parser("restore", help="restore a full backup, then verify the trail")
+    restore.add_argument("path")
+    restore.set_defaults(func=cmd_restore)
 
     audit = commands.add_parser("audit", help="the audit trail")
     audit_commands = audit.add_subparsers(dest="audit_command", required=True)

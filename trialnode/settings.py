@@ -41,6 +41,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.postgres",
     "ninja",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "trialnode.core",
     "trialnode.audit",
     "trialnode.organisations",
@@ -57,6 +59,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "trialnode.organisations.middleware.SecondFactorMiddleware",
     "trialnode.audit.middleware.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -176,6 +180,10 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if HTTPS else None
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+
+# Roles that see personal data must confirm a second factor (TOTP) after the password.
+REQUIRE_SECOND_FACTOR = env_bool("TRIALNODE_REQUIRE_SECOND_FACTOR", True)
+OTP_TOTP_ISSUER = "trialnode"
 
 # Failed logins per user name (and per address) before a pause of LOGIN_LOCKOUT_MINUTES.
 LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)

@@ -18,11 +18,20 @@ class SignatureRefused(ValidationError):
     pass
 
 
-def check_signer(*, user: Any, password: str) -> None:
-    """Raise unless ``password`` is the signer's own; call before changing anything."""
+def check_signer(*, user: Any, password: str, otp_token: str = "") -> None:
+    """Raise unless ``password`` (and the second factor, when the signer has one) is the
+    signer's own; call before changing anything."""
+    from trialnode.organisations.twofactor import confirmed_device
+
     if not password or not user.is_active or not user.check_password(password):
         raise SignatureRefused(
             _("The password is not right: nothing was signed and nothing changed."),
+            code="signature",
+        )
+    device = confirmed_device(user)
+    if device is not None and not (otp_token and device.verify_token(otp_token.strip())):
+        raise SignatureRefused(
+            _("The code from the authenticator is not right: nothing was signed."),
             code="signature",
         )
 

@@ -2,10 +2,16 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from trialnode.organisations.forms import ThrottledAuthenticationForm
-from trialnode.organisations.views import access_review
+from trialnode.organisations.views import (
+    access_review,
+    second_factor_setup,
+    second_factor_verify,
+)
 
 urlpatterns = [
     path("behorigheter/", access_review, name="access_review"),
+    path("tvafaktor/", second_factor_verify, name="second_factor_verify"),
+    path("tvafaktor/ny/", second_factor_setup, name="second_factor_setup"),
     path(
         "login/",
         auth_views.LoginView.as_view(authentication_form=ThrottledAuthenticationForm),

@@ -2,12 +2,19 @@ from __future__ import annotations
 
 import csv
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django_otp import login as otp_login
 
+from trialnode.organisations import twofactor
+from trialnode.organisations.forms import SecondFactorForm
 from trialnode.organisations.models import Role, RoleAssignment
 
 
@@ -65,5 +72,63 @@ def access_review(request: HttpRequest) -> HttpResponse:
         {
             "assignments": assignments,
             "history": request.GET.get("history") == "1",
+        },
+    )
+
+
+def _next_url(request: HttpRequest) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return reverse("studies:workspace")
+
+
+@login_required
+def second_factor_verify(request: HttpRequest) -> HttpResponse:
+    form = SecondFactorForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            device = twofactor.verify_second_factor(
+                user=request.user, token=form.cleaned_data["token"]
+            )
+        except ValidationError as exc:
+            form.add_error("token", exc)
+        else:
+            otp_login(request, device)
+            return redirect(_next_url(request))
+    return render(
+        request,
+        "organisations/second_factor_verify.html",
+        {"form": form, "next": _next_url(request)},
+    )
+
+
+@login_required
+def second_factor_setup(request: HttpRequest) -> HttpResponse:
+    if twofactor.confirmed_device(request.user) is not None and not request.user.is_verified():
+        return redirect("second_factor_verify")
+    device = twofactor.pending_device(request.user)
+    form = SecondFactorForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            twofactor.second_factor_confirm(
+                user=request.user, device=device, token=form.cleaned_data["token"]
+            )
+        except ValidationError as exc:
+            form.add_error("token", exc)
+        else:
+            otp_login(request, device)
+            messages.success(request, _("Your authenticator is set up."))
+            return redirect(_next_url(request))
+    return render(
+        request,
+        "organisations/second_factor_setup.html",
+        {
+            "form": form,
+            "qr_svg": twofactor.qr_svg(device),
+            "secret": twofactor.secret_text(device),
+            "next": _next_url(request),
         },
     )

@@ -189,6 +189,7 @@ class ReturnIn(Schema):
 class PublishIn(Schema):
     reason: str
     password: str = Field(description="The coordinator's password: the electronic signature")
+    otp_token: str = Field("", description="The authenticator code, when the signer has one")
 
 
 class StatusIn(Schema):
@@ -376,6 +377,7 @@ def publish_study(request: HttpRequest, study_id: int, payload: PublishIn):
         services.study_publish,
         password=payload.password,
         reason=payload.reason,
+        otp_token=payload.otp_token,
     )
 
 

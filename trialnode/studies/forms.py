@@ -141,3 +141,9 @@ class PublishForm(forms.Form):
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
         strip=False,
     )
+    otp_token = forms.CharField(
+        label=_("Code from your authenticator app, if you use one"),
+        required=False,
+        max_length=8,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+    )

@@ -280,7 +280,9 @@ def study_submit(*, study: Study, by: User) -> Study:
 
 
 @transaction.atomic
-def study_publish(*, study: Study, by: User, password: str, reason: str) -> Study:
+def study_publish(
+    *, study: Study, by: User, password: str, reason: str, otp_token: str = ""
+) -> Study:
     """Submitted → published, by a coordinator of one of the study's regions, signed
     electronically (the password again) with the meaning "published"."""
     _require(
@@ -290,7 +292,7 @@ def study_publish(*, study: Study, by: User, password: str, reason: str) -> Stud
     )
     if not reason.strip():
         raise ValidationError({"reason": _("Give the reason for publishing.")})
-    check_signer(user=by, password=password)
+    check_signer(user=by, password=password, otp_token=otp_token)
     study = Study.objects.select_for_update().get(pk=study.pk)
     problems = minimal_data_set_problems(study)
     if problems:

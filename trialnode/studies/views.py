@@ -230,7 +230,7 @@ def study_submit(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def study_publish(request: HttpRequest, pk: int) -> HttpResponse:
     form = PublishForm(request.POST)
-    data = form.cleaned_data if form.is_valid() else {"password": "", "reason": ""}
+    data = form.cleaned_data if form.is_valid() else {"password": "", "reason": "", "otp_token": ""}
     return _transition(
         request, pk, services.study_publish, _("The study was published and signed."), **data
     )

@@ -7,7 +7,7 @@ POSTGRES_APPEND_ONLY = """
 CREATE OR REPLACE FUNCTION audit_event_append_only() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    RAISE EXCEPTION 'audit events are append-only: % refused', TG_OP;
+    RAISE EXCEPTION 'audit events are append-only: %% refused', TG_OP;
 END
 $$;
 CREATE TRIGGER audit_event_append_only BEFORE UPDATE OR DELETE ON audit_auditevent
