@@ -78,3 +78,20 @@ def test_a_bad_record_is_reported_and_the_others_import(reference_data, sweden):
 @pytest.mark.parametrize(("text", "years"), [("18 Years", 18), ("6 Months", 0), (None, None)])
 def test_ages_are_read_in_years(text, years):
     assert parse_age_years(text) == years
+
+
+def test_a_reimport_is_recorded_as_a_change_not_a_new_record(reference_data, sweden):
+    from trialnode.audit.models import AuditEvent
+
+    import_records(sweden[:1])
+    study = Study.objects.get()
+    record = {**sweden[0]}
+    record["protocolSection"] = {**record["protocolSection"]}
+    record["protocolSection"]["identificationModule"] = {
+        **record["protocolSection"]["identificationModule"],
+        "acronym": "NYTT",
+    }
+    import_records([record])
+    events = AuditEvent.objects.filter(object_type="studies.study", object_id=str(study.pk))
+    assert list(events.values_list("action", flat=True)) == ["create", "update"]
+    assert '"acronym":["","NYTT"]' in events.last().payload

@@ -18,6 +18,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from trialnode.audit import trail
 from trialnode.organisations.models import CareProvider, Locality, normalise_name
 from trialnode.studies import search
 from trialnode.studies.models import (
@@ -256,7 +257,10 @@ def _save(mapped: MappedStudy) -> bool:
     existing = Study.objects.filter(source=Source.CTGOV, nct_id=study.nct_id).first()
     created = existing is None
     if existing is not None:
+        # Save as a change of the existing row, so the trail records a diff, not a create.
         study.pk = existing.pk
+        study._state.adding = False
+        study._audit_loaded = trail.snapshot(existing)
         study.created_at = existing.created_at
         study.version = existing.version + 1
         for related in (StudySite, StudyCondition, StudyIntervention, StudyContact):

@@ -130,6 +130,7 @@ class RoleAssignmentInline(admin.TabularInline):
     model = RoleAssignment
     fk_name = "user"
     extra = 0
+    can_delete = False  # roles are revoked (revoked_at), never deleted: the history stays
     fields = ["role", "region", "node", "care_provider", "granted_at", "revoked_at"]
 
 

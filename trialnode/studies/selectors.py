@@ -8,6 +8,7 @@ from django.db.models import Q
 from rapidfuzz import fuzz
 
 from trialnode.studies.models import Study
+from trialnode.studies.search import TextQuery
 
 TITLE_SIMILARITY = 90
 SPONSOR_SIMILARITY = 80
@@ -22,8 +23,6 @@ def find_possible_duplicates(
     exclude_id: int | None = None,
 ) -> list[Study]:
     """Studies that share an identifier, or have a near-same title and sponsor."""
-    from trialnode.studies.search import TextQuery
-
     registry_ids = {k: v for k, v in identifiers.items() if v and k != "local_id"}
     found: dict[int, Study] = {}
     if registry_ids:
