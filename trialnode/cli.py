@@ -64,11 +64,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
     _prepare_environment()
     from django.conf import settings
 
+    from trialnode.audit.context import acting_as
     from trialnode.demo import DEMO_PASSWORD, load_demo
 
     print(f"Database: {settings.DATABASES['default']['NAME']} (reset for the demo)", flush=True)
     _reset_database()
-    summary = load_demo()
+    with acting_as(via="command:demo"):
+        summary = load_demo()
     if summary.registry_studies or summary.rejected:
         print(
             f"ClinicalTrials.gov: {summary.registry_studies} real studies with Swedish sites "
@@ -104,15 +106,20 @@ def cmd_manage(args: argparse.Namespace) -> int:
     _prepare_environment()
     from django.core.management import execute_from_command_line
 
-    execute_from_command_line(["trialnode manage", *args.rest])
+    from trialnode.audit.context import acting_as
+
+    with acting_as(via=f"command:manage {args.rest[0] if args.rest else ''}".strip()):
+        execute_from_command_line(["trialnode manage", *args.rest])
     return 0
 
 
 def cmd_import(args: argparse.Namespace) -> int:
     _prepare_environment()
+    from trialnode.audit.context import acting_as
     from trialnode.interop.files import import_ctgov_paths
 
-    summary = import_ctgov_paths([Path(p) for p in args.paths])
+    with acting_as(via="command:import ctgov"):
+        summary = import_ctgov_paths([Path(p) for p in args.paths])
     print(
         f"Imported: {summary.created} new, {summary.updated} updated, "
         f"{len(summary.rejected)} rejected"

@@ -176,3 +176,54 @@ def test_concurrent_writers_in_one_transaction_each_get_their_own_link(make_stud
     seqs = list(AuditEvent.objects.values_list("seq", flat=True))
     assert seqs == list(range(1, len(seqs) + 1))
     assert trail.verify().intact
+
+
+def test_a_user_with_history_is_deactivated_not_deleted(users):
+    from django.db.models import ProtectedError
+
+    with acting_as(actor=users.registrant, via="web"):
+        services.study_create(by=users.registrant, fields=complete_fields())
+    with pytest.raises(ProtectedError):
+        users.registrant.delete()
+    users.registrant.is_active = False
+    users.registrant.save()
+    assert not type(users.registrant).objects.get(pk=users.registrant.pk).is_active
+
+
+def test_the_admin_offers_no_way_to_edit_the_trail(client, users):
+    users.outsider.is_superuser = True
+    users.outsider.save()
+    client.force_login(users.outsider)
+    assert client.get("/admin/audit/auditevent/").status_code == 404
+
+
+def test_commands_are_named_as_the_actor(tmp_path, sample_data):
+    import os
+    import sqlite3
+    import subprocess
+    import sys
+
+    environment = {
+        **{k: v for k, v in os.environ.items() if k not in ("DATABASE_URL",)},
+        "TRIALNODE_DATA_DIR": str(tmp_path),
+    }
+    for command in (
+        ["manage", "migrate", "-v", "0"],
+        ["manage", "load_reference_data"],
+        ["import", "ctgov", str(sample_data / "ctgov" / "sweden.json")],
+    ):
+        subprocess.run(
+            [sys.executable, "-m", "trialnode.cli", *command],
+            env=environment,
+            check=True,
+            capture_output=True,
+            timeout=300,
+        )
+    with sqlite3.connect(tmp_path / "trialnode.sqlite3") as db:
+        vias = {
+            row[0]
+            for row in db.execute(
+                "SELECT DISTINCT json_extract(payload, '$.via') FROM audit_auditevent"
+            )
+        }
+    assert vias == {"command:manage load_reference_data", "command:import ctgov"}
