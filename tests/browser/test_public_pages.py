@@ -90,6 +90,7 @@ def test_a_patient_searches_filters_opens_a_study_and_switches_language(
     page.get_by_label("Sökord").fill("hjärtsvikt")
     page.get_by_role("button", name="Sök", exact=True).click()
     page.wait_for_url("**q=hj*")
+    page.wait_for_load_state("networkidle")
     results = page.locator(".result h3")
     results.first.wait_for()
     assert sorted(results.all_inner_texts()) == [
@@ -99,6 +100,7 @@ def test_a_patient_searches_filters_opens_a_study_and_switches_language(
 
     page.get_by_label("Region Uppsala").check()
     page.wait_for_url("**region=uppsala*")
+    page.wait_for_load_state("networkidle")
     page.wait_for_function("document.querySelectorAll('.result h3').length === 1")
     assert results.all_inner_texts() == ["Träning vid hjärtsvikten"]
     assert "region=uppsala" in page.url

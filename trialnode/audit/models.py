@@ -16,7 +16,7 @@ class AuditedQuerySet(models.QuerySet):
     def update(self, **kwargs: Any) -> int:
         from trialnode.audit import trail
 
-        with transaction.atomic(using=self.db):
+        with transaction.atomic(using=self.db, savepoint=False):
             before = {obj.pk: trail.snapshot(obj) for obj in self.select_for_update()}
             count = super().update(**kwargs)
             after = self.model._base_manager.using(self.db).filter(pk__in=list(before))
@@ -29,7 +29,7 @@ class AuditedQuerySet(models.QuerySet):
 
         if kwargs.get("ignore_conflicts") or kwargs.get("update_conflicts"):
             raise ValueError("Audited rows cannot be bulk-created with conflict handling.")
-        with transaction.atomic(using=self.db):
+        with transaction.atomic(using=self.db, savepoint=False):
             created = super().bulk_create(objs, *args, **kwargs)
             trail.record_many_created(created)
         return created
@@ -59,7 +59,7 @@ class AuditedModel(models.Model):
         from trialnode.audit import trail
 
         using = kwargs.get("using") or "default"
-        with transaction.atomic(using=using):
+        with transaction.atomic(using=using, savepoint=False):
             adding = self._state.adding
             before = None if adding else trail.loaded_values(self)
             super().save(*args, **kwargs)

@@ -172,7 +172,7 @@ def append(entries: list[Entry]) -> None:
     """Add entries to the chain, inside the caller's transaction."""
     if not entries:
         return
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         if connection.vendor == "postgresql" and len(entries) == 1:
             entry = entries[0]
             with connection.cursor() as cursor:
