@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import zipfile
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-import orjson
 from django.db import transaction
 from django.utils import timezone
 
 from trialnode.env import sample_data_dir
-from trialnode.interop.ctgov import import_records, iter_json_records
+from trialnode.interop.ctgov import import_records
+from trialnode.interop.files import iter_path_records
 from trialnode.organisations.models import CareProvider, Node, Region, Role, RoleAssignment, User
 from trialnode.organisations.services import reference_data_load
 from trialnode.studies import services
@@ -72,26 +71,20 @@ def create_demo_users() -> list[DemoUser]:
 
 
 def load_ctgov_sample(folder: Path) -> tuple[int, int]:
-    """Import the real Swedish ClinicalTrials.gov records; returns (imported, rejected)."""
-    records: list[dict] = []
+    """Import the real ClinicalTrials.gov records with a Swedish site; (imported, rejected)."""
     sweden = folder / "ctgov" / "sweden.json"
     bulk = folder / "ctgov" / "ctg-studies.zip"
-    if sweden.is_file():
-        records.extend(iter_json_records(orjson.loads(sweden.read_bytes())))
-    elif bulk.is_file():
-        with zipfile.ZipFile(bulk) as archive:
-            for name in archive.namelist():
-                if name.endswith(".json"):
-                    record = orjson.loads(archive.read(name))
-                    locations = (
-                        record.get("protocolSection", {})
-                        .get("contactsLocationsModule", {})
-                        .get("locations", [])
-                    )
-                    if any(loc.get("country") == "Sweden" for loc in locations):
-                        records.append(record)
+    source = sweden if sweden.is_file() else bulk
+    records = (record for record in iter_path_records(source) if _has_swedish_site(record))
     summary = import_records(records)
     return summary.created + summary.updated, len(summary.rejected)
+
+
+def _has_swedish_site(record: dict) -> bool:
+    locations = (
+        record.get("protocolSection", {}).get("contactsLocationsModule", {}).get("locations", [])
+    )
+    return any(location.get("country") == "Sweden" for location in locations)
 
 
 LOCAL_STUDIES = [

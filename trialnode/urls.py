@@ -2,6 +2,7 @@ from django.urls import include, path
 
 from trialnode.api import api
 from trialnode.core.views import accessibility
+from trialnode.interop.urls import export_urlpatterns
 from trialnode.organisations.admin import site as admin_site
 
 urlpatterns = [
@@ -12,4 +13,6 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin_site.urls),
     path("api/v1/", api.urls),
+    path("fhir/", include("trialnode.interop.urls")),
+    path("export/", include(export_urlpatterns)),
 ]

@@ -8,12 +8,14 @@ its name matches).
 
 from __future__ import annotations
 
+import hashlib
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+import orjson
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -248,13 +250,25 @@ def map_record(record: dict[str, Any], matcher: SiteMatcher) -> MappedStudy:
 class ImportSummary:
     created: int = 0
     updated: int = 0
+    unchanged: int = 0
     rejected: list[tuple[str, str]] = field(default_factory=list)
 
+    @property
+    def seen(self) -> int:
+        return self.created + self.updated + self.unchanged + len(self.rejected)
 
-def _save(mapped: MappedStudy) -> bool:
+
+class Unreadable(dict):
+    """Stands in for input that is not a JSON record, so it is reported as rejected."""
+
+
+def record_hash(record: dict[str, Any]) -> str:
+    return hashlib.sha256(orjson.dumps(record, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+def _save(mapped: MappedStudy, existing: Study | None) -> bool:
     """Insert or replace the record with this NCT number; True when it was new."""
     study = mapped.study
-    existing = Study.objects.filter(source=Source.CTGOV, nct_id=study.nct_id).first()
     created = existing is None
     if existing is not None:
         # Save as a change of the existing row, so the trail records a diff, not a create.
@@ -279,17 +293,36 @@ def _save(mapped: MappedStudy) -> bool:
     return created
 
 
-def import_records(records: Iterable[dict[str, Any]]) -> ImportSummary:
-    """Import each record in its own transaction; a bad record is reported, never fatal."""
+def import_records(
+    records: Iterable[dict[str, Any]],
+    *,
+    progress: Callable[[ImportSummary], None] | None = None,
+) -> ImportSummary:
+    """Import each record in its own transaction; a bad record is reported, never fatal.
+
+    A record identical to the one imported before (same hash) is skipped: re-importing
+    the same file changes nothing.
+    """
     matcher = SiteMatcher()
     summary = ImportSummary()
     for record in records:
+        if progress is not None and summary.seen and summary.seen % 1000 == 0:
+            progress(summary)
+        if isinstance(record, Unreadable):
+            summary.rejected.append((record["where"], record["error"]))
+            continue
         nct_id = _get(record, "protocolSection", "identificationModule", "nctId", default="?")
         try:
+            digest = record_hash(record)
+            existing = Study.objects.filter(source=Source.CTGOV, nct_id=str(nct_id)).first()
+            if existing is not None and existing.source_hash == digest:
+                summary.unchanged += 1
+                continue
             with transaction.atomic():
                 mapped = map_record(record, matcher)
+                mapped.study.source_hash = digest
                 mapped.study.full_clean(validate_unique=False, validate_constraints=False)
-                created = _save(mapped)
+                created = _save(mapped, existing)
                 search.index_studies([mapped.study.pk])
         except (RecordError, ValidationError, ValueError, TypeError, KeyError) as exc:
             message = "; ".join(exc.messages) if hasattr(exc, "messages") else str(exc)
@@ -299,14 +332,6 @@ def import_records(records: Iterable[dict[str, Any]]) -> ImportSummary:
             summary.created += 1
         else:
             summary.updated += 1
+    if progress is not None:
+        progress(summary)
     return summary
-
-
-def iter_json_records(data: Any) -> Iterator[dict[str, Any]]:
-    """A single study, a JSON array, or an API page (``{"studies": [...]}``)."""
-    if isinstance(data, list):
-        yield from data
-    elif isinstance(data, dict) and "studies" in data:
-        yield from data["studies"]
-    else:
-        yield data

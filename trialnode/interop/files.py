@@ -1,61 +1,114 @@
-"""Reading ClinicalTrials.gov files: one study, an array, an API page, NDJSON, or a zip."""
+"""Reading ClinicalTrials.gov files as a stream of records, with flat memory.
+
+A file may hold one study, a JSON array of studies, an API page
+(``{"studies": [...]}``), or NDJSON (one study per line); a zip holds such files
+(ClinicalTrials.gov's bulk download has one study per member). Input that is not
+JSON becomes an ``Unreadable`` record, reported as rejected with where it was.
+"""
 
 from __future__ import annotations
 
+import io
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
+import ijson
 import orjson
 
-from trialnode.interop.ctgov import ImportSummary, import_records, iter_json_records
+from trialnode.interop.ctgov import ImportSummary, Unreadable, import_records
 
 
-class _Unreadable(dict):
-    """Stands in for a file or member that is not JSON, so it is reported as rejected."""
+def _unreadable(where: str, error: str) -> Unreadable:
+    return Unreadable(where=where, error=error)
 
 
-def _parse(name: str, payload: bytes) -> Iterator[dict[str, Any]]:
-    try:
-        yield from iter_json_records(orjson.loads(payload))
+def _first_char(stream: IO[bytes]) -> bytes:
+    while True:
+        char = stream.read(1)
+        if not char or not char.isspace():
+            return char
+
+
+def iter_stream_records(stream: IO[bytes], name: str) -> Iterator[dict[str, Any]]:
+    """Records from one binary stream (seekable), whatever its layout."""
+    first = _first_char(stream)
+    stream.seek(0)
+    if first == b"[":
+        try:
+            yield from ijson.items(stream, "item", use_float=True)
+        except ijson.JSONError as exc:
+            yield _unreadable(name, f"malformed or truncated JSON array: {exc}")
         return
+    if first != b"{":
+        yield _unreadable(name, "not JSON")
+        return
+    first_line = stream.readline()
+    rest = stream.read(1)
+    stream.seek(0)
+    try:
+        single_line = orjson.loads(first_line)
     except orjson.JSONDecodeError:
-        pass
-    for number, line in enumerate(payload.splitlines(), start=1):
+        single_line = None
+    if isinstance(single_line, dict) and rest and "studies" not in single_line:
+        yield from _ndjson(stream, name)
+        return
+    try:
+        head = next(ijson.kvitems(stream, ""), None)
+    except ijson.JSONError as exc:
+        yield _unreadable(name, f"malformed or truncated JSON: {exc}")
+        return
+    stream.seek(0)
+    try:
+        if head is not None and head[0] == "studies":
+            yield from ijson.items(stream, "studies.item", use_float=True)
+        else:
+            yield orjson.loads(stream.read())
+    except (ijson.JSONError, orjson.JSONDecodeError) as exc:
+        yield _unreadable(name, f"malformed or truncated JSON: {exc}")
+
+
+def _ndjson(stream: IO[bytes], name: str) -> Iterator[dict[str, Any]]:
+    for number, line in enumerate(stream, start=1):
         if not line.strip():
             continue
         try:
-            yield orjson.loads(line)
+            record = orjson.loads(line)
         except orjson.JSONDecodeError as exc:
-            yield _Unreadable(error=f"{name} line {number}: not JSON ({exc})")
+            yield _unreadable(f"{name} line {number}", f"not JSON ({exc})")
+            continue
+        if isinstance(record, dict):
+            yield record
+        else:
+            yield _unreadable(f"{name} line {number}", "not a JSON object")
 
 
 def iter_path_records(path: Path) -> Iterator[dict[str, Any]]:
     if zipfile.is_zipfile(path):
         with zipfile.ZipFile(path) as archive:
-            for member in archive.namelist():
-                if member.endswith("/"):
+            for member in archive.infolist():
+                if member.is_dir():
                     continue
-                yield from _parse(f"{path.name}:{member}", archive.read(member))
-    else:
-        yield from _parse(path.name, path.read_bytes())
+                with archive.open(member) as raw:
+                    # Members are read one at a time; ijson needs a seekable stream.
+                    yield from iter_stream_records(
+                        io.BytesIO(raw.read()), f"{path.name}:{member.filename}"
+                    )
+        return
+    with path.open("rb") as stream:
+        yield from iter_stream_records(stream, path.name)
 
 
-def import_ctgov_paths(paths: list[Path]) -> ImportSummary:
-    total = ImportSummary()
+def _all_records(paths: list[Path]) -> Iterator[dict[str, Any]]:
     for path in paths:
         if not path.is_file():
-            total.rejected.append((str(path), "no such file"))
+            yield _unreadable(str(path), "no such file")
             continue
-        records = []
-        for record in iter_path_records(path):
-            if isinstance(record, _Unreadable):
-                total.rejected.append((str(path), record["error"]))
-            else:
-                records.append(record)
-        summary = import_records(records)
-        total.created += summary.created
-        total.updated += summary.updated
-        total.rejected.extend(summary.rejected)
-    return total
+        yield from iter_path_records(path)
+
+
+def import_ctgov_paths(
+    paths: list[Path], *, progress: Callable[[ImportSummary], None] | None = None
+) -> ImportSummary:
+    return import_records(_all_records(paths), progress=progress)

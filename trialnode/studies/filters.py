@@ -368,6 +368,10 @@ class StudySearch:
             raise FilterError(errors)
         return cls(text=text, values=values, sort=sort, page=page, choices=choices)
 
+    def filtered(self, base: QuerySet[Study]) -> QuerySet[Study]:
+        """Every study this search finds (no paging, no facets)."""
+        return self._filtered(base, TextQuery.parse(self.text) if self.text else TextQuery(()))
+
     def _filtered(self, base: QuerySet[Study], text_query: TextQuery) -> QuerySet[Study]:
         queryset = text_query.filter(base) if text_query else base
         for name, values in self.values.items():

@@ -249,6 +249,12 @@ class Study(AuditedModel):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     last_confirmed_at = models.DateField(_("last confirmed"), null=True, blank=True)
+    source_hash = models.CharField(
+        max_length=64,
+        blank=True,
+        editable=False,
+        help_text="SHA-256 of the imported registry record, so an unchanged re-import is skipped.",
+    )
     reconfirmation_requested_at = models.DateTimeField(null=True, blank=True)
     version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -46,6 +46,7 @@ def search(request: HttpRequest) -> HttpResponse:
         "facets": facets,
         "sorts": [(key, label) for key, (label, _o) in SORTS.items()],
         "errors": errors,
+        "export_query": urlencode(study_search.query_items(sort=None)),
         "previous_url": _page_url(study_search, result.page - 1) if result.page > 1 else "",
         "next_url": (
             _page_url(study_search, result.page + 1) if result.page < result.page_count else ""

@@ -1,0 +1,113 @@
+"""ClinicalTrials.gov files in every layout, streamed; re-import is a no-op; bad input."""
+
+import io
+import json
+import zipfile
+
+import pytest
+
+from trialnode.audit.models import AuditEvent
+from trialnode.interop.files import import_ctgov_paths
+from trialnode.studies.models import Study
+
+
+@pytest.fixture
+def sweden(sample_data):
+    return json.loads((sample_data / "ctgov" / "sweden.json").read_text())
+
+
+def _write(path, text):
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_an_array_ndjson_an_api_page_and_a_zip_all_import(
+    reference_data, sweden, sample_data, tmp_path
+):
+    array = _write(tmp_path / "array.json", json.dumps(sweden[:4]))
+    ndjson = _write(tmp_path / "studies.ndjson", "\n".join(json.dumps(r) for r in sweden[4:8]))
+    single = _write(tmp_path / "one.json", json.dumps(sweden[8], indent=2))
+    bulk = tmp_path / "bulk.zip"
+    with zipfile.ZipFile(bulk, "w") as archive:
+        for record in sweden[9:]:
+            nct = record["protocolSection"]["identificationModule"]["nctId"]
+            archive.writestr(f"{nct}.json", json.dumps(record))
+    summary = import_ctgov_paths([array, ndjson, single, bulk])
+    assert (summary.created, summary.rejected) == (18, [])
+    page = sample_data / "ctgov" / "api-pages" / "page-1.json"
+    page_summary = import_ctgov_paths([page])
+    assert page_summary.created + page_summary.updated + page_summary.unchanged == len(
+        json.loads(page.read_text())["studies"]
+    )
+
+
+def test_importing_the_same_file_again_changes_nothing(reference_data, sample_data):
+    path = sample_data / "ctgov" / "sweden.json"
+    import_ctgov_paths([path])
+    events = AuditEvent.objects.count()
+    updated_at = list(Study.objects.order_by("pk").values_list("updated_at", flat=True))
+    summary = import_ctgov_paths([path])
+    assert (summary.created, summary.updated, summary.unchanged) == (0, 0, 18)
+    assert AuditEvent.objects.count() == events
+    assert list(Study.objects.order_by("pk").values_list("updated_at", flat=True)) == updated_at
+
+
+def test_a_changed_record_updates_and_leaves_an_audit_event(reference_data, sweden, tmp_path):
+    import_ctgov_paths([_write(tmp_path / "a.json", json.dumps(sweden[:1]))])
+    sweden[0]["protocolSection"]["statusModule"]["overallStatus"] = "TERMINATED"
+    summary = import_ctgov_paths([_write(tmp_path / "b.json", json.dumps(sweden[:1]))])
+    assert summary.updated == 1
+    study = Study.objects.get()
+    assert study.status == "TERMINATED"
+    assert AuditEvent.objects.filter(object_id=str(study.pk), action="transition").exists()
+
+
+def test_a_truncated_array_keeps_the_records_before_the_break(reference_data, sweden, tmp_path):
+    text = json.dumps(sweden[:3])
+    broken = _write(tmp_path / "broken.json", text[: len(text) * 2 // 3])
+    summary = import_ctgov_paths([broken])
+    assert summary.created >= 1
+    assert summary.rejected and summary.rejected[-1][0] == "broken.json"
+    assert "truncated" in summary.rejected[-1][1]
+
+
+def test_a_zip_with_a_member_that_is_not_json(reference_data, sweden, tmp_path):
+    bulk = tmp_path / "bulk.zip"
+    with zipfile.ZipFile(bulk, "w") as archive:
+        archive.writestr("NCT00000001.json", json.dumps(sweden[0]))
+        archive.writestr("README.txt", "not a study")
+    summary = import_ctgov_paths([bulk])
+    assert summary.created == 1
+    assert summary.rejected == [("bulk.zip:README.txt", "not JSON")]
+
+
+def test_wrong_types_and_unknown_values_are_rejected_per_record(reference_data, sweden, tmp_path):
+    bad_type = json.loads(json.dumps(sweden[0]))
+    bad_type["protocolSection"]["designModule"]["enrollmentInfo"] = {"count": "many"}
+    bad_enum = json.loads(json.dumps(sweden[1]))
+    bad_enum["protocolSection"]["statusModule"]["overallStatus"] = "PAUSED"
+    path = _write(tmp_path / "mixed.json", json.dumps([bad_type, bad_enum, sweden[2]]))
+    summary = import_ctgov_paths([path])
+    assert summary.created == 1
+    rejected = dict(summary.rejected)
+    assert sweden[0]["protocolSection"]["identificationModule"]["nctId"] in rejected
+    assert "PAUSED" in rejected[sweden[1]["protocolSection"]["identificationModule"]["nctId"]]
+    assert Study.objects.count() == 1
+
+
+def test_ndjson_with_a_broken_line_names_the_line(reference_data, sweden, tmp_path):
+    lines = [json.dumps(sweden[0]), "{not json", json.dumps(sweden[1])]
+    summary = import_ctgov_paths([_write(tmp_path / "s.ndjson", "\n".join(lines))])
+    assert summary.created == 2
+    assert summary.rejected[0][0] == "s.ndjson line 2"
+
+
+def test_a_large_array_is_read_as_a_stream(reference_data, sweden):
+    from trialnode.interop.files import iter_stream_records
+
+    payload = io.BytesIO(json.dumps(sweden * 50).encode())
+    records = iter_stream_records(payload, "big.json")
+    first = next(records)
+    # The stream is consumed as records are asked for, not read whole up front.
+    assert first["protocolSection"]["identificationModule"]["nctId"]
+    assert payload.tell() < len(payload.getvalue())

@@ -1,0 +1,65 @@
+"""FHIR R4B ResearchStudy: one study, and a searchable endpoint returning a Bundle."""
+
+import orjson
+import pytest
+from fhir.resources.R4B.bundle import Bundle
+
+from trialnode.interop.ctgov import import_records
+from trialnode.studies.models import RegistrationState, Study
+
+
+@pytest.fixture
+def registry(reference_data, sample_data):
+    import_records(orjson.loads((sample_data / "ctgov" / "sweden.json").read_bytes()))
+
+
+def test_a_study_is_a_valid_r4b_research_study(client, registry):
+    study = Study.objects.get(nct_id="NCT01949129")
+    body = client.get(f"/fhir/ResearchStudy/{study.pk}").json()
+    assert body["resourceType"] == "ResearchStudy"
+    assert body["status"] == "active"
+    assert body["phase"]["coding"][0]["code"] == "phase-2-phase-3"
+    assert {"system": "https://clinicaltrials.gov", "value": "NCT01949129"} in body["identifier"]
+    assert body["extension"][0]["valueCode"] == "RECRUITING"
+    assert len(body["site"]) == 4
+
+
+def test_search_by_identifier_returns_a_searchset_bundle(client, registry):
+    response = client.get(
+        "/fhir/ResearchStudy", {"identifier": "https://clinicaltrials.gov|NCT01949129"}
+    )
+    assert response["Content-Type"] == "application/fhir+json"
+    bundle = Bundle.model_validate(response.json())
+    assert bundle.type == "searchset" and bundle.total == 1
+    assert bundle.entry[0].resource.id == str(Study.objects.get(nct_id="NCT01949129").pk)
+    plain = client.get("/fhir/ResearchStudy", {"identifier": "NCT01949129"}).json()
+    assert plain["total"] == 1
+
+
+def test_search_by_status_and_last_updated(client, registry):
+    completed = Study.objects.filter(status="COMPLETED").count()
+    assert client.get("/fhir/ResearchStudy", {"status": "completed"}).json()["total"] == completed
+    assert client.get("/fhir/ResearchStudy", {"_lastUpdated": "ge2000-01-01"}).json()["total"] == 18
+    assert client.get("/fhir/ResearchStudy", {"_lastUpdated": "lt2000-01-01"}).json()["total"] == 0
+
+
+def test_unpublished_studies_are_not_exported(client, make_study):
+    study = make_study(registration_state=RegistrationState.SUBMITTED, nct_id="NCT01234567")
+    assert client.get(f"/fhir/ResearchStudy/{study.pk}").status_code == 404
+    assert client.get("/fhir/ResearchStudy", {"identifier": "NCT01234567"}).json()["total"] == 0
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"name": "x"},
+        {"status": "running"},
+        {"_lastUpdated": "yesterday"},
+        {"identifier": "https://example.org|1"},
+        {"_count": "0"},
+    ],
+)
+def test_bad_search_parameters_give_an_operation_outcome(client, reference_data, params):
+    response = client.get("/fhir/ResearchStudy", params)
+    assert response.status_code == 400
+    assert response.json()["resourceType"] == "OperationOutcome"

@@ -1,0 +1,73 @@
+"""Search results as CSV or XLSX: the same filters as the search page and the API."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+
+from django.db.models import QuerySet
+from openpyxl import Workbook
+
+from trialnode.studies.models import Study
+
+COLUMNS = [
+    ("reference", "reference"),
+    ("title_sv", "title_sv"),
+    ("title_en", "title_en"),
+    ("acronym", "acronym"),
+    ("status", "status"),
+    ("study_type", "study_type"),
+    ("phase", "phase"),
+    ("sponsor_name", "sponsor"),
+    ("sponsor_type", "sponsor_type"),
+    ("nct_id", "nct_id"),
+    ("eu_ct_number", "eu_ct_number"),
+    ("eudract_number", "eudract_number"),
+    ("epm_dnr", "epm_dnr"),
+    ("isrctn", "isrctn"),
+    ("start_date", "start_date"),
+    ("planned_enrolment", "planned_enrolment"),
+    ("regions", "regions"),
+    ("conditions", "conditions"),
+    ("source", "source"),
+]
+MAX_ROWS = 200_000
+
+
+def _rows(queryset: QuerySet[Study]) -> Iterator[list[object]]:
+    studies = queryset.prefetch_related("sites__region", "conditions")
+    for study in studies.iterator(chunk_size=1000):
+        values: list[object] = []
+        for attribute, _header in COLUMNS:
+            if attribute == "regions":
+                values.append("; ".join(sorted({s.region.name for s in study.sites.all()})))
+            elif attribute == "conditions":
+                values.append("; ".join(str(c) for c in study.conditions.all()))
+            else:
+                value = getattr(study, attribute)
+                values.append("" if value is None else value)
+        yield values
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+def csv_lines(queryset: QuerySet[Study]) -> Iterator[str]:
+    writer = csv.writer(_Echo())
+    yield "\ufeff" + writer.writerow([header for _a, header in COLUMNS])
+    for row in _rows(queryset[:MAX_ROWS]):
+        yield writer.writerow([str(value) for value in row])
+
+
+def xlsx_bytes(queryset: QuerySet[Study]) -> bytes:
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("studies")
+    sheet.append([header for _a, header in COLUMNS])
+    for row in _rows(queryset[:MAX_ROWS]):
+        sheet.append(row)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()

@@ -1,0 +1,147 @@
+"""FHIR R4B endpoints: read one ResearchStudy, and search them as a Bundle."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.utils.dateparse import parse_date, parse_datetime
+from django.views.decorators.http import require_GET
+
+from trialnode.interop.exports import csv_lines, xlsx_bytes
+from trialnode.interop.fhir import (
+    REFERENCE_SYSTEM,
+    STATUS_R4,
+    SYSTEM_FIELDS,
+    research_study,
+    search_bundle,
+)
+from trialnode.studies.filters import FilterError, StudySearch
+from trialnode.studies.models import Study
+
+FHIR_JSON = "application/fhir+json"
+SEARCH_PARAMETERS = {"identifier", "status", "_lastUpdated", "_count", "_page", "_format"}
+PREFIXES = {"eq": "exact", "ge": "gte", "gt": "gt", "le": "lte", "lt": "lt"}
+
+
+class SearchError(ValueError):
+    pass
+
+
+def _outcome(message: str, status: int, code: str = "invalid") -> JsonResponse:
+    return JsonResponse(
+        {
+            "resourceType": "OperationOutcome",
+            "issue": [{"severity": "error", "code": code, "diagnostics": message}],
+        },
+        status=status,
+        content_type=FHIR_JSON,
+    )
+
+
+def _base_url(request: HttpRequest) -> str:
+    return request.build_absolute_uri("/").rstrip("/")
+
+
+def _studies():
+    return Study.objects.published().prefetch_related(
+        "conditions", "contacts", "sites__care_provider", "sites__unit"
+    )
+
+
+@require_GET
+def research_study_read(request: HttpRequest, pk: int) -> JsonResponse:
+    study = _studies().filter(pk=pk).first()
+    if study is None:
+        return _outcome(f"ResearchStudy/{pk} is not known", 404, "not-found")
+    return JsonResponse(research_study(study, base_url=_base_url(request)), content_type=FHIR_JSON)
+
+
+def _filter_identifier(queryset, value: str):
+    system, _bar, code = value.rpartition("|")
+    if not code:
+        raise SearchError("identifier needs a value")
+    if system == REFERENCE_SYSTEM or (not system and code.startswith("TN-")):
+        number = code.removeprefix("TN-")
+        return queryset.filter(pk=int(number)) if number.isdigit() else queryset.none()
+    if system:
+        field = SYSTEM_FIELDS.get(system)
+        if field is None:
+            raise SearchError(f"unknown identifier system {system}")
+        return queryset.filter(**{field: code})
+    from django.db.models import Q
+
+    condition = Q()
+    for field in SYSTEM_FIELDS.values():
+        condition |= Q(**{field: code})
+    return queryset.filter(condition)
+
+
+def _filter_last_updated(queryset, value: str):
+    prefix, rest = (value[:2], value[2:]) if value[:2] in PREFIXES else ("eq", value)
+    if "T" not in rest:
+        day = parse_date(rest)
+        if day is None:
+            raise SearchError(f"_lastUpdated: cannot read {value!r}")
+        if prefix == "eq":
+            return queryset.filter(updated_at__date=day)
+        moment = dt.datetime.combine(day, dt.time.min, tzinfo=dt.UTC)
+    else:
+        moment = parse_datetime(rest)
+        if moment is None:
+            raise SearchError(f"_lastUpdated: cannot read {value!r}")
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=dt.UTC)
+    return queryset.filter(**{f"updated_at__{PREFIXES[prefix]}": moment})
+
+
+@require_GET
+def research_study_search(request: HttpRequest) -> JsonResponse:
+    unknown = set(request.GET) - SEARCH_PARAMETERS
+    if unknown:
+        return _outcome(f"Unknown search parameters: {', '.join(sorted(unknown))}", 400)
+    queryset = _studies().order_by("pk")
+    try:
+        for value in request.GET.getlist("identifier"):
+            queryset = _filter_identifier(queryset, value)
+        statuses = [s for item in request.GET.getlist("status") for s in item.split(",") if s]
+        if statuses:
+            allowed = set(STATUS_R4.values())
+            wrong = [s for s in statuses if s not in allowed]
+            if wrong:
+                raise SearchError(f"unknown status {', '.join(wrong)}")
+            queryset = queryset.filter(
+                status__in=[ctgov for ctgov, fhir in STATUS_R4.items() if fhir in statuses]
+            )
+        for value in request.GET.getlist("_lastUpdated"):
+            queryset = _filter_last_updated(queryset, value)
+        count = int(request.GET.get("_count", 20))
+        page = int(request.GET.get("_page", 1))
+        if not (1 <= count <= 100 and page >= 1):
+            raise SearchError("_count must be 1–100 and _page at least 1")
+    except (SearchError, ValueError) as exc:
+        return _outcome(str(exc), 400)
+    total = queryset.count()
+    studies = list(queryset[(page - 1) * count : page * count])
+    bundle = search_bundle(
+        studies, total=total, base_url=_base_url(request), self_url=request.build_absolute_uri()
+    )
+    return JsonResponse(bundle, content_type=FHIR_JSON)
+
+
+def export_studies(request: HttpRequest, file_format: str) -> HttpResponse:
+    """The studies a public search finds, as CSV or XLSX (all pages, same filters)."""
+    try:
+        search = StudySearch.from_params(request.GET)
+    except FilterError as exc:
+        return JsonResponse({"detail": str(exc), "errors": exc.errors}, status=400)
+    queryset = search.filtered(Study.objects.published()).order_by("pk")
+    if file_format == "csv":
+        response = StreamingHttpResponse(csv_lines(queryset), content_type="text/csv")
+    else:
+        response = HttpResponse(
+            xlsx_bytes(queryset),
+            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+    response["Content-Disposition"] = f'attachment; filename="studies.{file_format}"'
+    return response
