@@ -12,6 +12,7 @@ from django.utils import timezone
 from trialnode.env import sample_data_dir
 from trialnode.interop.ctgov import import_records
 from trialnode.interop.files import iter_path_records
+from trialnode.interop.linking import suggest_links
 from trialnode.organisations.models import CareProvider, Node, Region, Role, RoleAssignment, User
 from trialnode.organisations.services import reference_data_load
 from trialnode.studies import services
@@ -88,6 +89,32 @@ def _has_swedish_site(record: dict) -> bool:
 
 
 LOCAL_STUDIES = [
+    {
+        # Registered locally and also in ClinicalTrials.gov: the linking queue pairs them.
+        "state": "published",
+        "fields": {
+            "title_sv": "Allogen stamcellstransplantation för barn och ungdomar med akut "
+            "lymfatisk leukemi",
+            "title_en": "Allogeneic stem cell transplantation for children and adolescents "
+            "with acute lymphoblastic leukaemia",
+            "nct_id": "NCT01949129",
+            "epm_dnr": "2013/1620-31/2",
+            "study_type": "INTERVENTIONAL",
+            "interventional_kind": "OTHER_TREATMENT",
+            "phase": "PHASE2_PHASE3",
+            "sponsor_name": "St. Anna Kinderkrebsforschung",
+            "sponsor_type": "ACADEMIC",
+            "status": "RECRUITING",
+            "summary_sv": (
+                "Studien jämför behandlingar vid stamcellstransplantation för barn och "
+                "ungdomar med akut lymfatisk leukemi."
+            ),
+            "max_age_years": 18,
+        },
+        "conditions": [{"icd10_code": "C91.0", "text": "Akut lymfatisk leukemi"}],
+        "interventions": [{"type": "PROCEDURE", "name": "Stamcellstransplantation"}],
+        "sites": ["akademiska"],
+    },
     {
         "state": "published",
         "fields": {
@@ -296,4 +323,5 @@ def load_demo(*, synthetic_count: int = 200) -> DemoSummary:
         synthetic = synthetic_studies_create(synthetic_count)
     with transaction.atomic():
         local = create_local_studies()
+        suggest_links()
     return DemoSummary(users, imported, rejected, synthetic, local, folder)

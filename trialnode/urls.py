@@ -2,7 +2,7 @@ from django.urls import include, path
 
 from trialnode.api import api
 from trialnode.core.views import accessibility
-from trialnode.interop.urls import export_urlpatterns
+from trialnode.interop.urls import export_urlpatterns, link_urlpatterns
 from trialnode.organisations.admin import site as admin_site
 
 urlpatterns = [
@@ -15,4 +15,5 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("fhir/", include("trialnode.interop.urls")),
     path("export/", include(export_urlpatterns)),
+    path("koppling/", include(link_urlpatterns)),
 ]

@@ -47,6 +47,7 @@ def _sample(label: str, users):
         return Study.objects.create(title_sv="Provstudie", study_type="OTHER")
 
     from trialnode.audit.models import AuditReview
+    from trialnode.interop.models import StudyLink
 
     samples = {
         "audit.auditreview": lambda: (
@@ -59,6 +60,11 @@ def _sample(label: str, users):
             ),
             "findings",
             "Inga avvikelser",
+        ),
+        "interop.studylink": lambda: (
+            StudyLink.objects.create(local=study(), registry=study(), score=90, reasons="x"),
+            "state",
+            "rejected",
         ),
         "organisations.healthcareregion": lambda: (
             HealthcareRegion.objects.create(slug="prov", name="Prov"),

@@ -18,6 +18,7 @@ import ijson
 import orjson
 
 from trialnode.interop.ctgov import ImportSummary, Unreadable, import_records
+from trialnode.interop.linking import suggest_links
 
 
 def _unreadable(where: str, error: str) -> Unreadable:
@@ -111,4 +112,7 @@ def _all_records(paths: list[Path]) -> Iterator[dict[str, Any]]:
 def import_ctgov_paths(
     paths: list[Path], *, progress: Callable[[ImportSummary], None] | None = None
 ) -> ImportSummary:
-    return import_records(_all_records(paths), progress=progress)
+    summary = import_records(_all_records(paths), progress=progress)
+    if summary.created or summary.updated:
+        suggest_links()
+    return summary

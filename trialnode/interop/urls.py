@@ -2,6 +2,11 @@ from django.urls import path, re_path
 
 from trialnode.interop import views
 
+link_urlpatterns = [
+    path("", views.link_queue, name="link_queue"),
+    path("<int:pk>/", views.link_decide, name="link_decide"),
+]
+
 export_urlpatterns = [
     re_path(r"^studier\.(?P<file_format>csv|xlsx)$", views.export_studies, name="export_studies"),
 ]

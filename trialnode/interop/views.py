@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.dateparse import parse_date, parse_datetime
-from django.views.decorators.http import require_GET
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
 
+from trialnode.interop import linking
 from trialnode.interop.exports import csv_lines, xlsx_bytes
 from trialnode.interop.fhir import (
     REFERENCE_SYSTEM,
@@ -16,6 +22,7 @@ from trialnode.interop.fhir import (
     research_study,
     search_bundle,
 )
+from trialnode.interop.models import StudyLink
 from trialnode.studies.filters import FilterError, StudySearch
 from trialnode.studies.models import Study
 
@@ -145,3 +152,26 @@ def export_studies(request: HttpRequest, file_format: str) -> HttpResponse:
         )
     response["Content-Disposition"] = f'attachment; filename="studies.{file_format}"'
     return response
+
+
+@login_required
+def link_queue(request: HttpRequest) -> HttpResponse:
+    links = linking.links_for(request.user).select_related("local", "registry")
+    return render(request, "interop/link_queue.html", {"links": links[:200]})
+
+
+@login_required
+@require_POST
+def link_decide(request: HttpRequest, pk: int) -> HttpResponse:
+    link = get_object_or_404(StudyLink, pk=pk)
+    action = (
+        linking.link_confirm if request.POST.get("decision") == "confirm" else (linking.link_reject)
+    )
+    try:
+        action(link=link, by=request.user)
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+    else:
+        messages.success(request, _("The decision was saved."))
+    return redirect("link_queue")

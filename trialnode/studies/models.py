@@ -95,7 +95,10 @@ class StudyQuerySet(AuditedQuerySet):
     """The one place that decides who may see and who may change a study."""
 
     def published(self) -> StudyQuerySet:
-        return self.filter(registration_state=RegistrationState.PUBLISHED)
+        """Public studies, each once: a registry record linked to a local one is left out."""
+        return self.filter(
+            registration_state=RegistrationState.PUBLISHED, duplicate_of__isnull=True
+        )
 
     def _in_regions(self, region_ids: frozenset[int]) -> Q:
         return Q(Exists(StudySite.objects.filter(study=OuterRef("pk"), region_id__in=region_ids)))
@@ -249,6 +252,15 @@ class Study(AuditedModel):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     last_confirmed_at = models.DateField(_("last confirmed"), null=True, blank=True)
+    duplicate_of = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="duplicates",
+        verbose_name=_("same study as"),
+        help_text=_("Set when a coordinator confirms that two records are one study."),
+    )
     source_hash = models.CharField(
         max_length=64,
         blank=True,

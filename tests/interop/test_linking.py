@@ -1,0 +1,107 @@
+"""Local registrations and registry records of one study: suggested, decided, counted once."""
+
+import orjson
+import pytest
+from django.core.exceptions import PermissionDenied
+
+from tests.conftest import complete_children, complete_fields
+from trialnode.interop.ctgov import import_records
+from trialnode.interop.linking import link_confirm, link_reject, suggest_links
+from trialnode.interop.models import StudyLink
+from trialnode.studies import services
+from trialnode.studies.filters import StudySearch
+from trialnode.studies.models import Study
+
+
+@pytest.fixture
+def registry(reference_data, sample_data):
+    import_records(orjson.loads((sample_data / "ctgov" / "sweden.json").read_bytes()))
+
+
+def _local(users, **fields):
+    """A submitted local registration (drafts are the registrant's own business)."""
+    study = services.study_create(
+        by=users.registrant,
+        fields=complete_fields(**fields),
+        allow_duplicate=True,
+        **complete_children(),
+    )
+    return services.study_submit(study=study, by=users.registrant)
+
+
+def test_the_same_nct_number_registered_locally_is_suggested_as_a_link(registry, users):
+    local = _local(
+        users, title_sv="Stamcellstransplantation för barn med ALL", nct_id="NCT01949129"
+    )
+    assert suggest_links() == 1
+    link = StudyLink.objects.get()
+    assert (link.local, link.registry.nct_id, link.score) == (local, "NCT01949129", 100)
+
+
+def test_a_near_same_title_and_sponsor_is_suggested_without_an_identifier(registry, users):
+    _local(
+        users,
+        title_en="Allogeneic stem cell transplantation for children and adolescents "
+        "with acute lymphoblastic leukemia",
+        sponsor_name="St Anna Kinderkrebsforschung",
+        epm_dnr="2013/1620-31/2",
+    )
+    suggest_links()
+    assert StudyLink.objects.get().registry.nct_id == "NCT01949129"
+
+
+def test_an_unrelated_local_study_gets_no_suggestion(registry, users):
+    _local(users)
+    assert suggest_links() == 0
+
+
+def test_suggesting_again_does_not_repeat_decided_pairs(registry, users):
+    _local(users, nct_id="NCT01949129")
+    suggest_links()
+    link_reject(link=StudyLink.objects.get(), by=users.coordinator)
+    assert suggest_links() == 0
+
+
+def test_confirming_makes_one_study_with_both_identifiers_counted_once(registry, users):
+    local = _local(
+        users,
+        title_sv="Stamcellstransplantation för barn med ALL",
+        eu_ct_number="2023-501234-12-00",
+        epm_dnr="2013/1620-31/2",
+    )
+    services.study_publish(
+        study=local, by=users.coordinator, password="pw-coordinator", reason="OK"
+    )
+    registry_record = Study.objects.get(nct_id="NCT01949129")
+    link = StudyLink.objects.create(local=local, registry=registry_record, score=90, reasons="test")
+    link_confirm(link=link, by=users.coordinator)
+    local.refresh_from_db()
+    registry_record.refresh_from_db()
+    assert local.nct_id == "NCT01949129"
+    assert registry_record.duplicate_of == local
+    published = Study.objects.published()
+    assert local in published and registry_record not in published
+    found = StudySearch.from_params({"q": "NCT01949129"}).run(published, page_size=20)
+    assert [s.pk for s in found.studies] == [local.pk]
+
+
+def test_only_a_coordinator_of_the_local_studys_region_decides(registry, users):
+    _local(users, nct_id="NCT01949129")
+    suggest_links()
+    link = StudyLink.objects.get()
+    with pytest.raises(PermissionDenied):
+        link_confirm(link=link, by=users.other_coordinator)
+    with pytest.raises(PermissionDenied):
+        link_confirm(link=link, by=users.registrant)
+
+
+def test_the_coordinator_queue_shows_and_decides_suggestions(client, registry, users):
+    _local(users, nct_id="NCT01949129")
+    suggest_links()
+    client.force_login(users.coordinator)
+    page = client.get("/koppling/").content.decode()
+    assert "NCT01949129" in page
+    link = StudyLink.objects.get()
+    client.post(f"/koppling/{link.pk}/", {"decision": "confirm"})
+    link.refresh_from_db()
+    assert link.state == StudyLink.State.CONFIRMED

@@ -1,0 +1,158 @@
+"""Finding and deciding which local registrations and registry records are one study."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from rapidfuzz import fuzz
+
+from trialnode.audit.context import because
+from trialnode.interop.models import StudyLink
+from trialnode.studies import search
+from trialnode.studies.models import RegistrationState, Source, Study
+
+LINKED_IDENTIFIERS = ("nct_id", "eu_ct_number", "eudract_number")
+SUGGEST_AT = 80
+CANDIDATES = 20
+
+
+def _title_similarity(local: Study, registry: Study) -> int:
+    pairs = [
+        (a, b)
+        for a in (local.title_en, local.title_sv, local.acronym)
+        for b in (registry.title_en, registry.title_sv, registry.acronym)
+        if a and b
+    ]
+    return max((int(fuzz.token_set_ratio(a.casefold(), b.casefold())) for a, b in pairs), default=0)
+
+
+def _score(local: Study, registry: Study) -> tuple[int, list[str]]:
+    shared = [
+        name
+        for name in LINKED_IDENTIFIERS
+        if getattr(local, name) and getattr(local, name) == getattr(registry, name)
+    ]
+    if shared:
+        return 100, [f"same {name}" for name in shared]
+    title = _title_similarity(local, registry)
+    sponsor = (
+        int(fuzz.token_set_ratio(local.sponsor_name.casefold(), registry.sponsor_name.casefold()))
+        if local.sponsor_name and registry.sponsor_name
+        else 50
+    )
+    score = round(0.75 * title + 0.25 * sponsor)
+    if local.start_date and registry.start_date:
+        months = abs((local.start_date - registry.start_date).days) / 30
+        score -= min(10, int(months // 6))
+    return max(0, min(99, score)), [f"title {title}%", f"sponsor {sponsor}%"]
+
+
+def suggest_links(local_studies: Iterable[Study] | None = None) -> int:
+    """Suggest links for local registrations (all of them by default); returns how many."""
+    locals_ = (
+        local_studies
+        if local_studies is not None
+        else Study.objects.filter(source=Source.LOCAL).exclude(
+            registration_state=RegistrationState.DRAFT
+        )
+    )
+    registry = Study.objects.exclude(source=Source.LOCAL).filter(duplicate_of__isnull=True)
+    created = 0
+    for local in locals_:
+        by_identifier = Q()
+        for name in LINKED_IDENTIFIERS:
+            if getattr(local, name):
+                by_identifier |= Q(**{name: getattr(local, name)})
+        candidates = list(registry.filter(by_identifier)) if by_identifier else []
+        title = local.title_en or local.title_sv
+        query = search.TextQuery.parse(title) if title else None
+        if query:
+            # Any of the title's words may match: a translated title shares few of them.
+            loose = search.TextQuery((tuple(w for group in query.alternatives for w in group),))
+            candidates += list(
+                loose.filter(registry).annotate(rank=loose.rank()).order_by("-rank")[:CANDIDATES]
+            )
+        known = set(StudyLink.objects.filter(local=local).values_list("registry_id", flat=True))
+        for candidate in {c.pk: c for c in candidates}.values():
+            if candidate.pk in known:
+                continue
+            score, reasons = _score(local, candidate)
+            if score >= SUGGEST_AT:
+                StudyLink.objects.create(
+                    local=local, registry=candidate, score=score, reasons=", ".join(reasons)
+                )
+                created += 1
+    return created
+
+
+def links_for(user) -> Iterable[StudyLink]:
+    """Suggestions whose local study the user may change (a coordinator's regions)."""
+    editable = Study.objects.editable_by(user).values("pk")
+    return StudyLink.objects.filter(state=StudyLink.State.SUGGESTED, local__in=editable)
+
+
+def _require(user, link: StudyLink) -> None:
+    if not links_for(user).filter(pk=link.pk).exists():
+        raise PermissionDenied(_("Only a coordinator of the study's region decides this link."))
+
+
+@transaction.atomic
+def link_confirm(*, link: StudyLink, by) -> StudyLink:
+    """The two records are one study: the registry record is counted through the local one,
+    which takes over the registry identifiers it lacks."""
+    _require(by, link)
+    link = StudyLink.objects.select_for_update().get(pk=link.pk)
+    local, registry = link.local, link.registry
+    with because(
+        _("Confirmed as the same study as %(reference)s")
+        % {"reference": registry.nct_id or registry.eu_ct_number or registry.reference}
+    ):
+        missing = {
+            name: getattr(registry, name)
+            for name in LINKED_IDENTIFIERS
+            if getattr(registry, name) and not getattr(local, name)
+        }
+        conflicting = [
+            name
+            for name in LINKED_IDENTIFIERS
+            if getattr(registry, name)
+            and getattr(local, name)
+            and getattr(local, name) != getattr(registry, name)
+        ]
+        if conflicting:
+            raise ValidationError(
+                _("The records have different %(fields)s; correct one of them first.")
+                % {"fields": ", ".join(conflicting)}
+            )
+        for name, value in missing.items():
+            setattr(local, name, value)
+        if missing:
+            local.save(update_fields=[*missing, "updated_at"])
+        registry.duplicate_of = local
+        registry.save(update_fields=["duplicate_of", "updated_at"])
+        link.state = StudyLink.State.CONFIRMED
+        link.decided_by = by
+        link.decided_at = timezone.now()
+        link.save()
+        StudyLink.objects.filter(registry=registry, state=StudyLink.State.SUGGESTED).exclude(
+            pk=link.pk
+        ).update(state=StudyLink.State.REJECTED, decided_by=by, decided_at=link.decided_at)
+    search.index_studies([local.pk])
+    return link
+
+
+@transaction.atomic
+def link_reject(*, link: StudyLink, by) -> StudyLink:
+    _require(by, link)
+    link = StudyLink.objects.select_for_update().get(pk=link.pk)
+    with because(_("Not the same study")):
+        link.state = StudyLink.State.REJECTED
+        link.decided_by = by
+        link.decided_at = timezone.now()
+        link.save()
+    return link
