@@ -193,6 +193,8 @@ LOGIN_LOCKOUT_MINUTES = env_int("LOGIN_LOCKOUT_MINUTES", 15)
 # Records re-confirmed less recently than this are flagged as stale.
 TRIALNODE_RECONFIRM_AFTER_DAYS = env_int("TRIALNODE_RECONFIRM_AFTER_DAYS", 365)
 TRIALNODE_SEARCH_PAGE_SIZE = 20
+# Imported registry records are public at once; a node may have coordinators review them.
+TRIALNODE_IMPORT_REVIEW = env_bool("TRIALNODE_IMPORT_REVIEW", False)
 
 LOGGING = {
     "version": 1,

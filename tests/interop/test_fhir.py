@@ -63,3 +63,29 @@ def test_bad_search_parameters_give_an_operation_outcome(client, reference_data,
     response = client.get("/fhir/ResearchStudy", params)
     assert response.status_code == 400
     assert response.json()["resourceType"] == "OperationOutcome"
+
+
+def test_every_real_record_round_trips_through_fhir_to_the_same_values(client, registry):
+    from trialnode.interop.fhir import study_fields_from_r4b
+
+    for study in Study.objects.prefetch_related("conditions"):
+        resource = client.get(f"/fhir/ResearchStudy/{study.pk}").json()
+        back = study_fields_from_r4b(resource)
+        for name, value in study.identifiers().items():
+            assert back[name] == value, (study.nct_id, name)
+        assert back["status"] == study.status
+        assert back["title"] == (study.title_en or study.title_sv)
+        assert back.get("phase", "") == study.phase
+        assert back["description"] == (study.summary_en or study.summary_sv)
+        assert back["sponsor_name"] == study.sponsor_name
+        assert back.get("start_date") == study.start_date
+        assert back.get("completion_date") == study.completion_date
+        assert back["conditions"] == [(c.icd10_code, c.text) for c in study.conditions.all()]
+
+
+def test_the_r5_resource_carries_the_state_in_progress_status(client, registry):
+    study = Study.objects.get(nct_id="NCT01949129")
+    body = client.get(f"/fhir/R5/ResearchStudy/{study.pk}").json()
+    assert body["status"] == "active"
+    assert body["progressStatus"][0]["state"]["coding"][0]["code"] == "recruiting"
+    assert body["associatedParty"][0]["name"] == study.sponsor_name

@@ -105,3 +105,34 @@ def test_the_coordinator_queue_shows_and_decides_suggestions(client, registry, u
     client.post(f"/koppling/{link.pk}/", {"decision": "confirm"})
     link.refresh_from_db()
     assert link.state == StudyLink.State.CONFIRMED
+
+
+def test_imported_sites_without_a_provider_are_listed_for_the_regions_coordinator(
+    client, registry, users
+):
+    from trialnode.organisations.models import CareProvider
+    from trialnode.studies.models import StudySite
+
+    client.force_login(users.coordinator)
+    page = client.get("/koppling/platser/").content.decode()
+    uppsala_site = StudySite.objects.filter(
+        care_provider__isnull=True, region__slug="uppsala"
+    ).first()
+    assert uppsala_site.city in page
+    assert "Karlshamn" not in page  # Blekinge is not the coordinator's region
+    client.post("/koppling/platser/", {"site": uppsala_site.pk, "care_provider": "akademiska"})
+    uppsala_site.refresh_from_db()
+    assert uppsala_site.care_provider == CareProvider.objects.get(slug="akademiska")
+
+
+def test_a_node_can_review_imported_records_before_they_are_public(
+    reference_data, sample_data, settings
+):
+    from trialnode.studies.models import RegistrationState
+
+    settings.TRIALNODE_IMPORT_REVIEW = True
+    import_records(orjson.loads((sample_data / "ctgov" / "sweden.json").read_bytes())[:2])
+    assert set(Study.objects.values_list("registration_state", flat=True)) == {
+        RegistrationState.SUBMITTED
+    }
+    assert not Study.objects.published().exists()

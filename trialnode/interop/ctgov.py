@@ -16,6 +16,7 @@ from datetime import date
 from typing import Any
 
 import orjson
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -143,6 +144,8 @@ def map_record(record: dict[str, Any], matcher: SiteMatcher) -> MappedStudy:
     if not isinstance(nct_id, str) or not NCT_RE.match(nct_id):
         raise RecordError(f"missing or invalid nctId {nct_id!r}")
     status = _get(protocol, "statusModule", "overallStatus", default="")
+    if not status:
+        raise RecordError("no overallStatus (the record has no status module)")
     if status not in Status.values:
         raise RecordError(f"unknown overallStatus {status!r}")
     ident = protocol["identificationModule"]
@@ -270,6 +273,12 @@ def _save(mapped: MappedStudy, existing: Study | None) -> bool:
     """Insert or replace the record with this NCT number; True when it was new."""
     study = mapped.study
     created = existing is None
+    if existing is not None:
+        study.registration_state = existing.registration_state
+        study.duplicate_of_id = existing.duplicate_of_id
+    elif settings.TRIALNODE_IMPORT_REVIEW:
+        study.registration_state = RegistrationState.SUBMITTED
+        study.submitted_at = timezone.now()
     if existing is not None:
         # Save as a change of the existing row, so the trail records a diff, not a create.
         study.pk = existing.pk

@@ -131,3 +131,91 @@ def search_bundle(studies: list[Study], *, total: int, base_url: str, self_url: 
         ],
     }
     return Bundle.model_validate(bundle).model_dump(mode="json", exclude_none=True)
+
+
+R5_STATE_SYSTEM = "http://hl7.org/fhir/research-study-state"
+R5_STATES = {
+    Status.NOT_YET_RECRUITING: "not-yet-recruiting",
+    Status.RECRUITING: "recruiting",
+    Status.ENROLLING_BY_INVITATION: "enrolling-by-invitation",
+    Status.ACTIVE_NOT_RECRUITING: "active-but-not-recruiting",
+    Status.SUSPENDED: "temporarily-closed-to-accrual",
+    Status.TERMINATED: "terminated",
+    Status.COMPLETED: "completed",
+    Status.WITHDRAWN: "withdrawn",
+}
+
+
+def research_study_r5(study: Study, *, base_url: str) -> dict[str, Any]:
+    """The same study as an R5 ResearchStudy: the study state in ``progressStatus``."""
+    from fhir.resources.researchstudy import ResearchStudy as ResearchStudyR5
+
+    r4 = research_study(study, base_url=base_url)
+    resource: dict[str, Any] = {
+        "resourceType": "ResearchStudy",
+        "id": r4["id"],
+        "meta": r4["meta"],
+        "identifier": r4["identifier"],
+        "title": r4["title"],
+        "status": "active",
+        "extension": r4["extension"],
+        "progressStatus": [
+            {
+                "state": {
+                    "coding": [
+                        {
+                            "system": R5_STATE_SYSTEM,
+                            "code": R5_STATES.get(study.status, study.status.lower()),
+                        }
+                    ],
+                    "text": study.get_status_display(),
+                },
+                "actual": True,
+            }
+        ],
+    }
+    for key in ("description", "phase", "condition", "period"):
+        if key in r4:
+            resource[key] = r4[key]
+    if study.sponsor_name:
+        resource["associatedParty"] = [
+            {
+                "name": study.sponsor_name,
+                "role": {
+                    "coding": [
+                        {
+                            "system": "http://hl7.org/fhir/research-study-party-role",
+                            "code": "sponsor",
+                        }
+                    ]
+                },
+            }
+        ]
+    return ResearchStudyR5.model_validate(resource).model_dump(mode="json", exclude_none=True)
+
+
+def study_fields_from_r4b(resource: dict[str, Any]) -> dict[str, Any]:
+    """Read the study's own fields back from an R4B ResearchStudy (the inverse of export)."""
+    validated = ResearchStudy.model_validate(resource)
+    fields: dict[str, Any] = {}
+    for identifier in validated.identifier or []:
+        name = SYSTEM_FIELDS.get(identifier.system)
+        if name:
+            fields[name] = identifier.value
+    status = next(
+        (e.valueCode for e in validated.extension or [] if e.url == CTGOV_STATUS_EXTENSION), None
+    )
+    fields["status"] = status or next(k for k, v in STATUS_R4.items() if v == validated.status)
+    fields["title"] = validated.title or ""
+    if validated.phase and validated.phase.coding:
+        code = validated.phase.coding[0].code
+        fields["phase"] = next(k for k, v in PHASE_CODES.items() if v == code)
+    fields["description"] = validated.description or ""
+    fields["conditions"] = [
+        (c.coding[0].code if c.coding else "", c.text or "") for c in validated.condition or []
+    ]
+    fields["sponsor_name"] = validated.sponsor.display if validated.sponsor else ""
+    if validated.period:
+        fields["start_date"] = validated.period.start
+        fields["completion_date"] = validated.period.end
+    return fields

@@ -156,3 +156,37 @@ def link_reject(*, link: StudyLink, by) -> StudyLink:
         link.decided_at = timezone.now()
         link.save()
     return link
+
+
+def unmatched_sites_for(user):
+    """Imported sites placed by city only (no known care provider), in the user's regions."""
+    from trialnode.organisations.models import Role
+    from trialnode.studies.models import StudySite
+
+    sites = (
+        StudySite.objects.filter(care_provider__isnull=True)
+        .exclude(study__source=Source.LOCAL)
+        .select_related("study", "region")
+    )
+    if user.is_superuser:
+        return sites
+    return sites.filter(region_id__in=user.region_ids_for(Role.COORDINATOR))
+
+
+@transaction.atomic
+def site_assign_provider(*, site, provider, by):
+    """A coordinator names the care provider of an imported site; it moves to its region."""
+    if not unmatched_sites_for(by).filter(pk=site.pk).exists():
+        raise PermissionDenied(_("Only a coordinator of the site's region assigns it."))
+    if (
+        provider.region_id != site.region_id
+        and provider.region_id not in by.region_ids_for("coordinator")
+        and not by.is_superuser
+    ):
+        raise PermissionDenied(_("The care provider is outside your regions."))
+    with because(_("Care provider named by a coordinator")):
+        site.care_provider = provider
+        site.region_id = provider.region_id
+        site.save(update_fields=["care_provider", "region"])
+    search.index_studies([site.study_id])
+    return site

@@ -5,6 +5,7 @@ from trialnode.interop import views
 link_urlpatterns = [
     path("", views.link_queue, name="link_queue"),
     path("<int:pk>/", views.link_decide, name="link_decide"),
+    path("platser/", views.unmatched_sites, name="unmatched_sites"),
 ]
 
 export_urlpatterns = [
@@ -14,4 +15,5 @@ export_urlpatterns = [
 urlpatterns = [
     path("ResearchStudy", views.research_study_search, name="fhir_research_study_search"),
     path("ResearchStudy/<int:pk>", views.research_study_read, name="fhir_research_study"),
+    path("R5/ResearchStudy/<int:pk>", views.research_study_read_r5, name="fhir_r5_research_study"),
 ]

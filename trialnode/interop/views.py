@@ -6,7 +6,7 @@ import datetime as dt
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.dateparse import parse_date, parse_datetime
@@ -20,9 +20,11 @@ from trialnode.interop.fhir import (
     STATUS_R4,
     SYSTEM_FIELDS,
     research_study,
+    research_study_r5,
     search_bundle,
 )
 from trialnode.interop.models import StudyLink
+from trialnode.organisations.models import CareProvider
 from trialnode.studies.filters import FilterError, StudySearch
 from trialnode.studies.models import Study
 
@@ -175,3 +177,41 @@ def link_decide(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         messages.success(request, _("The decision was saved."))
     return redirect("link_queue")
+
+
+@require_GET
+def research_study_read_r5(request: HttpRequest, pk: int) -> JsonResponse:
+    study = _studies().filter(pk=pk).first()
+    if study is None:
+        return _outcome(f"ResearchStudy/{pk} is not known", 404, "not-found")
+    return JsonResponse(
+        research_study_r5(study, base_url=_base_url(request)), content_type=FHIR_JSON
+    )
+
+
+@login_required
+def unmatched_sites(request: HttpRequest) -> HttpResponse:
+    sites = linking.unmatched_sites_for(request.user)
+    if request.method == "POST":
+        site = get_object_or_404(sites, pk=request.POST.get("site"))
+        provider = CareProvider.objects.filter(slug=request.POST.get("care_provider")).first()
+        if provider is None:
+            messages.error(request, _("Choose a care provider."))
+        else:
+            try:
+                linking.site_assign_provider(site=site, provider=provider, by=request.user)
+            except (ValidationError, PermissionDenied) as exc:
+                messages.error(request, str(exc))
+            else:
+                messages.success(
+                    request, _("The site was linked to %(provider)s.") % {"provider": provider.name}
+                )
+        return redirect("unmatched_sites")
+    return render(
+        request,
+        "interop/unmatched_sites.html",
+        {
+            "sites": sites.order_by("region__name", "city")[:500],
+            "providers": CareProvider.objects.filter(is_active=True).order_by("name"),
+        },
+    )

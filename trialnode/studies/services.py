@@ -20,6 +20,7 @@ from trialnode.organisations.models import Role, User
 from trialnode.studies import search
 from trialnode.studies.models import (
     RegistrationState,
+    Source,
     Status,
     Study,
     StudyCondition,
@@ -235,7 +236,13 @@ def _apply_update(
 
 
 def minimal_data_set_problems(study: Study) -> list[str]:
-    """What the minimal data set still lacks before a study can be validated."""
+    """What the minimal data set still lacks before a study can be validated.
+
+    A registry record is public content from its registry: it needs only a site, so
+    that a coordinator of its region can see to it.
+    """
+    if study.source != Source.LOCAL:
+        return [] if study.sites.exists() else [_("At least one site is required.")]
     problems = []
     if not study.title_sv:
         problems.append(_("A Swedish title is required."))
