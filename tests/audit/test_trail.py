@@ -227,3 +227,20 @@ def test_commands_are_named_as_the_actor(tmp_path, sample_data):
             )
         }
     assert vias == {"command:manage load_reference_data", "command:import ctgov"}
+
+
+def test_saving_a_study_with_unchanged_sites_leaves_no_site_events(users):
+    study = services.study_create(
+        by=users.registrant, fields=complete_fields(), **complete_children()
+    )
+    site = study.sites.get()
+    before = AuditEvent.objects.filter(object_type="studies.studysite").count()
+    services.study_update(
+        study=study,
+        by=users.registrant,
+        expected_version=study.version,
+        fields={"acronym": "NY"},
+        **complete_children(),
+    )
+    assert study.sites.get().pk == site.pk
+    assert AuditEvent.objects.filter(object_type="studies.studysite").count() == before

@@ -6,7 +6,7 @@ from datetime import date
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import ObjectDoesNotExist
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
@@ -241,8 +241,6 @@ def _study_detail_out(study: Study, request: HttpRequest) -> dict[str, Any]:
 
 def _resolve_sites(sites: list[SiteIn] | None) -> list[dict[str, Any]] | None:
     """Turn slugs into objects; unknown slugs are a validation error naming them."""
-    from django.core.exceptions import ValidationError
-
     if sites is None:
         return None
     rows = []

@@ -123,12 +123,31 @@ def _build_children(study: Study, children: Mapping[str, Iterable[Mapping[str, A
     return built
 
 
+def _child_values(instance) -> tuple:
+    return tuple(
+        getattr(instance, f.attname)
+        for f in instance._meta.concrete_fields
+        if f.name not in ("id", "study", "chapter")
+    )
+
+
 def _save_children(study: Study, built: dict[str, list]) -> None:
+    """Replace the child rows by the given ones, keeping rows that did not change (so the
+    history shows only real changes)."""
     for name, instances in built.items():
-        getattr(study, name).all().delete()
+        existing = {}
+        for row in getattr(study, name).all():
+            existing.setdefault(_child_values(row), []).append(row)
         for instance in instances:
+            unchanged = existing.get(_child_values(instance))
+            if unchanged:
+                unchanged.pop()
+                continue
             instance.study = study
             instance.save()
+        for rows in existing.values():
+            for row in rows:
+                row.delete()
 
 
 @transaction.atomic
