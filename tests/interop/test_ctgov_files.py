@@ -111,3 +111,26 @@ def test_a_large_array_is_read_as_a_stream(reference_data, sweden):
     # The stream is consumed as records are asked for, not read whole up front.
     assert first["protocolSection"]["identificationModule"]["nctId"]
     assert payload.tell() < len(payload.getvalue())
+
+
+def test_the_same_study_twice_in_one_file_is_imported_once_and_counted(
+    reference_data, sweden, tmp_path
+):
+    changed = json.loads(json.dumps(sweden[0]))
+    changed["protocolSection"]["identificationModule"]["acronym"] = "ANDRA"
+    path = _write(tmp_path / "twice.json", json.dumps([sweden[0], sweden[1], changed]))
+    summary = import_ctgov_paths([path])
+    assert (summary.created, summary.updated, summary.rejected) == (2, 1, [])
+    nct = sweden[0]["protocolSection"]["identificationModule"]["nctId"]
+    assert Study.objects.get(nct_id=nct).acronym == "ANDRA"
+
+
+def test_records_are_written_in_batches_with_their_audit_events(reference_data, sweden, tmp_path):
+    from trialnode.audit.trail import verify
+
+    summary = import_ctgov_paths([_write(tmp_path / "all.json", json.dumps(sweden))])
+    assert summary.created == 18
+    study = Study.objects.get(nct_id="NCT01949129")
+    assert study.sites.count() == 4 and study.status_history.count() == 1
+    assert AuditEvent.objects.filter(object_type="studies.study", action="create").count() == 18
+    assert verify().intact

@@ -18,7 +18,7 @@ from typing import Any
 import orjson
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from trialnode.audit import trail
@@ -39,7 +39,7 @@ from trialnode.studies.models import (
     StudyStatusChange,
     StudyType,
 )
-from trialnode.studies.validators import EU_CT_RE, EUDRACT_RE, NCT_RE
+from trialnode.studies.validators import EU_CT_RE, EUDRACT_RE, NCT_RE, icd10_chapter
 
 SPONSOR_CLASSES = {
     "INDUSTRY": SponsorType.INDUSTRY,
@@ -302,45 +302,147 @@ def _save(mapped: MappedStudy, existing: Study | None) -> bool:
     return created
 
 
+BATCH_SIZE = 250
+
+
 def import_records(
     records: Iterable[dict[str, Any]],
     *,
     progress: Callable[[ImportSummary], None] | None = None,
+    batch_size: int = BATCH_SIZE,
 ) -> ImportSummary:
-    """Import each record in its own transaction; a bad record is reported, never fatal.
+    """Import records in batches; a bad record is reported, never fatal.
 
     A record identical to the one imported before (same hash) is skipped: re-importing
-    the same file changes nothing.
+    the same file changes nothing. New records of a batch are written together (with
+    their audit events); if a batch fails as a whole, its records are retried one by
+    one so that only the bad ones are rejected.
     """
     matcher = SiteMatcher()
     summary = ImportSummary()
+    batch: list[dict[str, Any]] = []
     for record in records:
-        if progress is not None and summary.seen and summary.seen % 1000 == 0:
-            progress(summary)
         if isinstance(record, Unreadable):
             summary.rejected.append((record["where"], record["error"]))
             continue
-        nct_id = _get(record, "protocolSection", "identificationModule", "nctId", default="?")
-        try:
-            digest = record_hash(record)
-            existing = Study.objects.filter(source=Source.CTGOV, nct_id=str(nct_id)).first()
-            if existing is not None and existing.source_hash == digest:
-                summary.unchanged += 1
-                continue
-            with transaction.atomic():
-                mapped = map_record(record, matcher)
-                mapped.study.source_hash = digest
-                mapped.study.full_clean(validate_unique=False, validate_constraints=False)
-                created = _save(mapped, existing)
-                search.index_studies([mapped.study.pk])
-        except (RecordError, ValidationError, ValueError, TypeError, KeyError) as exc:
-            message = "; ".join(exc.messages) if hasattr(exc, "messages") else str(exc)
-            summary.rejected.append((str(nct_id), message))
-            continue
-        if created:
-            summary.created += 1
-        else:
-            summary.updated += 1
+        batch.append(record)
+        if len(batch) >= batch_size:
+            _import_batch(batch, matcher, summary)
+            batch = []
+            if progress is not None:
+                progress(summary)
+    if batch:
+        _import_batch(batch, matcher, summary)
     if progress is not None:
         progress(summary)
     return summary
+
+
+def _nct(record: Any) -> str:
+    return str(_get(record, "protocolSection", "identificationModule", "nctId", default="?"))
+
+
+def _prepare(
+    record: dict[str, Any],
+    matcher: SiteMatcher,
+    existing: dict[str, Study],
+    summary: ImportSummary,
+) -> tuple[MappedStudy, Study | None] | None:
+    """Map and validate one record; None when it is unchanged or rejected (counted)."""
+    nct_id = _nct(record)
+    try:
+        digest = record_hash(record)
+        previous = existing.get(nct_id)
+        if previous is not None and previous.source_hash == digest:
+            summary.unchanged += 1
+            return None
+        mapped = map_record(record, matcher)
+        mapped.study.source_hash = digest
+        mapped.study.full_clean(validate_unique=False, validate_constraints=False)
+    except (RecordError, ValidationError, ValueError, TypeError, KeyError) as exc:
+        message = "; ".join(exc.messages) if hasattr(exc, "messages") else str(exc)
+        summary.rejected.append((nct_id, message))
+        return None
+    return mapped, previous
+
+
+def _existing(records: list[dict[str, Any]]) -> dict[str, Study]:
+    return {
+        study.nct_id: study
+        for study in Study.objects.filter(
+            source=Source.CTGOV, nct_id__in={_nct(record) for record in records}
+        )
+    }
+
+
+def _import_batch(
+    records: list[dict[str, Any]], matcher: SiteMatcher, summary: ImportSummary
+) -> None:
+    counted = ImportSummary()
+    existing = _existing(records)
+    prepared = [p for r in records if (p := _prepare(r, matcher, existing, counted))]
+    new = [mapped for mapped, previous in prepared if previous is None]
+    changed = [(mapped, previous) for mapped, previous in prepared if previous is not None]
+    try:
+        if len({mapped.study.nct_id for mapped in new}) != len(new):
+            raise ValueError("the same NCT number twice in one batch")
+        with transaction.atomic():
+            _create_many(new)
+            for mapped, previous in changed:
+                _save(mapped, previous)
+            search.index_studies([mapped.study.pk for mapped, _previous in prepared])
+    except (IntegrityError, ValidationError, ValueError):
+        for record in records:
+            _import_one(record, matcher, summary)
+        return
+    summary.created += len(new)
+    summary.updated += len(changed)
+    summary.unchanged += counted.unchanged
+    summary.rejected.extend(counted.rejected)
+
+
+def _import_one(record: dict[str, Any], matcher: SiteMatcher, summary: ImportSummary) -> None:
+    """One record in its own transaction (the fallback when its batch could not be saved)."""
+    prepared = _prepare(record, matcher, _existing([record]), summary)
+    if prepared is None:
+        return
+    mapped, previous = prepared
+    try:
+        with transaction.atomic():
+            created = _save(mapped, previous)
+            search.index_studies([mapped.study.pk])
+    except (IntegrityError, ValidationError, ValueError) as exc:
+        message = "; ".join(exc.messages) if hasattr(exc, "messages") else str(exc)
+        summary.rejected.append((mapped.study.nct_id, message))
+        return
+    if created:
+        summary.created += 1
+    else:
+        summary.updated += 1
+
+
+def _create_many(new: list[MappedStudy]) -> None:
+    """Insert new registry studies and their rows with one statement per table."""
+    if not new:
+        return
+    today = timezone.localdate()
+    for mapped in new:
+        if settings.TRIALNODE_IMPORT_REVIEW:
+            mapped.study.registration_state = RegistrationState.SUBMITTED
+            mapped.study.submitted_at = timezone.now()
+    Study.objects.bulk_create([mapped.study for mapped in new])
+    rows: dict[type, list[Any]] = {}
+    for mapped in new:
+        study = mapped.study
+        rows.setdefault(StudyStatusChange, []).append(
+            StudyStatusChange(
+                study=study, status=study.status, effective_date=mapped.status_date or today
+            )
+        )
+        for child in (*mapped.sites, *mapped.conditions, *mapped.interventions, *mapped.contacts):
+            child.study = study
+            if isinstance(child, StudyCondition):
+                child.chapter = icd10_chapter(child.icd10_code) if child.icd10_code else ""
+            rows.setdefault(type(child), []).append(child)
+    for model, instances in rows.items():
+        model.objects.bulk_create(instances, batch_size=1000)
