@@ -6,6 +6,7 @@ import csv
 import io
 from collections.abc import Iterator
 
+import orjson
 from django.db.models import QuerySet
 from openpyxl import Workbook
 
@@ -71,3 +72,16 @@ def xlsx_bytes(queryset: QuerySet[Study]) -> bytes:
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
+
+
+def ctgov_json_lines(queryset: QuerySet[Study]) -> Iterator[bytes]:
+    """A JSON array of ClinicalTrials.gov-shaped records, written as it is read."""
+    from trialnode.interop.ctgov_export import ctgov_record
+
+    studies = queryset[:MAX_ROWS].prefetch_related(
+        "conditions", "interventions", "contacts", "sites__care_provider"
+    )
+    yield b"["
+    for number, study in enumerate(studies.iterator(chunk_size=500)):
+        yield (b"," if number else b"") + orjson.dumps(ctgov_record(study))
+    yield b"]"

@@ -9,7 +9,9 @@ link_urlpatterns = [
 ]
 
 export_urlpatterns = [
-    re_path(r"^studier\.(?P<file_format>csv|xlsx)$", views.export_studies, name="export_studies"),
+    re_path(
+        r"^studier\.(?P<file_format>csv|xlsx|json)$", views.export_studies, name="export_studies"
+    ),
 ]
 
 urlpatterns = [

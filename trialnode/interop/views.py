@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from trialnode.interop import linking
-from trialnode.interop.exports import csv_lines, xlsx_bytes
+from trialnode.interop.exports import csv_lines, ctgov_json_lines, xlsx_bytes
 from trialnode.interop.fhir import (
     REFERENCE_SYSTEM,
     STATUS_R4,
@@ -139,7 +139,8 @@ def research_study_search(request: HttpRequest) -> JsonResponse:
 
 
 def export_studies(request: HttpRequest, file_format: str) -> HttpResponse:
-    """The studies a public search finds, as CSV or XLSX (all pages, same filters)."""
+    """The studies a public search finds, as CSV, XLSX or ClinicalTrials.gov-shaped JSON
+    (all pages, same filters)."""
     try:
         search = StudySearch.from_params(request.GET)
     except FilterError as exc:
@@ -147,6 +148,10 @@ def export_studies(request: HttpRequest, file_format: str) -> HttpResponse:
     queryset = search.filtered(Study.objects.published()).order_by("pk")
     if file_format == "csv":
         response = StreamingHttpResponse(csv_lines(queryset), content_type="text/csv")
+    elif file_format == "json":
+        response = StreamingHttpResponse(
+            ctgov_json_lines(queryset), content_type="application/json"
+        )
     else:
         response = HttpResponse(
             xlsx_bytes(queryset),
