@@ -33,16 +33,20 @@ class DemoUser:
 
 
 DEMO_USERS = [
-    DemoUser("registrant", "Rita", "Registrant", Role.REGISTRANT, "provider:akademiska"),
-    DemoUser("coordinator", "Cecilia", "Koordinator", Role.COORDINATOR, "region:uppsala"),
-    DemoUser("coordinator-orebro", "Olle", "Koordinator", Role.COORDINATOR, "region:orebro"),
-    DemoUser("sponsor", "Sara", "Sponsor", Role.SPONSOR, ""),
-    DemoUser("caseofficer", "Karl", "Handläggare", Role.CASE_OFFICER, "node:forum-mellansverige"),
-    DemoUser("legal", "Lena", "Jurist", Role.LEGAL_REVIEWER, "node:forum-mellansverige"),
-    DemoUser("engineer", "Erik", "Dataingenjör", Role.DATA_ENGINEER, "node:forum-mellansverige"),
-    DemoUser("nodeadmin", "Nora", "Nodadministratör", Role.NODE_ADMIN, "node:forum-mellansverige"),
-    DemoUser("auditor", "Anna", "Granskare", Role.AUDITOR, "node:forum-mellansverige"),
-    DemoUser("admin", "Adam", "Administratör", None, "", superuser=True),
+    DemoUser("registrant", "Registrerare", "(demo)", Role.REGISTRANT, "provider:akademiska"),
+    DemoUser("coordinator", "Nodsamordnare Uppsala", "(demo)", Role.COORDINATOR, "region:uppsala"),
+    DemoUser(
+        "coordinator-orebro", "Nodsamordnare Örebro", "(demo)", Role.COORDINATOR, "region:orebro"
+    ),
+    DemoUser("sponsor", "Sponsor", "(demo)", Role.SPONSOR, ""),
+    DemoUser("caseofficer", "Handläggare", "(demo)", Role.CASE_OFFICER, "node:forum-mellansverige"),
+    DemoUser("legal", "Jurist", "(demo)", Role.LEGAL_REVIEWER, "node:forum-mellansverige"),
+    DemoUser("engineer", "Dataingenjör", "(demo)", Role.DATA_ENGINEER, "node:forum-mellansverige"),
+    DemoUser(
+        "nodeadmin", "Nodadministratör", "(demo)", Role.NODE_ADMIN, "node:forum-mellansverige"
+    ),
+    DemoUser("auditor", "Granskare", "(demo)", Role.AUDITOR, "node:forum-mellansverige"),
+    DemoUser("admin", "Administratör", "(demo)", None, "", superuser=True),
 ]
 
 
@@ -257,7 +261,7 @@ def create_local_studies() -> int:
             interventions=spec["interventions"],
             contacts=[
                 {
-                    "name": "Rita Registrant",
+                    "name": "Studiekontakt, Akademiska sjukhuset",
                     "role": "Forskningssjuksköterska",
                     "email": "registrant@demo.trialnode.se",
                     "phone": "018-611 00 00",

@@ -74,7 +74,7 @@ def test_signing_asks_for_the_code_when_the_signer_has_an_authenticator(users, m
         icd10=("J45.9",),
         study_type="OBSERVATIONAL",
     )
-    study.contacts.create(name="Rita")
+    study.contacts.create(name="Studiekontakt")
     with pytest.raises(ValidationError, match="authenticator"):
         services.study_publish(
             study=study, by=users.coordinator, password="pw-coordinator", reason="OK"

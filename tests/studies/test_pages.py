@@ -101,8 +101,8 @@ def form_data(users):
             "sites-0-care_provider": provider.pk,
             "conditions-0-icd10_code": "J45.9",
             "conditions-0-text": "Astma",
-            "contacts-0-name": "Rita",
-            "contacts-0-email": "rita@example.se",
+            "contacts-0-name": "Studiekontakt",
+            "contacts-0-email": "studie@example.se",
         }
     )
     return data
@@ -173,7 +173,7 @@ def test_publishing_through_the_page(client, users, make_study):
         icd10=("J45.9",),
         study_type="OBSERVATIONAL",
     )
-    study.contacts.create(name="Rita")
+    study.contacts.create(name="Studiekontakt")
     client.force_login(users.other_coordinator)
     client.post(
         f"/studier/{study.pk}/publicera/", {"reason": "OK", "password": "pw-coordinator_orebro"}

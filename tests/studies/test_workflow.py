@@ -254,7 +254,7 @@ def test_publishing_leaves_a_signature_with_name_time_and_meaning(users, draft):
 
     from trialnode.audit.models import AuditEvent
 
-    users.coordinator.first_name, users.coordinator.last_name = "Cecilia", "Koordinator"
+    users.coordinator.first_name, users.coordinator.last_name = "Nodsamordnare", "Uppsala"
     users.coordinator.save()
     services.study_submit(study=draft, by=users.registrant)
     services.study_publish(
@@ -262,7 +262,7 @@ def test_publishing_leaves_a_signature_with_name_time_and_meaning(users, draft):
     )
     event = AuditEvent.objects.filter(action="signature", object_id=str(draft.pk)).get()
     signature = orjson.loads(event.payload)["signature"]
-    assert signature["signer_name"] == "Cecilia Koordinator"
+    assert signature["signer_name"] == "Nodsamordnare Uppsala"
     assert signature["meaning"] == "published"
     assert signature["signed_at"]
     assert orjson.loads(event.payload)["reason"] == "Validerad mot MDS"

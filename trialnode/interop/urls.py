@@ -6,6 +6,8 @@ link_urlpatterns = [
     path("", views.link_queue, name="link_queue"),
     path("<int:pk>/", views.link_decide, name="link_decide"),
     path("platser/", views.unmatched_sites, name="unmatched_sites"),
+    path("kalkylark/", views.spreadsheet_import, name="spreadsheet_import"),
+    path("kalkylark/mall.xlsx", views.spreadsheet_template, name="spreadsheet_template"),
 ]
 
 export_urlpatterns = [

@@ -13,7 +13,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from trialnode.interop import linking
+from trialnode.interop import linking, spreadsheet
 from trialnode.interop.exports import csv_lines, ctgov_json_lines, xlsx_bytes
 from trialnode.interop.fhir import (
     REFERENCE_SYSTEM,
@@ -219,4 +219,62 @@ def unmatched_sites(request: HttpRequest) -> HttpResponse:
             "sites": sites.order_by("region__name", "city")[:500],
             "providers": CareProvider.objects.filter(is_active=True).order_by("name"),
         },
+    )
+
+
+UPLOAD_LIMIT = 5 * 1024 * 1024
+
+
+@login_required
+def spreadsheet_template(request: HttpRequest) -> HttpResponse:
+    response = HttpResponse(
+        spreadsheet.template_xlsx(),
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+    response["Content-Disposition"] = 'attachment; filename="trialnode-studies-template.xlsx"'
+    return response
+
+
+@login_required
+def spreadsheet_import(request: HttpRequest) -> HttpResponse:
+    """Upload → preview (nothing written) → confirm (written in one transaction)."""
+    if not (request.user.is_superuser or request.user.has_role("coordinator")):
+        raise PermissionDenied
+    context: dict[str, object] = {}
+    if request.method == "POST" and request.POST.get("confirm"):
+        upload = request.session.pop("spreadsheet_upload", None)
+        if not upload:
+            messages.error(request, _("Upload the file again; the preview has expired."))
+            return redirect("spreadsheet_import")
+        rows = spreadsheet.read_rows(upload["name"], bytes.fromhex(upload["data"]))
+        plan = spreadsheet.import_confirm(rows=rows, by=request.user)
+        created = sum(1 for row in plan if row.action == "create")
+        updated = sum(1 for row in plan if row.action == "update")
+        messages.success(
+            request,
+            _("%(created)d studies created and %(updated)d updated.")
+            % {"created": created, "updated": updated},
+        )
+        return redirect("studies:workspace")
+    if request.method == "POST":
+        upload = request.FILES.get("file")
+        if upload is None:
+            context["error"] = _("Choose a file.")
+        elif upload.size > UPLOAD_LIMIT:
+            context["error"] = _("The file is larger than 5 MB.")
+        else:
+            data = upload.read()
+            try:
+                rows = spreadsheet.read_rows(upload.name, data)
+            except spreadsheet.SpreadsheetError as exc:
+                context["error"] = str(exc)
+            else:
+                context["plan"] = spreadsheet.import_preview(rows=rows, by=request.user)
+                context["can_confirm"] = any(r.action != "reject" for r in context["plan"])
+                request.session["spreadsheet_upload"] = {"name": upload.name, "data": data.hex()}
+    return render(
+        request,
+        "interop/spreadsheet_import.html",
+        context,
+        status=400 if context.get("error") else 200,
     )
