@@ -145,6 +145,31 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     return 2
 
 
+def cmd_sync(args: argparse.Namespace) -> int:
+    _prepare_environment()
+    import datetime as dt
+
+    from trialnode.audit.context import acting_as
+    from trialnode.interop.sync import SyncError, ctgov_sync
+
+    since = dt.date.fromisoformat(args.since) if args.since else None
+    try:
+        with acting_as(via="command:sync ctgov"):
+            result = ctgov_sync(since=since, api_url=args.api_url)
+    except SyncError as exc:
+        print(f"Sync failed: {exc}", file=sys.stderr)
+        return 1
+    summary = result.imported
+    print(
+        f"{result.pages} pages since {result.since or 'the beginning'}: {summary.created} new, "
+        f"{summary.updated} updated, {summary.unchanged} unchanged, "
+        f"{len(summary.rejected)} rejected"
+    )
+    for identifier, reason in summary.rejected:
+        print(f"  rejected {identifier}: {reason}")
+    return 1 if summary.rejected else 0
+
+
 def cmd_backup(args: argparse.Namespace) -> int:
     _prepare_environment()
     from trialnode.core.backup import BackupError, backup
@@ -204,6 +229,13 @@ def build_parser() -> argparse.ArgumentParser:
     ctgov = sources.add_parser("ctgov", help="ClinicalTrials.gov API v2 JSON, NDJSON or zip")
     ctgov.add_argument("paths", nargs="+")
     ctgov.set_defaults(func=cmd_import)
+
+    sync = commands.add_parser("sync", help="fetch changed registry records")
+    sync_sources = sync.add_subparsers(dest="source", required=True)
+    sync_ctgov = sync_sources.add_parser("ctgov", help="ClinicalTrials.gov studies in Sweden")
+    sync_ctgov.add_argument("--since", help="YYYY-MM-DD (default: the last run, less a day)")
+    sync_ctgov.add_argument("--api-url", help="the API's base URL (default from settings)")
+    sync_ctgov.set_defaults(func=cmd_sync)
 
     backup = commands.add_parser("backup", help="full backup of the database")
     backup.add_argument("path")

@@ -195,6 +195,7 @@ TRIALNODE_RECONFIRM_AFTER_DAYS = env_int("TRIALNODE_RECONFIRM_AFTER_DAYS", 365)
 TRIALNODE_SEARCH_PAGE_SIZE = 20
 # Imported registry records are public at once; a node may have coordinators review them.
 TRIALNODE_IMPORT_REVIEW = env_bool("TRIALNODE_IMPORT_REVIEW", False)
+TRIALNODE_CTGOV_API_URL = env_str("TRIALNODE_CTGOV_API_URL", "https://clinicaltrials.gov/api/v2")
 
 LOGGING = {
     "version": 1,

@@ -47,7 +47,7 @@ def _sample(label: str, users):
         return Study.objects.create(title_sv="Provstudie", study_type="OTHER")
 
     from trialnode.audit.models import AuditReview
-    from trialnode.interop.models import StudyLink
+    from trialnode.interop.models import StudyLink, SyncState
 
     samples = {
         "audit.auditreview": lambda: (
@@ -66,6 +66,7 @@ def _sample(label: str, users):
             "state",
             "rejected",
         ),
+        "interop.syncstate": lambda: (SyncState.objects.create(name="prov"), "last_result", "ok"),
         "organisations.healthcareregion": lambda: (
             HealthcareRegion.objects.create(slug="prov", name="Prov"),
             "name",

@@ -59,3 +59,17 @@ class StudyLink(AuditedModel):
 
     def __str__(self) -> str:
         return f"{self.local_id} ~ {self.registry_id} ({self.score})"
+
+
+class SyncState(AuditedModel):
+    """When a registry was last synchronised, so the next run asks only for changes."""
+
+    name = models.CharField(max_length=30, unique=True)
+    last_synced_at = models.DateTimeField(null=True, blank=True)
+    last_result = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("registry synchronisation")
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.last_synced_at or '-'}"
