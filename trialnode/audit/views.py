@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import csv
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -15,6 +13,7 @@ from trialnode.audit import services, trail
 from trialnode.audit.forms import EventFilterForm, ReviewOutcomeForm, ReviewPlanForm
 from trialnode.audit.models import AuditEvent, AuditReview
 from trialnode.audit.selectors import EventFilter, can_review_trail, readable
+from trialnode.core.csvstream import csv_lines
 
 CSV_COLUMNS = [
     "seq",
@@ -40,35 +39,26 @@ def _require_auditor(request: HttpRequest) -> None:
         raise PermissionDenied
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
 def _csv_rows(events, reader):
-    writer = csv.writer(_Echo())
-    yield writer.writerow(CSV_COLUMNS)
     for event in events.iterator(chunk_size=2000):
         item = readable(event, reader=reader)
-        yield writer.writerow(
-            [
-                item.seq,
-                timezone.localtime(item.occurred_at).isoformat(),
-                item.action_label,
-                item.object_type,
-                item.object_id,
-                item.object_repr,
-                item.actor_name,
-                item.actor_roles,
-                item.via,
-                item.reason,
-                item.from_state or "",
-                item.to_state or "",
-                "; ".join(f"{field}: {old!r} → {new!r}" for field, old, new in item.changes),
-                item.ip or "",
-                item.request_id,
-            ]
-        )
+        yield [
+            item.seq,
+            timezone.localtime(item.occurred_at).isoformat(),
+            item.action_label,
+            item.object_type,
+            item.object_id,
+            item.object_repr,
+            item.actor_name,
+            item.actor_roles,
+            item.via,
+            item.reason,
+            item.from_state or "",
+            item.to_state or "",
+            "; ".join(f"{field}: {old!r} → {new!r}" for field, old, new in item.changes),
+            item.ip or "",
+            item.request_id,
+        ]
 
 
 def csv_response(events, *, reader, filename: str) -> StreamingHttpResponse:
@@ -77,7 +67,9 @@ def csv_response(events, *, reader, filename: str) -> StreamingHttpResponse:
         object_type="audit.auditevent",
         extra={"export": filename, "events": events.count()},
     )
-    response = StreamingHttpResponse(_csv_rows(events, reader), content_type="text/csv")
+    response = StreamingHttpResponse(
+        csv_lines(CSV_COLUMNS, _csv_rows(events, reader)), content_type="text/csv"
+    )
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 

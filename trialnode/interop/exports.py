@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Iterator
 
@@ -10,6 +9,7 @@ import orjson
 from django.db.models import QuerySet
 from openpyxl import Workbook
 
+from trialnode.core import csvstream
 from trialnode.studies.models import Study
 
 COLUMNS = [
@@ -51,16 +51,11 @@ def _rows(queryset: QuerySet[Study]) -> Iterator[list[object]]:
         yield values
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
 def csv_lines(queryset: QuerySet[Study]) -> Iterator[str]:
-    writer = csv.writer(_Echo())
-    yield "\ufeff" + writer.writerow([header for _a, header in COLUMNS])
-    for row in _rows(queryset[:MAX_ROWS]):
-        yield writer.writerow([str(value) for value in row])
+    rows = ([str(value) for value in row] for row in _rows(queryset[:MAX_ROWS]))
+    lines = csvstream.csv_lines([header for _a, header in COLUMNS], rows)
+    yield "\ufeff" + next(lines)
+    yield from lines
 
 
 def xlsx_bytes(queryset: QuerySet[Study]) -> bytes:
