@@ -16,3 +16,6 @@ from trialnode.settings import *  # noqa: E402, F403
 
 # Tests that are about the second factor switch it on themselves.
 REQUIRE_SECOND_FACTOR = False
+
+# Jobs run as soon as they are queued (at commit), inside the test.
+TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}

@@ -45,7 +45,10 @@ def _reset_database() -> None:
         call_command("flush", interactive=False, verbosity=0)
 
 
-def _serve(host: str, port: int) -> int:
+def _serve(host: str, port: int, *, worker: bool = True) -> int:
+    """Serve the web application, with a job worker beside it unless told otherwise."""
+    import subprocess
+
     from django.conf import settings
     from waitress import serve
 
@@ -53,8 +56,23 @@ def _serve(host: str, port: int) -> int:
 
     if host not in settings.ALLOWED_HOSTS and "*" not in settings.ALLOWED_HOSTS:
         settings.ALLOWED_HOSTS.append(host)
+    process = subprocess.Popen([sys.executable, "-m", "trialnode", "worker"]) if worker else None
     print(f"trialnode serves on http://{host}:{port}/ (Ctrl+C stops)", flush=True)
-    serve(application, host=host, port=port, threads=8, ident="trialnode")
+    try:
+        serve(application, host=host, port=port, threads=8, ident="trialnode")
+    finally:
+        if process is not None:
+            process.terminate()
+            process.wait(timeout=30)
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    """Run background jobs (imports, reports) as they are queued."""
+    _prepare_environment()
+    from django.core.management import call_command
+
+    call_command("db_worker", interval=args.interval, verbosity=0)
     return 0
 
 
@@ -77,6 +95,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
             f"from {summary.sample_folder} ({summary.rejected} rejected). "
             "Source: ClinicalTrials.gov, U.S. National Library of Medicine."
         )
+    if summary.ctis_trials:
+        print(
+            f"EU CTIS: {summary.ctis_trials} real trials. "
+            "Source: European Medicines Agency, reuse with acknowledgement."
+        )
     else:
         print(f"No sample data found: {summary.synthetic_studies} generated studies instead.")
     print(f"Locally registered studies in every workflow state: {summary.local_studies}")
@@ -91,7 +114,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         print(f"  {user.username:<20} {role:<22} {user.scope}")
     if args.no_serve:
         return 0
-    return _serve(args.host, args.port)
+    return _serve(args.host, args.port, worker=not args.no_worker)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -99,7 +122,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
-    return _serve(args.host, args.port)
+    return _serve(args.host, args.port, worker=not args.no_worker)
 
 
 def cmd_manage(args: argparse.Namespace) -> int:
@@ -113,16 +136,50 @@ def cmd_manage(args: argparse.Namespace) -> int:
     return 0
 
 
+class ProgressBar:
+    """One line on a terminal: a bar for the share of input read, and the counts so far."""
+
+    def __init__(self, stream, width: int = 30) -> None:
+        self.stream = stream
+        self.width = width
+        self.shown = False
+
+    def __call__(self, summary, fraction: float) -> None:
+        filled = round(self.width * fraction)
+        bar = "#" * filled + "-" * (self.width - filled)
+        self.stream.write(
+            f"\r[{bar}] {fraction:4.0%}  {summary.seen} read: {summary.created} new, "
+            f"{summary.updated} updated, {summary.unchanged} unchanged, "
+            f"{len(summary.rejected)} rejected"
+        )
+        self.stream.flush()
+        self.shown = True
+
+    def close(self) -> None:
+        if self.shown:
+            self.stream.write("\n")
+
+
 def cmd_import(args: argparse.Namespace) -> int:
     _prepare_environment()
     from trialnode.audit.context import acting_as
-    from trialnode.interop.files import import_ctgov_paths
+    from trialnode.interop.ctis import CsvTemplateError
+    from trialnode.interop.files import import_ctgov_paths, import_ctis_paths
 
-    with acting_as(via="command:import ctgov"):
-        summary = import_ctgov_paths([Path(p) for p in args.paths])
+    importer = {"ctgov": import_ctgov_paths, "ctis": import_ctis_paths}[args.source]
+    progress = ProgressBar(sys.stderr) if sys.stderr.isatty() else None
+    try:
+        with acting_as(via=f"command:import {args.source}"):
+            summary = importer([Path(p) for p in args.paths], progress=progress)
+    except CsvTemplateError as exc:
+        print(f"Nothing imported: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        if progress is not None:
+            progress.close()
     print(
         f"Imported: {summary.created} new, {summary.updated} updated, "
-        f"{len(summary.rejected)} rejected"
+        f"{summary.unchanged} unchanged, {len(summary.rejected)} rejected"
     )
     for identifier, reason in summary.rejected:
         print(f"  rejected {identifier}: {reason}")
@@ -213,12 +270,18 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--no-serve", action="store_true", help="stop after loading")
     demo.add_argument("--host", default="127.0.0.1")
     demo.add_argument("--port", type=int, default=8000)
+    demo.add_argument("--no-worker", action="store_true", help="run jobs elsewhere")
     demo.set_defaults(func=cmd_demo)
 
     serve = commands.add_parser("serve", help="serve the current database")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--no-worker", action="store_true", help="run jobs elsewhere")
     serve.set_defaults(func=cmd_serve)
+
+    worker = commands.add_parser("worker", help="run queued background jobs")
+    worker.add_argument("--interval", type=float, default=1.0, help="seconds between polls")
+    worker.set_defaults(func=cmd_worker)
 
     manage = commands.add_parser("manage", help="Django's manage.py", add_help=False)
     manage.add_argument("rest", nargs=argparse.REMAINDER)
@@ -229,6 +292,9 @@ def build_parser() -> argparse.ArgumentParser:
     ctgov = sources.add_parser("ctgov", help="ClinicalTrials.gov API v2 JSON, NDJSON or zip")
     ctgov.add_argument("paths", nargs="+")
     ctgov.set_defaults(func=cmd_import)
+    ctis = sources.add_parser("ctis", help="EU CTIS trials: JSON (either structure) or CSV")
+    ctis.add_argument("paths", nargs="+")
+    ctis.set_defaults(func=cmd_import)
 
     sync = commands.add_parser("sync", help="fetch changed registry records")
     sync_sources = sync.add_subparsers(dest="source", required=True)

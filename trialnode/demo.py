@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from trialnode.env import sample_data_dir
 from trialnode.interop.ctgov import import_records
-from trialnode.interop.files import iter_path_records
+from trialnode.interop.files import import_ctis_paths, iter_path_records
 from trialnode.interop.linking import suggest_links
 from trialnode.organisations.models import CareProvider, Node, Region, Role, RoleAssignment, User
 from trialnode.organisations.services import reference_data_load
@@ -309,6 +309,7 @@ class DemoSummary:
     users: list[DemoUser]
     registry_studies: int
     rejected: int
+    ctis_trials: int
     synthetic_studies: int
     local_studies: int
     sample_folder: Path | None
@@ -320,12 +321,16 @@ def load_demo(*, synthetic_count: int = 200) -> DemoSummary:
         reference_data_load()
         users = create_demo_users()
     folder = sample_data_dir()
-    imported = rejected = synthetic = 0
+    imported = rejected = synthetic = ctis_trials = 0
     if folder is not None and (folder / "ctgov").is_dir():
         imported, rejected = load_ctgov_sample(folder)
+        if (folder / "ctis").is_dir():
+            ctis_summary = import_ctis_paths(sorted((folder / "ctis").glob("*.json")))
+            ctis_trials = ctis_summary.created + ctis_summary.updated
+            rejected += len(ctis_summary.rejected)
     else:
         synthetic = synthetic_studies_create(synthetic_count)
     with transaction.atomic():
         local = create_local_studies()
         suggest_links()
-    return DemoSummary(users, imported, rejected, synthetic, local, folder)
+    return DemoSummary(users, imported, rejected, ctis_trials, synthetic, local, folder)

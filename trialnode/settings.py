@@ -48,6 +48,9 @@ INSTALLED_APPS = [
     "trialnode.organisations",
     "trialnode.studies",
     "trialnode.interop",
+    "trialnode.jobs",
+    "django_tasks",
+    "django_tasks_db",
 ]
 
 MIDDLEWARE = [
@@ -196,6 +199,12 @@ TRIALNODE_SEARCH_PAGE_SIZE = 20
 # Imported registry records are public at once; a node may have coordinators review them.
 TRIALNODE_IMPORT_REVIEW = env_bool("TRIALNODE_IMPORT_REVIEW", False)
 TRIALNODE_CTGOV_API_URL = env_str("TRIALNODE_CTGOV_API_URL", "https://clinicaltrials.gov/api/v2")
+
+# Background jobs (registry imports, yearly reports) wait in the database for
+# `trialnode worker`, which `trialnode serve` and `trialnode demo` start beside the server.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+# Registry files uploaded for import may be as large as the bulk download.
+TRIALNODE_UPLOAD_LIMIT_MB = env_int("TRIALNODE_UPLOAD_LIMIT_MB", 2048)
 
 LOGGING = {
     "version": 1,

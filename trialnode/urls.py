@@ -16,4 +16,5 @@ urlpatterns = [
     path("fhir/", include("trialnode.interop.urls")),
     path("export/", include(export_urlpatterns)),
     path("koppling/", include(link_urlpatterns)),
+    path("jobb/", include("trialnode.jobs.urls")),
 ]

@@ -48,6 +48,7 @@ def _sample(label: str, users):
 
     from trialnode.audit.models import AuditReview
     from trialnode.interop.models import StudyLink, SyncState
+    from trialnode.jobs.models import Job
 
     samples = {
         "audit.auditreview": lambda: (
@@ -67,6 +68,11 @@ def _sample(label: str, users):
             "rejected",
         ),
         "interop.syncstate": lambda: (SyncState.objects.create(name="prov"), "last_result", "ok"),
+        "jobs.job": lambda: (
+            Job.objects.create(kind=Job.Kind.IMPORT_CTIS, started_by=users.coordinator),
+            "state",
+            "done",
+        ),
         "organisations.healthcareregion": lambda: (
             HealthcareRegion.objects.create(slug="prov", name="Prov"),
             "name",

@@ -134,3 +134,59 @@ def test_records_are_written_in_batches_with_their_audit_events(reference_data, 
     assert study.sites.count() == 4 and study.status_history.count() == 1
     assert AuditEvent.objects.filter(object_type="studies.study", action="create").count() == 18
     assert verify().intact
+
+
+def test_a_lone_object_larger_than_any_record_is_refused_without_being_read(
+    reference_data, sweden, tmp_path, monkeypatch
+):
+    from trialnode.interop import files
+
+    monkeypatch.setattr(files, "MAX_RECORD_BYTES", 5_000)
+    lone = _write(tmp_path / "huge.json", json.dumps({**sweden[0], "padding": "x" * 10_000}))
+    summary = import_ctgov_paths([lone])
+    assert summary.created == 0
+    ((where, reason),) = summary.rejected
+    assert where == "huge.json" and "larger than any registry record" in reason
+    # An API page of the same size is a stream of small records and imports.
+    page = _write(tmp_path / "page.json", json.dumps({"studies": sweden[:3]}))
+    assert import_ctgov_paths([page]).created == 3
+
+
+def test_an_overlong_ndjson_line_is_rejected_and_the_next_lines_import(
+    reference_data, sweden, tmp_path, monkeypatch
+):
+    from trialnode.interop import files
+
+    monkeypatch.setattr(files, "MAX_RECORD_BYTES", 60_000)
+    small = [r for r in sweden if len(json.dumps(r)) < 60_000][:2]
+    lines = [json.dumps(small[0]), json.dumps({"padding": "x" * 200_000}), json.dumps(small[1])]
+    summary = import_ctgov_paths([_write(tmp_path / "s.ndjson", "\n".join(lines))])
+    assert summary.created == 2
+    assert summary.rejected == [("s.ndjson line 2", "line longer than any registry record")]
+
+
+def test_progress_reports_the_share_of_input_read_up_to_all_of_it(reference_data, sweden, tmp_path):
+    from trialnode.cli import ProgressBar
+
+    path = _write(tmp_path / "s.ndjson", "\n".join(json.dumps(r) for r in sweden))
+    reports = []
+    import_ctgov_paths(
+        [path], progress=lambda summary, fraction: reports.append((summary.seen, fraction))
+    )
+    fractions = [fraction for _seen, fraction in reports]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0
+    assert reports[-1][0] == 18
+
+    screen = io.StringIO()
+    bar = ProgressBar(screen, width=10)
+    bar(
+        type(
+            "Counted", (), {"seen": 9, "created": 9, "updated": 0, "unchanged": 0, "rejected": []}
+        ),
+        0.5,
+    )
+    bar.close()
+    assert (
+        screen.getvalue()
+        == "\r[#####-----]  50%  9 read: 9 new, 0 updated, 0 unchanged, 0 rejected\n"
+    )

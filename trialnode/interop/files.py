@@ -1,4 +1,4 @@
-"""Reading ClinicalTrials.gov files as a stream of records, with flat memory.
+"""Reading registry files as a stream of records, with flat memory.
 
 A file may hold one study, a JSON array of studies, an API page
 (``{"studies": [...]}``), or NDJSON (one study per line); a zip holds such files
@@ -17,8 +17,9 @@ from typing import IO, Any
 import ijson
 import orjson
 
-from trialnode.interop.ctgov import ImportSummary, Unreadable, import_records
-from trialnode.interop.linking import suggest_links
+from trialnode.interop import ctgov, ctis
+from trialnode.interop.linking import merge_registry_duplicates, suggest_links
+from trialnode.interop.upsert import ImportSummary, Unreadable
 
 
 def _unreadable(where: str, error: str) -> Unreadable:
@@ -32,8 +33,12 @@ def _first_char(stream: IO[bytes]) -> bytes:
             return char
 
 
+MAX_RECORD_BYTES = 64 * 1024 * 1024
+"""No single registry record comes near this; a larger lone object is refused, not read."""
+
+
 def iter_stream_records(stream: IO[bytes], name: str) -> Iterator[dict[str, Any]]:
-    """Records from one binary stream (seekable), whatever its layout."""
+    """Records from one binary stream (seekable), whatever its layout, in bounded memory."""
     first = _first_char(stream)
     stream.seek(0)
     if first == b"[":
@@ -45,7 +50,7 @@ def iter_stream_records(stream: IO[bytes], name: str) -> Iterator[dict[str, Any]
     if first != b"{":
         yield _unreadable(name, "not JSON")
         return
-    first_line = stream.readline()
+    first_line = stream.readline(MAX_RECORD_BYTES + 1)
     rest = stream.read(1)
     stream.seek(0)
     try:
@@ -56,22 +61,46 @@ def iter_stream_records(stream: IO[bytes], name: str) -> Iterator[dict[str, Any]
         yield from _ndjson(stream, name)
         return
     try:
-        head = next(ijson.kvitems(stream, ""), None)
+        is_page = _is_api_page(stream)
     except ijson.JSONError as exc:
         yield _unreadable(name, f"malformed or truncated JSON: {exc}")
         return
+    size = stream.seek(0, io.SEEK_END)
     stream.seek(0)
     try:
-        if head is not None and head[0] == "studies":
+        if is_page:
             yield from ijson.items(stream, "studies.item", use_float=True)
+        elif size > MAX_RECORD_BYTES:
+            yield _unreadable(
+                name,
+                f"one JSON object of {size // 1_000_000} MB is larger than any registry record "
+                f"(limit {MAX_RECORD_BYTES // 1_000_000} MB); give an array, NDJSON or a zip",
+            )
         else:
             yield orjson.loads(stream.read())
     except (ijson.JSONError, orjson.JSONDecodeError) as exc:
         yield _unreadable(name, f"malformed or truncated JSON: {exc}")
 
 
+def _is_api_page(stream: IO[bytes]) -> bool:
+    """True for an API page (``{"studies": [...]}``), found without building any value."""
+    for prefix, event, value in ijson.parse(stream):
+        if prefix == "" and event == "map_key" and value == "studies":
+            return True
+        if prefix == "" and event == "end_map":
+            return False
+    return False
+
+
 def _ndjson(stream: IO[bytes], name: str) -> Iterator[dict[str, Any]]:
-    for number, line in enumerate(stream, start=1):
+    number = 0
+    while line := stream.readline(MAX_RECORD_BYTES + 1):
+        number += 1
+        if len(line) > MAX_RECORD_BYTES and not line.endswith(b"\n"):
+            while (more := stream.readline(1 << 20)) and not more.endswith(b"\n"):
+                pass
+            yield _unreadable(f"{name} line {number}", "line longer than any registry record")
+            continue
         if not line.strip():
             continue
         try:
@@ -85,34 +114,84 @@ def _ndjson(stream: IO[bytes], name: str) -> Iterator[dict[str, Any]]:
             yield _unreadable(f"{name} line {number}", "not a JSON object")
 
 
-def iter_path_records(path: Path) -> Iterator[dict[str, Any]]:
+class InputProgress:
+    """How much of the input files has been read, as a fraction, for progress bars."""
+
+    def __init__(self, paths: list[Path]) -> None:
+        self.total = sum(path.stat().st_size for path in paths if path.is_file()) or 1
+        self.done = 0
+        self.position = 0
+
+    @property
+    def fraction(self) -> float:
+        return min(1.0, (self.done + self.position) / self.total)
+
+
+def iter_path_records(path: Path, tracker: InputProgress | None = None) -> Iterator[dict[str, Any]]:
+    size = path.stat().st_size
     if zipfile.is_zipfile(path):
         with zipfile.ZipFile(path) as archive:
-            for member in archive.infolist():
-                if member.is_dir():
-                    continue
+            members = [member for member in archive.infolist() if not member.is_dir()]
+            for index, member in enumerate(members, start=1):
+                # A member is a seekable stream that decompresses as it is read.
                 with archive.open(member) as raw:
-                    # Members are read one at a time; ijson needs a seekable stream.
-                    yield from iter_stream_records(
-                        io.BytesIO(raw.read()), f"{path.name}:{member.filename}"
-                    )
+                    yield from iter_stream_records(raw, f"{path.name}:{member.filename}")
+                if tracker is not None:
+                    tracker.position = size * index // len(members)
         return
     with path.open("rb") as stream:
-        yield from iter_stream_records(stream, path.name)
+        for record in iter_stream_records(stream, path.name):
+            if tracker is not None:
+                tracker.position = stream.tell()
+            yield record
 
 
-def _all_records(paths: list[Path]) -> Iterator[dict[str, Any]]:
+def _all_records(
+    paths: list[Path], tracker: InputProgress, *, csv_reader=None
+) -> Iterator[dict[str, Any]]:
     for path in paths:
         if not path.is_file():
             yield _unreadable(str(path), "no such file")
             continue
-        yield from iter_path_records(path)
+        tracker.position = 0
+        if csv_reader is not None and path.suffix.lower() == ".csv":
+            with path.open("rb") as stream:
+                for record in csv_reader(stream, path.name):
+                    tracker.position = stream.tell()
+                    yield record
+        else:
+            yield from iter_path_records(path, tracker)
+        tracker.done += path.stat().st_size
+        tracker.position = 0
 
 
-def import_ctgov_paths(
-    paths: list[Path], *, progress: Callable[[ImportSummary], None] | None = None
-) -> ImportSummary:
-    summary = import_records(_all_records(paths), progress=progress)
+Progress = Callable[[ImportSummary, float], None]
+
+
+def _import(paths: list[Path], importer, progress: Progress | None, csv_reader=None):
+    tracker = InputProgress(paths)
+    summary = importer(
+        _all_records(paths, tracker, csv_reader=csv_reader),
+        progress=(lambda counted: progress(counted, tracker.fraction)) if progress else None,
+    )
     if summary.created or summary.updated:
+        merge_registry_duplicates()
         suggest_links()
     return summary
+
+
+def import_ctgov_paths(paths: list[Path], *, progress: Progress | None = None) -> ImportSummary:
+    return _import(paths, ctgov.import_records, progress)
+
+
+def import_ctis_paths(paths: list[Path], *, progress: Progress | None = None) -> ImportSummary:
+    """CTIS trials from JSON (one trial, arrays, NDJSON, zips) or the search's CSV download.
+
+    A CSV without the required columns raises ``ctis.CsvTemplateError`` before anything
+    is written.
+    """
+    for path in paths:
+        if path.suffix.lower() == ".csv" and path.is_file():
+            with path.open("rb") as stream:
+                next(ctis.iter_csv_records(stream, path.name), None)
+    return _import(paths, ctis.import_records, progress, csv_reader=ctis.iter_csv_records)

@@ -90,6 +90,31 @@ def suggest_links(local_studies: Iterable[Study] | None = None) -> int:
     return created
 
 
+def merge_registry_duplicates() -> int:
+    """A CTIS record of a trial that is also in ClinicalTrials.gov is counted through that record.
+
+    The registries name each other's numbers (the EU CT number among the secondary ids
+    of ClinicalTrials.gov, the NCT number in CTIS), so a shared number is proof enough and
+    no coordinator needs to confirm it. Returns how many records were merged.
+    """
+    merged = 0
+    ctgov = Study.objects.filter(source=Source.CTGOV)
+    for record in Study.objects.filter(source=Source.CTIS, duplicate_of__isnull=True):
+        shared = Q(eu_ct_number=record.eu_ct_number)
+        if record.nct_id:
+            shared |= Q(nct_id=record.nct_id)
+        twin = ctgov.filter(shared).order_by("pk").first()
+        if twin is None:
+            continue
+        with because(
+            _("Same trial as %(reference)s in ClinicalTrials.gov") % {"reference": twin.nct_id}
+        ):
+            record.duplicate_of_id = twin.duplicate_of_id or twin.pk
+            record.save(update_fields=["duplicate_of", "updated_at"])
+        merged += 1
+    return merged
+
+
 def links_for(user) -> Iterable[StudyLink]:
     """Suggestions whose local study the user may change (a coordinator's regions)."""
     editable = Study.objects.editable_by(user).values("pk")

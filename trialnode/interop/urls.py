@@ -8,6 +8,7 @@ link_urlpatterns = [
     path("platser/", views.unmatched_sites, name="unmatched_sites"),
     path("kalkylark/", views.spreadsheet_import, name="spreadsheet_import"),
     path("kalkylark/mall.xlsx", views.spreadsheet_template, name="spreadsheet_template"),
+    path("register/", views.registry_import, name="registry_import"),
 ]
 
 export_urlpatterns = [

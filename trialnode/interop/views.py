@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -24,6 +25,7 @@ from trialnode.interop.fhir import (
     search_bundle,
 )
 from trialnode.interop.models import StudyLink
+from trialnode.jobs.services import job_start
 from trialnode.organisations.models import CareProvider
 from trialnode.studies.filters import FilterError, StudySearch
 from trialnode.studies.models import Study
@@ -277,4 +279,34 @@ def spreadsheet_import(request: HttpRequest) -> HttpResponse:
         "interop/spreadsheet_import.html",
         context,
         status=400 if context.get("error") else 200,
+    )
+
+
+IMPORTERS = {"ctgov": "import_ctgov", "ctis": "import_ctis"}
+IMPORT_ROLES = ("coordinator", "node_admin", "data_engineer")
+
+
+@login_required
+def registry_import(request: HttpRequest) -> HttpResponse:
+    """Upload a registry file; the import runs as a background job with a progress page."""
+    user = request.user
+    if not (user.is_superuser or any(user.has_role(role) for role in IMPORT_ROLES)):
+        raise PermissionDenied
+    error = ""
+    if request.method == "POST":
+        upload = request.FILES.get("file")
+        registry = request.POST.get("registry")
+        if upload is None:
+            error = _("Choose a file.")
+        elif registry not in IMPORTERS:
+            error = _("Choose the registry the file comes from.")
+        elif upload.size > settings.TRIALNODE_UPLOAD_LIMIT_MB * 1024 * 1024:
+            error = _("The file is larger than %(limit)d MB.") % {
+                "limit": settings.TRIALNODE_UPLOAD_LIMIT_MB
+            }
+        else:
+            job = job_start(kind=IMPORTERS[registry], by=user, upload=upload)
+            return redirect("jobs:detail", pk=job.pk)
+    return render(
+        request, "interop/registry_import.html", {"error": error}, status=400 if error else 200
     )

@@ -199,6 +199,13 @@ class Study(AuditedModel):
     sponsor_type = models.CharField(
         _("sponsor type"), max_length=10, choices=SponsorType.choices, blank=True
     )
+    member_states = models.CharField(
+        _("EU/EEA countries"),
+        max_length=300,
+        blank=True,
+        help_text=_("Countries where the trial is authorised, as registered in CTIS."),
+    )
+    therapeutic_area = models.CharField(_("therapeutic area"), max_length=500, blank=True)
 
     # Status
     status = models.CharField(
@@ -291,6 +298,12 @@ class Study(AuditedModel):
                 condition=Q(source="CTGOV"),
                 name="study_unique_ctgov_record",
                 violation_error_message=_("A ClinicalTrials.gov record with this number exists."),
+            ),
+            models.UniqueConstraint(
+                fields=["eu_ct_number"],
+                condition=Q(source="CTIS"),
+                name="study_unique_ctis_record",
+                violation_error_message=_("A CTIS record with this number exists."),
             ),
             models.CheckConstraint(
                 condition=Q(min_age_years__isnull=True)

@@ -1,0 +1,5 @@
+import sys
+
+from trialnode.cli import main
+
+sys.exit(main())

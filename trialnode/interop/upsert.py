@@ -1,0 +1,284 @@
+"""Upserting public registry records as studies, whatever the registry.
+
+Each registry (ClinicalTrials.gov, CTIS) provides a ``RegistryFormat``: which
+study field holds its identifier, how to read that identifier from a record and
+how to map a record to a study with its rows. The pipeline here is shared: a
+record identical to the one imported before is skipped, new records are written
+in batches, changed ones replace the previous version (leaving audit events), and
+a bad record is reported with its identifier and reason, never fatal.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import orjson
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from trialnode.audit import trail
+from trialnode.organisations.models import CareProvider, Locality, normalise_name
+from trialnode.studies import search
+from trialnode.studies.models import (
+    RegistrationState,
+    Study,
+    StudyCondition,
+    StudyContact,
+    StudyIntervention,
+    StudySite,
+    StudyStatusChange,
+)
+from trialnode.studies.validators import icd10_chapter
+
+
+class RecordError(ValueError):
+    """A record that cannot be imported; the message says why."""
+
+
+class SiteMatcher:
+    """Places a registry location in a Swedish region and, when possible, at a care provider."""
+
+    def __init__(self) -> None:
+        self.providers = [
+            (name, provider)
+            for provider in CareProvider.objects.filter(is_active=True)
+            for name in provider.match_names()
+        ]
+        self.localities = {loc.normalised_name: loc.region_id for loc in Locality.objects.all()}
+        self.provider_regions = {p.pk: p.region_id for _n, p in self.providers}
+
+    def match(self, facility: str, city: str) -> tuple[int | None, CareProvider | None]:
+        facility_norm = normalise_name(facility or "")
+        city_norm = normalise_name(city or "")
+        best: tuple[int, CareProvider] | None = None
+        for name, provider in self.providers:
+            if name and name in facility_norm and (best is None or len(name) > best[0]):
+                best = (len(name), provider)
+        if best:
+            return best[1].region_id, best[1]
+        return self.localities.get(city_norm), None
+
+
+@dataclass
+class MappedStudy:
+    study: Study
+    sites: list[StudySite] = field(default_factory=list)
+    conditions: list[StudyCondition] = field(default_factory=list)
+    interventions: list[StudyIntervention] = field(default_factory=list)
+    contacts: list[StudyContact] = field(default_factory=list)
+    status_date: date | None = None
+
+
+@dataclass(frozen=True)
+class RegistryFormat:
+    """How one registry's records become studies."""
+
+    source: str
+    key_field: str
+    record_key: Callable[[Any], str]
+    map_record: Callable[[dict[str, Any], SiteMatcher], MappedStudy]
+
+
+@dataclass
+class ImportSummary:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def seen(self) -> int:
+        return self.created + self.updated + self.unchanged + len(self.rejected)
+
+
+class Unreadable(dict):
+    """Stands in for input that is not a JSON record, so it is reported as rejected."""
+
+
+def record_hash(record: dict[str, Any]) -> str:
+    return hashlib.sha256(orjson.dumps(record, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+def _save(mapped: MappedStudy, existing: Study | None) -> bool:
+    """Insert or replace the record with this NCT number; True when it was new."""
+    study = mapped.study
+    created = existing is None
+    if existing is not None:
+        study.registration_state = existing.registration_state
+        study.duplicate_of_id = existing.duplicate_of_id
+    elif settings.TRIALNODE_IMPORT_REVIEW:
+        study.registration_state = RegistrationState.SUBMITTED
+        study.submitted_at = timezone.now()
+    if existing is not None:
+        # Save as a change of the existing row, so the trail records a diff, not a create.
+        study.pk = existing.pk
+        study._state.adding = False
+        study._audit_loaded = trail.snapshot(existing)
+        study.created_at = existing.created_at
+        study.version = existing.version + 1
+        for related in (StudySite, StudyCondition, StudyIntervention, StudyContact):
+            related.objects.filter(study=existing).delete()
+    study.save()
+    if created or existing.status != study.status:
+        StudyStatusChange.objects.create(
+            study=study,
+            status=study.status,
+            effective_date=mapped.status_date or timezone.localdate(),
+        )
+    for rows in (mapped.sites, mapped.conditions, mapped.interventions, mapped.contacts):
+        for row in rows:
+            row.study = study
+            row.save()
+    return created
+
+
+BATCH_SIZE = 250
+
+
+def import_records(
+    records: Iterable[dict[str, Any]],
+    registry: RegistryFormat,
+    *,
+    progress: Callable[[ImportSummary], None] | None = None,
+    batch_size: int = BATCH_SIZE,
+) -> ImportSummary:
+    """Import records in batches; a bad record is reported, never fatal.
+
+    A record identical to the one imported before (same hash) is skipped: re-importing
+    the same file changes nothing. New records of a batch are written together (with
+    their audit events); if a batch fails as a whole, its records are retried one by
+    one so that only the bad ones are rejected.
+    """
+    matcher = SiteMatcher()
+    summary = ImportSummary()
+    batch: list[dict[str, Any]] = []
+    for record in records:
+        if isinstance(record, Unreadable):
+            summary.rejected.append((record["where"], record["error"]))
+            continue
+        batch.append(record)
+        if len(batch) >= batch_size:
+            _import_batch(batch, registry, matcher, summary)
+            batch = []
+            if progress is not None:
+                progress(summary)
+    if batch:
+        _import_batch(batch, registry, matcher, summary)
+    if progress is not None:
+        progress(summary)
+    return summary
+
+
+def _prepare(
+    record: dict[str, Any],
+    registry: RegistryFormat,
+    matcher: SiteMatcher,
+    existing: dict[str, Study],
+    summary: ImportSummary,
+) -> tuple[MappedStudy, Study | None] | None:
+    """Map and validate one record; None when it is unchanged or rejected (counted)."""
+    key = registry.record_key(record)
+    try:
+        digest = record_hash(record)
+        previous = existing.get(key)
+        if previous is not None and previous.source_hash == digest:
+            summary.unchanged += 1
+            return None
+        mapped = registry.map_record(record, matcher)
+        mapped.study.source_hash = digest
+        mapped.study.full_clean(validate_unique=False, validate_constraints=False)
+    except (RecordError, ValidationError, ValueError, TypeError, KeyError) as exc:
+        message = "; ".join(exc.messages) if hasattr(exc, "messages") else str(exc)
+        summary.rejected.append((key, message))
+        return None
+    return mapped, previous
+
+
+def _existing(records: list[dict[str, Any]], registry: RegistryFormat) -> dict[str, Study]:
+    keys = {registry.record_key(record) for record in records}
+    found = Study.objects.filter(source=registry.source, **{f"{registry.key_field}__in": keys})
+    return {getattr(study, registry.key_field): study for study in found}
+
+
+def _import_batch(
+    records: list[dict[str, Any]],
+    registry: RegistryFormat,
+    matcher: SiteMatcher,
+    summary: ImportSummary,
+) -> None:
+    counted = ImportSummary()
+    existing = _existing(records, registry)
+    prepared = [p for r in records if (p := _prepare(r, registry, matcher, existing, counted))]
+    new = [mapped for mapped, previous in prepared if previous is None]
+    changed = [(mapped, previous) for mapped, previous in prepared if previous is not None]
+    try:
+        if len({getattr(mapped.study, registry.key_field) for mapped in new}) != len(new):
+            raise ValueError("the same registry number twice in one batch")
+        with transaction.atomic():
+            _create_many(new)
+            for mapped, previous in changed:
+                _save(mapped, previous)
+            search.index_studies([mapped.study.pk for mapped, _previous in prepared])
+    except (IntegrityError, ValidationError, ValueError):
+        for record in records:
+            _import_one(record, registry, matcher, summary)
+        return
+    summary.created += len(new)
+    summary.updated += len(changed)
+    summary.unchanged += counted.unchanged
+    summary.rejected.extend(counted.rejected)
+
+
+def _import_one(
+    record: dict[str, Any], registry: RegistryFormat, matcher: SiteMatcher, summary: ImportSummary
+) -> None:
+    """One record in its own transaction (the fallback when its batch could not be saved)."""
+    prepared = _prepare(record, registry, matcher, _existing([record], registry), summary)
+    if prepared is None:
+        return
+    mapped, previous = prepared
+    try:
+        with transaction.atomic():
+            created = _save(mapped, previous)
+            search.index_studies([mapped.study.pk])
+    except (IntegrityError, ValidationError, ValueError) as exc:
+        message = "; ".join(exc.messages) if hasattr(exc, "messages") else str(exc)
+        summary.rejected.append((getattr(mapped.study, registry.key_field), message))
+        return
+    if created:
+        summary.created += 1
+    else:
+        summary.updated += 1
+
+
+def _create_many(new: list[MappedStudy]) -> None:
+    """Insert new registry studies and their rows with one statement per table."""
+    if not new:
+        return
+    today = timezone.localdate()
+    for mapped in new:
+        if settings.TRIALNODE_IMPORT_REVIEW:
+            mapped.study.registration_state = RegistrationState.SUBMITTED
+            mapped.study.submitted_at = timezone.now()
+    Study.objects.bulk_create([mapped.study for mapped in new])
+    rows: dict[type, list[Any]] = {}
+    for mapped in new:
+        study = mapped.study
+        rows.setdefault(StudyStatusChange, []).append(
+            StudyStatusChange(
+                study=study, status=study.status, effective_date=mapped.status_date or today
+            )
+        )
+        for child in (*mapped.sites, *mapped.conditions, *mapped.interventions, *mapped.contacts):
+            child.study = study
+            if isinstance(child, StudyCondition):
+                child.chapter = icd10_chapter(child.icd10_code) if child.icd10_code else ""
+            rows.setdefault(type(child), []).append(child)
+    for model, instances in rows.items():
+        model.objects.bulk_create(instances, batch_size=1000)
