@@ -47,9 +47,7 @@ def test_a_file_that_is_not_a_ctis_download_fails_the_job_and_changes_nothing(
     client, users, django_capture_on_commit_callbacks
 ):
     client.force_login(users.coordinator)
-    _upload(
-        client, "ctis", "other.csv", b"Number;Name\n1;x\n", django_capture_on_commit_callbacks
-    )
+    _upload(client, "ctis", "other.csv", b"Number;Name\n1;x\n", django_capture_on_commit_callbacks)
     job = Job.objects.get()
     assert job.state == Job.State.FAILED
     assert "missing columns: trial number" in job.error
