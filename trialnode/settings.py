@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "trialnode.studies",
     "trialnode.interop",
     "trialnode.jobs",
+    "trialnode.statistics",
     "django_tasks",
     "django_tasks_db",
 ]

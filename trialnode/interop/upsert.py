@@ -34,6 +34,7 @@ from trialnode.studies.models import (
     StudySite,
     StudyStatusChange,
 )
+from trialnode.studies.spans import refresh_spans
 from trialnode.studies.validators import icd10_chapter
 
 
@@ -282,3 +283,4 @@ def _create_many(new: list[MappedStudy]) -> None:
             rows.setdefault(type(child), []).append(child)
     for model, instances in rows.items():
         model.objects.bulk_create(instances, batch_size=1000)
+    refresh_spans([mapped.study.pk for mapped in new])

@@ -6,3 +6,6 @@ class StudiesConfig(AppConfig):
     name = "trialnode.studies"
     label = "studies"
     verbose_name = _("Studies")
+
+    def ready(self) -> None:
+        from trialnode.studies import signals  # noqa: F401

@@ -493,3 +493,33 @@ class SearchTerm(models.Model):
 
     def __str__(self) -> str:
         return self.term
+
+
+class StatusSpan(models.Model):
+    """A period during which a study had one overall status, derived from its history.
+
+    ``end`` is the first day of the next status (exclusive), empty while the status is
+    in force. Statistics count from these rows; ``studies.spans`` keeps them in step
+    with the status history (and the start and completion dates that fill in the
+    history of imported registry records).
+    """
+
+    audit_exempt = "derived from the audited status history and rebuilt from it"
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="status_spans")
+    status = models.CharField(max_length=30, choices=Status.choices)
+    start = models.DateField()
+    end = models.DateField(null=True, blank=True)
+    first_ongoing = models.BooleanField(
+        default=False, help_text="The study's first ongoing period: its start as a study."
+    )
+
+    class Meta:
+        ordering = ["study_id", "start"]
+        indexes = [
+            models.Index(fields=["status", "start", "end", "study"], name="span_status_period"),
+            models.Index(fields=["study"], name="span_study"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.study_id} {self.status} {self.start}–{self.end or ''}"

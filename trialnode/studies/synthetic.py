@@ -236,7 +236,7 @@ class SyntheticStudyFactory:
                 role="Forskningssjuksköterska",
                 email=f"studie{number}@example.se",
             ),
-            StudyStatusChange(status=status, effective_date=start),
+            *_history(rng, status, start),
         ]
         for region in regions:
             providers = self.providers_by_region.get(region.pk, [])
@@ -253,9 +253,27 @@ class SyntheticStudyFactory:
         return study, children
 
 
+def _history(rng: random.Random, status: str, start: date) -> list[StudyStatusChange]:
+    """A plausible dated history ending in ``status``: planned, recruiting, closed, ended."""
+    if status in (Status.NOT_YET_RECRUITING, Status.WITHDRAWN):
+        return [StudyStatusChange(status=status, effective_date=start)]
+    planned = start - timedelta(days=rng.randrange(30, 200))
+    steps = [(planned, Status.NOT_YET_RECRUITING), (start, Status.RECRUITING)]
+    closed = start + timedelta(days=rng.randrange(120, 900))
+    if status != Status.RECRUITING and closed < date.today():
+        steps.append((closed, Status.ACTIVE_NOT_RECRUITING))
+        ended = closed + timedelta(days=rng.randrange(60, 700))
+        if status not in (Status.ACTIVE_NOT_RECRUITING,) and ended < date.today():
+            steps.append((ended, status))
+    if steps[-1][1] != status:
+        steps.append((max(steps[-1][0], date.today() - timedelta(days=30)), status))
+    return [StudyStatusChange(status=s, effective_date=d) for d, s in steps]
+
+
 def synthetic_studies_create(count: int, *, seed: int = 1, batch_size: int = 2000) -> int:
     """Insert ``count`` synthetic published studies (with search documents) in batches."""
     from trialnode.studies import search
+    from trialnode.studies.spans import refresh_spans
 
     factory = SyntheticStudyFactory(seed)
     created = 0
@@ -271,5 +289,6 @@ def synthetic_studies_create(count: int, *, seed: int = 1, batch_size: int = 200
         for model, rows in by_model.items():
             model.objects.bulk_create(rows, batch_size=5000)
         search.index_studies([s.pk for s in studies])
+        refresh_spans([s.pk for s in studies])
         created += size
     return created

@@ -1,0 +1,27 @@
+"""Keep each study's status periods in step with its history, whatever saved it.
+
+Bulk inserts send no signals: code that bulk-creates studies or status changes calls
+``spans.refresh_spans`` itself (the registry import and the synthetic generator do).
+"""
+
+from __future__ import annotations
+
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
+
+from trialnode.studies.models import Study, StudyStatusChange
+from trialnode.studies.spans import refresh_spans
+
+
+@receiver(post_save, sender=StudyStatusChange)
+@receiver(post_delete, sender=StudyStatusChange)
+def status_history_changed(sender, instance: StudyStatusChange, **kwargs) -> None:
+    refresh_spans([instance.study_id])
+
+
+@receiver(post_save, sender=Study)
+def study_saved(sender, instance: Study, created: bool, update_fields=None, **kwargs) -> None:
+    # The dates and the source decide how an imported record's history is filled in.
+    relevant = {"start_date", "completion_date", "source"}
+    if created or update_fields is None or relevant & set(update_fields):
+        refresh_spans([instance.pk])
