@@ -8,6 +8,7 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError
 from ninja.errors import ValidationError as NinjaValidationError
 
+from trialnode.statistics.api import router as statistics_router
 from trialnode.studies.api import router as studies_router
 from trialnode.studies.filters import FilterError
 from trialnode.studies.services import PossibleDuplicates, StaleVersion
@@ -19,6 +20,7 @@ api = NinjaAPI(
     urls_namespace="api",
 )
 api.add_router("/", studies_router)
+api.add_router("/", statistics_router)
 
 
 @api.exception_handler(FilterError)

@@ -186,6 +186,25 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 1 if summary.rejected else 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    """The yearly report as PDF, with the HTML beside it."""
+    _prepare_environment()
+    from trialnode.organisations.models import Node
+    from trialnode.statistics.report import write_report
+
+    node = None
+    if args.node:
+        node = Node.objects.filter(slug=args.node).first()
+        if node is None:
+            known = ", ".join(Node.objects.values_list("slug", flat=True))
+            print(f"Unknown node {args.node!r}. Known nodes: {known}", file=sys.stderr)
+            return 2
+    out = Path(args.out)
+    html = write_report(args.year, node, out, language=args.language)
+    print(f"Wrote {out} and {html}")
+    return 0
+
+
 def cmd_audit_verify(args: argparse.Namespace) -> int:
     _prepare_environment()
     import time
@@ -302,6 +321,13 @@ def build_parser() -> argparse.ArgumentParser:
     sync_ctgov.add_argument("--since", help="YYYY-MM-DD (default: the last run, less a day)")
     sync_ctgov.add_argument("--api-url", help="the API's base URL (default from settings)")
     sync_ctgov.set_defaults(func=cmd_sync)
+
+    report = commands.add_parser("report", help="the yearly report (PDF and HTML)")
+    report.add_argument("--year", type=int, required=True)
+    report.add_argument("--node", help="a node's slug (default: all of Sweden)")
+    report.add_argument("--out", required=True, help="where to write the PDF")
+    report.add_argument("--language", choices=["sv", "en"], default="sv")
+    report.set_defaults(func=cmd_report)
 
     backup = commands.add_parser("backup", help="full backup of the database")
     backup.add_argument("path")

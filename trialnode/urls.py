@@ -17,4 +17,5 @@ urlpatterns = [
     path("export/", include(export_urlpatterns)),
     path("koppling/", include(link_urlpatterns)),
     path("jobb/", include("trialnode.jobs.urls")),
+    path("statistik/", include("trialnode.statistics.urls")),
 ]

@@ -5,25 +5,68 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('studies', '0005_ctis_fields'),
+        ("studies", "0005_ctis_fields"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='StatusSpan',
+            name="StatusSpan",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('status', models.CharField(choices=[('NOT_YET_RECRUITING', 'Not yet recruiting'), ('RECRUITING', 'Recruiting'), ('ENROLLING_BY_INVITATION', 'Enrolling by invitation'), ('ACTIVE_NOT_RECRUITING', 'Active, not recruiting'), ('SUSPENDED', 'Suspended'), ('TERMINATED', 'Terminated'), ('COMPLETED', 'Completed'), ('WITHDRAWN', 'Withdrawn'), ('UNKNOWN', 'Unknown status'), ('WITHHELD', 'Withheld'), ('AVAILABLE', 'Available (expanded access)'), ('NO_LONGER_AVAILABLE', 'No longer available'), ('TEMPORARILY_NOT_AVAILABLE', 'Temporarily not available'), ('APPROVED_FOR_MARKETING', 'Approved for marketing')], max_length=30)),
-                ('start', models.DateField()),
-                ('end', models.DateField(blank=True, null=True)),
-                ('first_ongoing', models.BooleanField(default=False, help_text="The study's first ongoing period: its start as a study.")),
-                ('study', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='status_spans', to='studies.study')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("NOT_YET_RECRUITING", "Not yet recruiting"),
+                            ("RECRUITING", "Recruiting"),
+                            ("ENROLLING_BY_INVITATION", "Enrolling by invitation"),
+                            ("ACTIVE_NOT_RECRUITING", "Active, not recruiting"),
+                            ("SUSPENDED", "Suspended"),
+                            ("TERMINATED", "Terminated"),
+                            ("COMPLETED", "Completed"),
+                            ("WITHDRAWN", "Withdrawn"),
+                            ("UNKNOWN", "Unknown status"),
+                            ("WITHHELD", "Withheld"),
+                            ("AVAILABLE", "Available (expanded access)"),
+                            ("NO_LONGER_AVAILABLE", "No longer available"),
+                            ("TEMPORARILY_NOT_AVAILABLE", "Temporarily not available"),
+                            ("APPROVED_FOR_MARKETING", "Approved for marketing"),
+                        ],
+                        max_length=30,
+                    ),
+                ),
+                ("start", models.DateField()),
+                ("end", models.DateField(blank=True, null=True)),
+                (
+                    "first_ongoing",
+                    models.BooleanField(
+                        default=False,
+                        help_text="The study's first ongoing period: its start as a study.",
+                    ),
+                ),
+                (
+                    "study",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="status_spans",
+                        to="studies.study",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['study_id', 'start'],
-                'indexes': [models.Index(fields=['status', 'start', 'end', 'study'], name='span_status_period'), models.Index(fields=['study'], name='span_study')],
+                "ordering": ["study_id", "start"],
+                "indexes": [
+                    models.Index(
+                        fields=["status", "start", "end", "study"], name="span_status_period"
+                    ),
+                    models.Index(fields=["study"], name="span_study"),
+                ],
             },
         ),
     ]

@@ -1,0 +1,115 @@
+"""Statistics as JSON: the same numbers as the dashboard and the report, for aggregation."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest
+from ninja import Router, Schema
+
+from trialnode.statistics import definitions as d
+from trialnode.statistics.params import StatisticsQuery
+from trialnode.studies.filters import FilterError
+
+router = Router(tags=["statistics"])
+
+
+class SummaryOut(Schema):
+    date: str
+    ongoing: int
+    recruiting: int
+    ongoing_this_year: int
+    started_this_year: int
+    completed_this_year: int
+    ongoing_study_regions: int
+
+
+class RowOut(Schema):
+    key: str
+    label: str
+    value: int
+
+
+class BreakdownOut(Schema):
+    measure: str
+    by: str
+    period: str
+    total: int
+    rows: list[RowOut]
+
+
+class SeriesOut(Schema):
+    measure: str
+    rows: list[RowOut]
+
+
+class PairOut(Schema):
+    region_a: str
+    region_b: str
+    value: int
+
+
+@router.get(
+    "/statistics/summary",
+    response=SummaryOut,
+    summary="Headline numbers on a date (default today)",
+    description="Parameters: date=YYYY-MM-DD, region (repeatable), study_type, sponsor_type, "
+    "phase. Definitions in the README.",
+)
+def statistics_summary(request: HttpRequest):
+    query = StatisticsQuery.from_params(request.GET)
+    return d.summary(query.day, query.scope)
+
+
+@router.get(
+    "/statistics/breakdown",
+    response=BreakdownOut,
+    summary="A measure per value of a dimension, for a year or a date",
+    description="measure=ongoing|recruiting|started|completed, by=study_type|phase|"
+    "sponsor_type|condition_area|cancer_area|region|care_provider|unit, year=YYYY or "
+    "date=YYYY-MM-DD, and the summary's filters. `total` counts each study once.",
+)
+def statistics_breakdown(request: HttpRequest):
+    query = StatisticsQuery.from_params(request.GET)
+    rows = d.breakdown(query.measure, query.by, query.period, query.scope)
+    return {
+        "measure": query.measure,
+        "by": query.by,
+        "period": str(query.period),
+        "total": d.count(query.measure, query.period, query.scope),
+        "rows": rows,
+    }
+
+
+@router.get(
+    "/statistics/timeseries",
+    response=SeriesOut,
+    summary="A measure per month of a year (on each month's last day) or per year",
+    description="interval=month (default; year=YYYY) or interval=year (the ten years up to "
+    "year=YYYY, ongoing during each year), with the summary's filters.",
+)
+def statistics_timeseries(request: HttpRequest, interval: str = "month"):
+    query = StatisticsQuery.from_params(request.GET)
+    return {
+        "measure": query.measure,
+        "rows": series(query, interval),
+    }
+
+
+@router.get(
+    "/statistics/collaboration",
+    response=list[PairOut],
+    summary="Pairs of regions that share counted studies",
+)
+def statistics_collaboration(request: HttpRequest):
+    query = StatisticsQuery.from_params(request.GET)
+    pairs = d.collaboration(query.measure, query.period, query.scope)
+    return [{"region_a": a, "region_b": b, "value": n} for a, b, n in pairs]
+
+
+def series(query: StatisticsQuery, interval: str) -> list[d.Row]:
+    if interval == "year":
+        periods = [d.Period.year(y) for y in range(query.year - 9, query.year + 1)]
+    elif interval == "month":
+        periods = d.months_of(query.year, until=max(query.day, d.Period.year(query.year).start))
+    else:
+        raise FilterError({"interval": "month or year"})
+    return d.time_series(query.measure, periods, query.scope)

@@ -1,0 +1,158 @@
+"""The dashboard's tables, built once and rendered as HTML, CSV, XLSX and in the report."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from urllib.parse import urlencode
+
+from django.utils.translation import gettext as _
+from openpyxl import Workbook
+
+from trialnode.statistics import definitions as d
+from trialnode.statistics.params import StatisticsQuery
+
+# Dimensions whose values the public study list can filter by (their numbers link there).
+LINKED_DIMENSIONS = {
+    d.Dimension.REGION: "region",
+    d.Dimension.STUDY_TYPE: "study_type",
+    d.Dimension.SPONSOR_TYPE: "sponsor_type",
+    d.Dimension.PHASE: "phase",
+    d.Dimension.CONDITION_AREA: "condition_area",
+    d.Dimension.CARE_PROVIDER: "care_provider",
+}
+DASHBOARD_DIMENSIONS = (
+    d.Dimension.REGION,
+    d.Dimension.STUDY_TYPE,
+    d.Dimension.PHASE,
+    d.Dimension.SPONSOR_TYPE,
+    d.Dimension.CONDITION_AREA,
+    d.Dimension.CANCER_AREA,
+    d.Dimension.CARE_PROVIDER,
+)
+
+
+@dataclass
+class Table:
+    name: str
+    title: str
+    columns: list[str]
+    rows: list[list[object]]
+    # Per row, the extra list filter behind its number (parameter, value), if any.
+    links: list[tuple[str, str] | None] = field(default_factory=list)
+    note: str = ""
+    measure: str = d.Measure.ONGOING
+    query_items: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def entries(self) -> list[tuple[list[object], str]]:
+        """Each row with the query of the studies behind its number ('' when none)."""
+        return [(row, self.href(link)) for row, link in zip(self.rows, self.links, strict=False)]
+
+    def href(self, link: tuple[str, str] | None) -> str:
+        if link is None:
+            return ""
+        name, value = link
+        kept = [(k, v) for k, v in self.query_items if k != name]
+        return urlencode([*kept, ("measure", self.measure), (name, value)])
+
+
+def series_table(query: StatisticsQuery, interval: str) -> Table:
+    if interval == "year":
+        periods = [d.Period.year(y) for y in range(query.year - 9, query.year + 1)]
+        title = _("Ongoing studies per year (during the year)")
+        column = _("Year")
+    else:
+        until = max(query.day, d.Period.year(query.year).start)
+        periods = d.months_of(query.year, until=until)
+        title = _("Ongoing studies per month of %(year)d (on the month's last day)") % {
+            "year": query.year
+        }
+        column = _("Date")
+    rows = d.time_series(d.Measure.ONGOING, periods, query.scope)
+    return Table(
+        name=f"series-{interval}",
+        title=title,
+        columns=[column, _("Ongoing studies")],
+        rows=[[row.label, row.value] for row in rows],
+        links=[("period", row.key) for row in rows],
+        query_items=query.items(),
+    )
+
+
+def breakdown_table(query: StatisticsQuery, by: str) -> Table:
+    rows = d.breakdown(query.measure, by, query.period, query.scope)
+    parameter = LINKED_DIMENSIONS.get(by)
+    note = (
+        _("A study counts once in each value it has; the national total counts it once.")
+        if by in d.Dimension.PER_VALUE
+        else ""
+    )
+    return Table(
+        name=f"by-{by}",
+        title=str(d.Dimension.LABELS[by]),
+        columns=[str(d.Dimension.LABELS[by]), str(d.Measure.LABELS[query.measure])],
+        rows=[[row.label, row.value] for row in rows],
+        links=[(parameter, row.key) if parameter else None for row in rows],
+        note=note,
+        measure=query.measure,
+        query_items=query.items(),
+    )
+
+
+def collaboration_table(query: StatisticsQuery) -> Table:
+    pairs = d.collaboration(query.measure, query.period, query.scope)
+    return Table(
+        name="collaboration",
+        title=_("Regions that share studies"),
+        columns=[_("Region"), _("Region"), str(d.Measure.LABELS[query.measure])],
+        rows=[[a, b, n] for a, b, n in pairs],
+        links=[None for _pair in pairs],
+    )
+
+
+def summary_table(query: StatisticsQuery) -> Table:
+    numbers = d.summary(query.day, query.scope)
+    labels = summary_labels()
+    return Table(
+        name="summary",
+        title=_("Headline numbers on %(date)s") % {"date": numbers["date"]},
+        columns=[_("Measure"), _("Number")],
+        rows=[[labels[key], numbers[key]] for key in labels],
+        links=[("summary", key) for key in labels],
+        query_items=[*((k, v) for k, v in query.items() if k != "date"), ("date", numbers["date"])],
+    )
+
+
+def summary_labels() -> dict[str, str]:
+    return {
+        "ongoing": _("Ongoing studies"),
+        "recruiting": _("Open for recruitment"),
+        "ongoing_this_year": _("Ongoing at some time this year"),
+        "started_this_year": _("Started this year"),
+        "completed_this_year": _("Completed this year"),
+        "ongoing_study_regions": _("Ongoing studies counted per region"),
+    }
+
+
+def table_by_name(query: StatisticsQuery, name: str) -> Table | None:
+    if name == "summary":
+        return summary_table(query)
+    if name in ("series-month", "series-year"):
+        return series_table(query, name.removeprefix("series-"))
+    if name == "collaboration":
+        return collaboration_table(query)
+    if name.startswith("by-") and name.removeprefix("by-") in d.Dimension.ALL:
+        return breakdown_table(query, name.removeprefix("by-"))
+    return None
+
+
+def xlsx_bytes(table: Table) -> bytes:
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(table.name[:31])
+    sheet.append(table.columns)
+    for row in table.rows:
+        sheet.append(row)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()

@@ -1,0 +1,212 @@
+"""The public statistics dashboard, the staff view, the studies behind each number, downloads."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import Exists, OuterRef, Q
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET
+
+from trialnode.core.csvstream import csv_lines
+from trialnode.jobs.models import Job
+from trialnode.jobs.services import job_start
+from trialnode.organisations.models import Node, Region, Role
+from trialnode.statistics import definitions as d
+from trialnode.statistics import tables
+from trialnode.statistics.params import StatisticsQuery
+from trialnode.studies.filters import FilterError
+from trialnode.studies.models import Phase, SponsorType, Study, StudyCondition, StudySite, StudyType
+
+STAFF_ROLES = (Role.COORDINATOR, Role.NODE_ADMIN, Role.AUDITOR)
+
+
+def _query(request: HttpRequest, **base) -> StatisticsQuery | HttpResponse:
+    try:
+        return StatisticsQuery.from_params(request.GET, **base)
+    except FilterError as exc:
+        return render(request, "statistics/error.html", {"errors": exc.errors.values()}, status=400)
+
+
+def _dashboard_context(query: StatisticsQuery) -> dict[str, object]:
+    return {
+        "query": query,
+        "query_string": "&".join(f"{k}={v}" for k, v in query.items()),
+        "summary": tables.summary_table(query),
+        "series_month": tables.series_table(query, "month"),
+        "series_year": tables.series_table(query, "year"),
+        "breakdowns": [tables.breakdown_table(query, by) for by in tables.DASHBOARD_DIMENSIONS],
+        "collaboration": tables.collaboration_table(query),
+        "regions": Region.objects.all(),
+        "study_types": StudyType.choices,
+        "sponsor_types": SponsorType.choices,
+        "phases": Phase.choices,
+        "years": range(query.day.year + 1, query.day.year - 15, -1),
+    }
+
+
+@require_GET
+def dashboard(request: HttpRequest) -> HttpResponse:
+    query = _query(request)
+    if isinstance(query, HttpResponse):
+        return query
+    context = _dashboard_context(query)
+    template = (
+        "statistics/_dashboard.html"
+        if request.headers.get("HX-Request")
+        else "statistics/dashboard.html"
+    )
+    return render(request, template, context)
+
+
+def staff_regions(user) -> frozenset[int]:
+    regions: set[int] = set()
+    for role in STAFF_ROLES:
+        regions |= user.region_ids_for(role)
+    if user.is_superuser:
+        regions |= set(Region.objects.values_list("pk", flat=True))
+    return frozenset(regions)
+
+
+@login_required
+def staff_dashboard(request: HttpRequest) -> HttpResponse:
+    """The same measures over submitted and returned registrations too, and follow-up lists."""
+    regions = staff_regions(request.user)
+    if not regions:
+        raise PermissionDenied
+    if request.method == "POST":
+        return _start_report(request, regions)
+    query = _query(request, scope_options={"unpublished_in_regions": regions})
+    if isinstance(query, HttpResponse):
+        return query
+    own = Study.objects.filter(
+        Exists(StudySite.objects.filter(study=OuterRef("pk"), region_id__in=regions))
+    )
+    context = _dashboard_context(query)
+    context.update(
+        {
+            "staff": True,
+            "awaiting_validation": Study.objects.validatable_by(request.user).count(),
+            "stale": own.stale().count(),
+            "missing_identifiers": own.published()
+            .filter(source="LOCAL", epm_dnr="", eudract_number="", eu_ct_number="", nct_id="")
+            .count(),
+            "own_regions": Region.objects.filter(pk__in=regions),
+            "nodes": Node.objects.filter(regions__in=regions).distinct(),
+            "report_years": range(query.day.year, query.day.year - 10, -1),
+        }
+    )
+    return render(request, "statistics/staff.html", context)
+
+
+def _start_report(request: HttpRequest, regions: frozenset[int]) -> HttpResponse:
+    year = request.POST.get("year", "")
+    node = Node.objects.filter(slug=request.POST.get("node", ""), regions__in=regions).first()
+    if not year.isdigit() or node is None:
+        raise PermissionDenied(_("Choose a year and one of your nodes."))
+    job = job_start(
+        kind=Job.Kind.YEARLY_REPORT, by=request.user, params={"year": int(year), "node": node.slug}
+    )
+    return redirect("jobs:detail", pk=job.pk)
+
+
+SUMMARY_MEASURES = {
+    "ongoing": (d.Measure.ONGOING, False),
+    "recruiting": (d.Measure.RECRUITING, False),
+    "ongoing_study_regions": (d.Measure.ONGOING, False),
+    "ongoing_this_year": (d.Measure.ONGOING, True),
+    "started_this_year": (d.Measure.STARTED, True),
+    "completed_this_year": (d.Measure.COMPLETED, True),
+}
+
+
+def _behind(query: StatisticsQuery, request: HttpRequest) -> tuple[str, d.Period]:
+    """The measure and period a linked number was counted for."""
+    key = request.GET.get("summary", "")
+    if key:
+        if key not in SUMMARY_MEASURES:
+            raise FilterError({"summary": _("Unknown number.")})
+        measure, year_to_date = SUMMARY_MEASURES[key]
+        start = date(query.day.year, 1, 1) if year_to_date else query.day
+        return measure, d.Period(start, query.day)
+    period = request.GET.get("period", "")
+    if period:
+        try:
+            if len(period) == 4 and period.isdigit():
+                return d.Measure.ONGOING, d.Period.year(int(period))
+            return d.Measure.ONGOING, d.Period.day(date.fromisoformat(period))
+        except ValueError:
+            raise FilterError({"period": _("Give a year or a date.")}) from None
+    return query.measure, query.period
+
+
+@require_GET
+def studies_behind(request: HttpRequest) -> HttpResponse:
+    """The published studies behind a number on the dashboard: the same definition."""
+    query = _query(request)
+    if isinstance(query, HttpResponse):
+        return query
+    try:
+        measure, period = _behind(query, request)
+    except FilterError as exc:
+        return render(request, "statistics/error.html", {"errors": exc.errors.values()}, status=400)
+    studies = d.studies(measure, period, query.scope)
+    area = request.GET.get("condition_area", "")
+    if area:
+        studies = studies.filter(
+            Exists(StudyCondition.objects.filter(study=OuterRef("pk"), chapter=area))
+        )
+    elif "condition_area" in request.GET:
+        studies = studies.exclude(
+            Exists(StudyCondition.objects.filter(study=OuterRef("pk")).exclude(chapter=""))
+        )
+    if "care_provider" in request.GET:
+        provider = request.GET["care_provider"]
+        sites = StudySite.objects.filter(study=OuterRef("pk"))
+        if query.scope.regions:
+            sites = sites.filter(region__slug__in=query.scope.regions)
+        sites = sites.filter(
+            Q(care_provider__slug=provider) if provider else Q(care_provider__isnull=True)
+        )
+        studies = studies.filter(Exists(sites))
+    page = Paginator(studies.order_by("title_sv", "title_en", "pk"), 50).get_page(
+        request.GET.get("page")
+    )
+    return render(
+        request,
+        "statistics/studies.html",
+        {
+            "page": page,
+            "measure_label": d.Measure.LABELS[measure],
+            "period": period,
+            "query": query,
+            "params": request.GET.copy(),
+        },
+    )
+
+
+@require_GET
+def table_download(request: HttpRequest, name: str, file_format: str) -> HttpResponse:
+    query = _query(request)
+    if isinstance(query, HttpResponse):
+        return query
+    table = tables.table_by_name(query, name)
+    if table is None:
+        raise Http404
+    filename = f"statistik-{table.name}-{query.year}.{file_format}"
+    if file_format == "xlsx":
+        response = HttpResponse(
+            tables.xlsx_bytes(table),
+            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+    else:
+        response = StreamingHttpResponse(
+            csv_lines(table.columns, table.rows), content_type="text/csv; charset=utf-8"
+        )
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
