@@ -205,6 +205,26 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_national(args: argparse.Namespace) -> int:
+    """National numbers over several trialnode instances, each study counted once."""
+    import json
+
+    from trialnode.statistics.national import InstanceError, national_numbers
+
+    params = {"measure": args.measure}
+    if args.year:
+        params["year"] = str(args.year)
+    if args.date:
+        params["date"] = args.date
+    try:
+        result = national_numbers(args.instances, params, by=args.by or "")
+    except InstanceError as exc:
+        print(f"Could not read an instance: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps(result, ensure_ascii=False, indent=2))
+    return 0
+
+
 def cmd_audit_verify(args: argparse.Namespace) -> int:
     _prepare_environment()
     import time
@@ -328,6 +348,16 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--out", required=True, help="where to write the PDF")
     report.add_argument("--language", choices=["sv", "en"], default="sv")
     report.set_defaults(func=cmd_report)
+
+    national = commands.add_parser(
+        "national", help="national statistics over several instances, each study once"
+    )
+    national.add_argument("instances", nargs="+", help="base URLs of trialnode instances")
+    national.add_argument("--measure", default="ongoing")
+    national.add_argument("--year", type=int)
+    national.add_argument("--date", help="YYYY-MM-DD")
+    national.add_argument("--by", help="a dimension: study_type, phase, sponsor_type, regions…")
+    national.set_defaults(func=cmd_national)
 
     backup = commands.add_parser("backup", help="full backup of the database")
     backup.add_argument("path")

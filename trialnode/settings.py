@@ -204,6 +204,8 @@ TRIALNODE_CTGOV_API_URL = env_str("TRIALNODE_CTGOV_API_URL", "https://clinicaltr
 # Background jobs (registry imports, yearly reports) wait in the database for
 # `trialnode worker`, which `trialnode serve` and `trialnode demo` start beside the server.
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+# Base URLs of the trialnode instances whose statistics the national view adds up.
+TRIALNODE_NATIONAL_INSTANCES = env_list("TRIALNODE_NATIONAL_INSTANCES", [])
 # Registry files uploaded for import may be as large as the bulk download.
 TRIALNODE_UPLOAD_LIMIT_MB = env_int("TRIALNODE_UPLOAD_LIMIT_MB", 2048)
 

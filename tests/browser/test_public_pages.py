@@ -130,3 +130,32 @@ def test_search_and_study_pages_have_no_serious_accessibility_violations(
     page.goto(f"{live_server.url}/studier/{study.pk}/")
     assert _serious_violations(page) == []
     page.close()
+
+
+def test_the_statistics_dashboard_draws_charts_filters_in_place_and_is_accessible(
+    browser, live_server, studies
+):
+    page = browser.new_page(viewport={"width": 375, "height": 900})
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on(
+        "response",
+        lambda r: errors.append(r.url) if r.status >= 400 and "favicon" not in r.url else None,
+    )
+    page.goto(live_server.url + "/statistik/")
+    page.wait_for_function("document.querySelectorAll('canvas[data-drawn]').length >= 3")
+    headline = page.locator(".headline-value").first.inner_text()
+    assert headline == "3"  # the three studies are recruiting today
+
+    page.get_by_label("Region", exact=True).and_(page.locator("select")).select_option("orebro")
+    page.wait_for_url("**region=orebro*")
+    page.wait_for_function("document.querySelector('.headline-value').innerText === '1'")
+    # The swapped-in charts are drawn too, and nothing broke on the way.
+    page.wait_for_function("document.querySelectorAll('canvas[data-drawn]').length >= 3")
+    assert errors == []
+    page.close()
+
+    checked = browser.new_page(viewport={"width": 375, "height": 900}, bypass_csp=True)
+    checked.goto(live_server.url + "/statistik/")
+    assert _serious_violations(checked) == []
+    checked.close()

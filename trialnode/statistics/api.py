@@ -113,3 +113,61 @@ def series(query: StatisticsQuery, interval: str) -> list[d.Row]:
     else:
         raise FilterError({"interval": "month or year"})
     return d.time_series(query.measure, periods, query.scope)
+
+
+class CountedStudyOut(Schema):
+    reference: str
+    nct_id: str
+    eu_ct_number: str
+    eudract_number: str
+    epm_dnr: str
+    study_type: str
+    phase: str
+    sponsor_type: str
+    regions: list[str]
+    condition_areas: list[str]
+
+
+class CountedStudiesOut(Schema):
+    measure: str
+    period: str
+    count: int
+    studies: list[CountedStudyOut]
+
+
+@router.get(
+    "/statistics/studies",
+    response=CountedStudiesOut,
+    summary="The studies behind a number, with their identifiers and dimensions",
+    description="The same parameters as the breakdown. For aggregating several trialnode "
+    "instances nationally: studies that share an identifier are one study.",
+)
+def statistics_studies(request: HttpRequest):
+    query = StatisticsQuery.from_params(request.GET)
+    return {
+        "measure": query.measure,
+        "period": str(query.period),
+        **counted_studies(query),
+    }
+
+
+def counted_studies(query: StatisticsQuery) -> dict[str, object]:
+    studies = d.studies(query.measure, query.period, query.scope).prefetch_related(
+        "sites__region", "conditions"
+    )
+    rows = [
+        {
+            "reference": study.reference,
+            "nct_id": study.nct_id,
+            "eu_ct_number": study.eu_ct_number,
+            "eudract_number": study.eudract_number,
+            "epm_dnr": study.epm_dnr,
+            "study_type": study.study_type,
+            "phase": study.phase,
+            "sponsor_type": study.sponsor_type,
+            "regions": sorted({site.region.slug for site in study.sites.all()}),
+            "condition_areas": sorted({c.chapter for c in study.conditions.all() if c.chapter}),
+        }
+        for study in studies.order_by("pk").iterator(chunk_size=2000)
+    ]
+    return {"count": len(rows), "studies": rows}

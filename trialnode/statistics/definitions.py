@@ -34,6 +34,7 @@ from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
 from trialnode.organisations.models import CareProvider, Region
+from trialnode.statistics import engine
 from trialnode.studies.filters import CONDITION_AREA_LABELS
 from trialnode.studies.models import (
     ONGOING_STATUSES,
@@ -214,7 +215,8 @@ def studies(measure: str, period: Period, scope: Scope = Scope()) -> QuerySet[St
 
 def count(measure: str, period: Period, scope: Scope = Scope()) -> int:
     """The national count (or the count within the scope's regions): each study once."""
-    return studies(measure, period, scope).count()
+    snap = engine.snapshot()
+    return int(engine.counted(snap, measure, period.start, period.end, scope).sum())
 
 
 @dataclass(frozen=True)
@@ -224,9 +226,29 @@ class Row:
     value: int
 
 
+def dimension_labels(by: str) -> dict[str, object]:
+    if by == Dimension.STUDY_TYPE:
+        return dict(StudyType.choices)
+    if by == Dimension.PHASE:
+        return dict(Phase.choices)
+    if by == Dimension.SPONSOR_TYPE:
+        return dict(SponsorType.choices)
+    if by == Dimension.REGION:
+        return dict(Region.objects.values_list("slug", "name"))
+    if by == Dimension.CARE_PROVIDER:
+        return dict(CareProvider.objects.values_list("slug", "name"))
+    if by == Dimension.CONDITION_AREA:
+        return {code: f"{code} {CONDITION_AREA_LABELS[code]}" for code, *_r in ICD10_CHAPTERS}
+    if by == Dimension.CANCER_AREA:
+        return dict(CANCER_AREA_LABELS)
+    if by == Dimension.UNIT:
+        return {}
+    raise ValueError(f"unknown dimension {by!r}")
+
+
 def _labelled(counts: dict[str, int], labels: dict[str, object]) -> list[Row]:
     rows = [
-        Row(key, str(labels.get(key, UNKNOWN_LABEL) if key else UNKNOWN_LABEL), value)
+        Row(key, str(labels.get(key, key) if key else UNKNOWN_LABEL), value)
         for key, value in counts.items()
         if value
     ]
@@ -235,40 +257,35 @@ def _labelled(counts: dict[str, int], labels: dict[str, object]) -> list[Row]:
 
 def breakdown(measure: str, by: str, period: Period, scope: Scope = Scope()) -> list[Row]:
     """Counts per value of a dimension, largest first (see ``Dimension.PER_VALUE``)."""
+    labels = dimension_labels(by)
+    snap = engine.snapshot()
+    mask = engine.counted(snap, measure, period.start, period.end, scope)
+    return _labelled(engine.counts_by_value(snap, by, mask, scope), labels)
+
+
+def reference_counts_by_value(
+    measure: str, by: str, period: Period, scope: Scope = Scope()
+) -> dict[str, int]:
+    """``breakdown`` computed by the database, as the definitions read: the check on the
+    in-memory engine (see the tests), and the plain statement of what is counted."""
     counted = studies(measure, period, scope)
     if by in (Dimension.STUDY_TYPE, Dimension.PHASE, Dimension.SPONSOR_TYPE):
-        choices = {
-            Dimension.STUDY_TYPE: StudyType,
-            Dimension.PHASE: Phase,
-            Dimension.SPONSOR_TYPE: SponsorType,
+        return dict(counted.order_by().values_list(by).annotate(n=Count("pk")))
+    if by in (Dimension.REGION, Dimension.CARE_PROVIDER, Dimension.UNIT):
+        column = {
+            Dimension.REGION: "region__slug",
+            Dimension.CARE_PROVIDER: "care_provider__slug",
+            Dimension.UNIT: "unit__name",
         }[by]
-        counts = dict(counted.order_by().values_list(by).annotate(n=Count("pk")))
-        return _labelled(counts, dict(choices.choices))
-    if by == Dimension.REGION:
         sites = StudySite.objects.filter(study__in=counted.values("pk"))
         if scope.regions:
             sites = sites.filter(region__slug__in=scope.regions)
-        counts = dict(
-            sites.order_by().values_list("region__slug").annotate(n=Count("study", distinct=True))
-        )
-        return _labelled(counts, dict(Region.objects.values_list("slug", "name")))
-    if by in (Dimension.CARE_PROVIDER, Dimension.UNIT):
-        column = "care_provider__slug" if by == Dimension.CARE_PROVIDER else "unit__name"
-        sites = StudySite.objects.filter(study__in=counted.values("pk"))
-        if scope.regions:
-            sites = sites.filter(region__slug__in=scope.regions)
-        counts = dict(
+        return dict(
             sites.order_by()
             .annotate(key=Coalesce(column, Value(UNKNOWN_KEY)))
             .values_list("key")
             .annotate(n=Count("study", distinct=True))
         )
-        labels = (
-            dict(CareProvider.objects.values_list("slug", "name"))
-            if by == Dimension.CARE_PROVIDER
-            else {key: key for key in counts}
-        )
-        return _labelled(counts, labels)
     if by == Dimension.CONDITION_AREA:
         conditions = StudyCondition.objects.filter(study__in=counted.values("pk")).exclude(
             chapter=""
@@ -276,11 +293,10 @@ def breakdown(measure: str, by: str, period: Period, scope: Scope = Scope()) -> 
         counts = dict(
             conditions.order_by().values_list("chapter").annotate(n=Count("study", distinct=True))
         )
-        counts[UNKNOWN_KEY] = counted.exclude(
+        unclassified = counted.exclude(
             Exists(StudyCondition.objects.filter(study=OuterRef("pk")).exclude(chapter=""))
         ).count()
-        labels = {code: f"{code} {CONDITION_AREA_LABELS[code]}" for code, *_r in ICD10_CHAPTERS}
-        return _labelled(counts, labels)
+        return counts | ({UNKNOWN_KEY: unclassified} if unclassified else {})
     if by == Dimension.CANCER_AREA:
         pairs = StudyCondition.objects.filter(
             study__in=counted.values("pk"), chapter="II"
@@ -288,8 +304,7 @@ def breakdown(measure: str, by: str, period: Period, scope: Scope = Scope()) -> 
         per_area: dict[str, set[int]] = {}
         for study_id, code in pairs:
             per_area.setdefault(cancer_area(code), set()).add(study_id)
-        counts = {key: len(ids) for key, ids in per_area.items()}
-        return _labelled(counts, CANCER_AREA_LABELS)
+        return {key: len(ids) for key, ids in per_area.items()}
     raise ValueError(f"unknown dimension {by!r}")
 
 
@@ -319,6 +334,16 @@ def collaboration(
     measure: str, period: Period, scope: Scope = Scope()
 ) -> list[tuple[str, str, int]]:
     """Pairs of regions and how many counted studies run in both."""
+    snap = engine.snapshot()
+    mask = engine.counted(snap, measure, period.start, period.end, scope)
+    pairs = engine.collaboration_counts(snap, mask)
+    return sorted(pairs, key=lambda pair: (-pair[2], pair[0], pair[1]))
+
+
+def reference_collaboration(
+    measure: str, period: Period, scope: Scope = Scope()
+) -> list[tuple[str, str, int]]:
+    """``collaboration`` computed by the database (the check on the engine)."""
     inner, params = studies(measure, period, scope).values("pk").query.sql_with_params()
     site = StudySite._meta.db_table
     region = Region._meta.db_table

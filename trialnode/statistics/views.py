@@ -210,3 +210,29 @@ def table_download(request: HttpRequest, name: str, file_format: str) -> HttpRes
         )
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
+
+
+@require_GET
+def national(request: HttpRequest) -> HttpResponse:
+    """National numbers over the configured trialnode instances, each study counted once."""
+    from django.conf import settings
+
+    from trialnode.statistics.national import InstanceError, national_numbers
+
+    instances = settings.TRIALNODE_NATIONAL_INSTANCES
+    query = _query(request)
+    if isinstance(query, HttpResponse):
+        return query
+    context: dict[str, object] = {"query": query, "instances": instances, "tables": []}
+    params = {"measure": query.measure, "year": str(query.year)}
+    try:
+        for by in ("study_type", "regions"):
+            result = national_numbers(instances, params, by=by) if instances else None
+            if result:
+                context["result"] = result
+                context["tables"].append((by, result["rows"]))
+    except InstanceError as exc:
+        context["error"] = str(exc)
+    return render(
+        request, "statistics/national.html", context, status=502 if "error" in context else 200
+    )

@@ -1,0 +1,54 @@
+"""The in-memory counting gives exactly what the definitions' database queries give."""
+
+from datetime import date
+
+import pytest
+
+from trialnode.organisations.models import Region
+from trialnode.statistics import definitions as d
+from trialnode.studies.synthetic import synthetic_studies_create
+
+PERIODS = [
+    d.Period.year(2019),
+    d.Period.year(2023),
+    d.Period.day(date(2021, 6, 30)),
+    d.Period.day(date.today()),
+    d.Period(date(2020, 3, 1), date(2022, 2, 28)),
+]
+
+
+@pytest.fixture
+def many_studies(known_studies):
+    synthetic_studies_create(400, seed=7)
+
+
+def _scopes():
+    uppsala = frozenset({Region.objects.get(slug="uppsala").pk})
+    return [
+        d.Scope(),
+        d.Scope(regions=("stockholm",)),
+        d.Scope(regions=("uppsala", "orebro"), study_type="INTERVENTIONAL"),
+        d.Scope(sponsor_type="INDUSTRY", phase="PHASE3"),
+        d.Scope(unpublished_in_regions=uppsala),
+    ]
+
+
+def test_every_measure_dimension_period_and_scope_agrees(many_studies):
+    for scope in _scopes():
+        for period in PERIODS:
+            for measure in d.Measure.ALL:
+                expected = d.studies(measure, period, scope).count()
+                assert d.count(measure, period, scope) == expected, (measure, period, scope)
+                for by in d.Dimension.ALL:
+                    engine = {row.key: row.value for row in d.breakdown(measure, by, period, scope)}
+                    reference = {
+                        key: value
+                        for key, value in d.reference_counts_by_value(
+                            measure, by, period, scope
+                        ).items()
+                        if value
+                    }
+                    assert engine == reference, (measure, by, period, scope)
+            assert d.collaboration("ongoing", period, scope) == d.reference_collaboration(
+                "ongoing", period, scope
+            )
