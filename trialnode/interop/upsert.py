@@ -107,7 +107,7 @@ def record_hash(record: dict[str, Any]) -> str:
 
 
 def _save(mapped: MappedStudy, existing: Study | None) -> bool:
-    """Insert or replace the record with this NCT number; True when it was new."""
+    """Insert or replace the record with this registry number; True when it was new."""
     study = mapped.study
     created = existing is None
     if existing is not None:

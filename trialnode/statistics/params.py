@@ -78,6 +78,9 @@ class StatisticsQuery:
                     "first": FIRST_YEAR,
                     "last": today.year + 1,
                 }
+        if not explicit_day:
+            # A past year is seen from its last day; the current year from today.
+            day = min(today, date(year, 12, 31))
         measure = one("measure") or base.get("measure", Measure.ONGOING)
         if measure not in Measure.ALL:
             errors["measure"] = _("Unknown measure. Allowed: %(allowed)s.") % {
