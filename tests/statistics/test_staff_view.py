@@ -15,7 +15,9 @@ def test_a_coordinator_sees_their_regions_follow_up_and_unpublished_registration
     # E (submitted, Uppsala) awaits validation and counts among the ongoing studies of 2024.
     assert 'headline-value">1</span> <span class="headline-label">Awaiting validation' in text
     summary = page.context["summary"]
-    assert dict((label, value) for label, value in summary.rows)["Ongoing at some time this year"] == 4
+    assert (
+        dict((label, value) for label, value in summary.rows)["Ongoing at some time this year"] == 4
+    )
     public = client.get(reverse("statistics:dashboard"), {"year": "2024"}).context["summary"]
     assert dict(public.rows)["Ongoing at some time this year"] == 3
 
