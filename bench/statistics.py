@@ -3,7 +3,8 @@
 Generates synthetic published studies with dated status histories (planned, recruiting,
 closed, ended) into a dedicated database, then times each request the public dashboard
 makes (the page itself and each API endpoint behind it) over varying years, regions and
-study types, and writes the yearly report for all of Sweden (PDF and HTML).
+study types, and writes the yearly report for all of Sweden (PDF and HTML). It also times
+loading the counting data into memory, which the first request after any write waits for.
 
     python bench/statistics.py [--count 500000] [--repeat 20] [--reuse]
 
@@ -68,6 +69,10 @@ def run(count: int, repeat: int, reuse: bool) -> None:
             cursor.execute("VACUUM ANALYZE")
     say(f"studies: {Study.objects.count()}, status periods: {StatusSpan.objects.count()}")
 
+    from trialnode.statistics import engine
+
+    loaded = timed(engine.snapshot)
+    say(f"loading the counting data into memory (after any write): {loaded:.1f} s")
     client = Client()
     client.get("/statistik/", FILTERS[0])  # warm up connections and caches
     say(f"\n{'request':<26} {'p50 ms':>8} {'p95 ms':>8}  ({repeat} requests each)")

@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from django.conf import settings
-from django.db import models, transaction
+from django.db import connections, models, transaction
 from django.db.models.expressions import Combinable
 from django.utils.translation import gettext_lazy as _
+
+from trialnode.core.copyinsert import copy_insert
 
 
 class AuditedQuerySet(models.QuerySet):
@@ -29,8 +31,15 @@ class AuditedQuerySet(models.QuerySet):
 
         if kwargs.get("ignore_conflicts") or kwargs.get("update_conflicts"):
             raise ValueError("Audited rows cannot be bulk-created with conflict handling.")
+        objs = list(objs)
         with transaction.atomic(using=self.db, savepoint=False):
-            created = super().bulk_create(objs, *args, **kwargs)
+            if connections[self.db].vendor == "postgresql" and objs:
+                for obj in objs:
+                    if type(obj) is not self.model:
+                        raise TypeError(f"{obj!r} is not a {self.model.__name__}")
+                created = copy_insert(objs, using=self.db)
+            else:
+                created = super().bulk_create(objs, *args, **kwargs)
             trail.record_many_created(created)
         return created
 

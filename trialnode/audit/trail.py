@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from trialnode.audit import context
 from trialnode.audit.models import AuditChainHead, AuditedModel, AuditEvent
+from trialnode.core.copyinsert import copy_rows
 
 MASKED = "[masked]"
 GENESIS = "0" * 64
@@ -213,10 +214,31 @@ def append(entries: list[Entry]) -> None:
                 )
             )
             previous_hash_for_head, previous = previous, digest
-        AuditEvent.objects.bulk_create(rows, batch_size=1000)
+        if connection.vendor == "postgresql":
+            copy_events(rows)
+        else:
+            AuditEvent.objects.bulk_create(rows, batch_size=1000)
         AuditChainHead.objects.filter(pk=1).update(
             seq=seq, hash=previous, prev=previous_hash_for_head
         )
+
+
+EVENT_COLUMNS = (
+    "seq",
+    "occurred_at",
+    "actor_id",
+    "action",
+    "object_type",
+    "object_id",
+    "payload",
+    "prev_hash",
+    "hash",
+)
+
+
+def copy_events(events: list[AuditEvent]) -> None:
+    rows = ([getattr(event, column) for column in EVENT_COLUMNS] for event in events)
+    copy_rows(AuditEvent._meta.db_table, EVENT_COLUMNS, rows)
 
 
 def _create_head() -> AuditChainHead:
