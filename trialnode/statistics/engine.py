@@ -151,15 +151,7 @@ def _load(version: tuple[int, str]) -> Snapshot:
             cancer_studies.append(study)
 
     region_pairs = _pairs(site_study, site_region)
-    by_study: dict[int, list[int]] = {}
-    for study, region in zip(*region_pairs, strict=True):
-        by_study.setdefault(int(study), []).append(int(region))
-    collab_study, collab_code = [], []
-    for study, study_regions in by_study.items():
-        for i, a in enumerate(study_regions):
-            for b in study_regions[i + 1 :]:
-                collab_study.append(study)
-                collab_code.append(min(a, b) * 64 + max(a, b))
+    collaboration_pairs = _region_pairs_per_study(*region_pairs)
 
     if connection.vendor == "postgresql":
         start_day = "start - DATE '0001-01-01' + 1"
@@ -187,10 +179,7 @@ def _load(version: tuple[int, str]) -> Snapshot:
         unit_pairs=_pairs(site_study, site_unit),
         chapter_pairs=_pairs(cond_study, cond_chapter),
         cancer_pairs=_pairs(np.asarray(cancer_studies, dtype=np.int64), np.asarray(cancer_codes)),
-        collaboration_pairs=(
-            np.asarray(collab_study, dtype=np.int64),
-            np.asarray(collab_code, dtype=np.int64),
-        ),
+        collaboration_pairs=collaboration_pairs,
         measure_spans=_measure_spans(
             position(span_columns[0]),
             np.fromiter((STATUS_CODES[s] for s in span_columns[1]), dtype=np.int16),
@@ -204,6 +193,20 @@ def _load(version: tuple[int, str]) -> Snapshot:
         unit_names=["", *unit_names],
         cancer_keys=cancer_keys,
     )
+
+
+def _region_pairs_per_study(studies: np.ndarray, regions: np.ndarray):
+    """(study, a * 64 + b) for every two regions a < b of a study; pairs sorted by study."""
+    pair_studies, codes = [], []
+    for offset in range(1, len(studies)):
+        same = studies[:-offset] == studies[offset:]
+        if not same.any():
+            break
+        pair_studies.append(studies[:-offset][same])
+        codes.append(regions[:-offset][same] * 64 + regions[offset:][same])
+    if not codes:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    return np.concatenate(pair_studies), np.concatenate(codes)
 
 
 def _measure_spans(study, status, start, end, first) -> dict[str, tuple]:
