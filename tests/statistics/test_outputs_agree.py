@@ -107,3 +107,23 @@ def test_the_public_dashboard_works_without_login_in_both_languages(
     page = client.get(reverse("statistics:dashboard"), {"year": "2024"})
     assert page.status_code == 200
     assert "chart.umd.min.js" in page.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("params", "titles"),
+    [
+        ({"cancer_area": "breast"}, {"A"}),
+        ({"condition_area": ""}, {"C"}),
+        ({"regions": "Region Dalarna,Region Uppsala"}, {"A"}),
+        ({"care_provider": ""}, {"A", "B", "C"}),
+        ({"period": "2023"}, {"B", "D"}),
+    ],
+)
+def test_breakdown_and_collaboration_numbers_link_to_exactly_their_studies(
+    client, known_studies, params, titles
+):
+    page = client.get(
+        reverse("statistics:studies"), {"year": "2024", "measure": "ongoing", **params}
+    )
+    listed = set(re.findall(r'<a href="/studier/\d+/">([^<]+)</a>', page.content.decode()))
+    assert listed == titles

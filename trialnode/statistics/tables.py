@@ -12,14 +12,16 @@ from openpyxl import Workbook
 from trialnode.statistics import definitions as d
 from trialnode.statistics.params import StatisticsQuery
 
-# Dimensions whose values the public study list can filter by (their numbers link there).
+# The study list's parameter for each dimension's values (every number links to its studies).
 LINKED_DIMENSIONS = {
     d.Dimension.REGION: "region",
     d.Dimension.STUDY_TYPE: "study_type",
     d.Dimension.SPONSOR_TYPE: "sponsor_type",
     d.Dimension.PHASE: "phase",
     d.Dimension.CONDITION_AREA: "condition_area",
+    d.Dimension.CANCER_AREA: "cancer_area",
     d.Dimension.CARE_PROVIDER: "care_provider",
+    d.Dimension.UNIT: "unit",
 }
 DASHBOARD_DIMENSIONS = (
     d.Dimension.REGION,
@@ -107,7 +109,9 @@ def collaboration_table(query: StatisticsQuery) -> Table:
         title=_("Regions that share studies"),
         columns=[_("Region"), _("Region"), str(d.Measure.LABELS[query.measure])],
         rows=[[a, b, n] for a, b, n in pairs],
-        links=[None for _pair in pairs],
+        links=[("regions", f"{a},{b}") for a, b, _n in pairs],
+        measure=query.measure,
+        query_items=query.items(),
     )
 
 

@@ -174,6 +174,20 @@ def studies_behind(request: HttpRequest) -> HttpResponse:
             Q(care_provider__slug=provider) if provider else Q(care_provider__isnull=True)
         )
         studies = studies.filter(Exists(sites))
+    if "unit" in request.GET:
+        sites = StudySite.objects.filter(study=OuterRef("pk"))
+        if query.scope.regions:
+            sites = sites.filter(region__slug__in=query.scope.regions)
+        unit = request.GET["unit"]
+        sites = sites.filter(Q(unit__name=unit) if unit else Q(unit__isnull=True))
+        studies = studies.filter(Exists(sites))
+    if "cancer_area" in request.GET:
+        studies = studies.filter(id__in=_studies_in_cancer_area(request.GET["cancer_area"]))
+    if "regions" in request.GET:
+        for name in request.GET["regions"].split(",")[:2]:
+            studies = studies.filter(
+                Exists(StudySite.objects.filter(study=OuterRef("pk"), region__name=name))
+            )
     page = Paginator(studies.order_by("title_sv", "title_en", "pk"), 50).get_page(
         request.GET.get("page")
     )
@@ -236,3 +250,8 @@ def national(request: HttpRequest) -> HttpResponse:
     return render(
         request, "statistics/national.html", context, status=502 if "error" in context else 200
     )
+
+
+def _studies_in_cancer_area(area: str) -> set[int]:
+    pairs = StudyCondition.objects.filter(chapter="II").values_list("study_id", "icd10_code")
+    return {study_id for study_id, code in pairs if d.cancer_area(code) == area}
