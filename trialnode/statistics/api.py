@@ -6,6 +6,7 @@ from django.http import HttpRequest
 from ninja import Router, Schema
 
 from trialnode.statistics import definitions as d
+from trialnode.statistics import engine
 from trialnode.statistics.params import StatisticsQuery
 from trialnode.studies.filters import FilterError
 
@@ -54,6 +55,7 @@ class PairOut(Schema):
     description="Parameters: date=YYYY-MM-DD, region (repeatable), study_type, sponsor_type, "
     "phase. Definitions in the README.",
 )
+@engine.consistent
 def statistics_summary(request: HttpRequest):
     query = StatisticsQuery.from_params(request.GET)
     return d.summary(query.day, query.scope)
@@ -67,6 +69,7 @@ def statistics_summary(request: HttpRequest):
     "sponsor_type|condition_area|cancer_area|region|care_provider|unit, year=YYYY or "
     "date=YYYY-MM-DD, and the summary's filters. `total` counts each study once.",
 )
+@engine.consistent
 def statistics_breakdown(request: HttpRequest):
     query = StatisticsQuery.from_params(request.GET)
     rows = d.breakdown(query.measure, query.by, query.period, query.scope)
@@ -86,6 +89,7 @@ def statistics_breakdown(request: HttpRequest):
     description="interval=month (default; year=YYYY) or interval=year (the ten years up to "
     "year=YYYY, ongoing during each year), with the summary's filters.",
 )
+@engine.consistent
 def statistics_timeseries(request: HttpRequest, interval: str = "month"):
     query = StatisticsQuery.from_params(request.GET)
     return {
@@ -99,6 +103,7 @@ def statistics_timeseries(request: HttpRequest, interval: str = "month"):
     response=list[PairOut],
     summary="Pairs of regions that share counted studies",
 )
+@engine.consistent
 def statistics_collaboration(request: HttpRequest):
     query = StatisticsQuery.from_params(request.GET)
     pairs = d.collaboration(query.measure, query.period, query.scope)

@@ -215,8 +215,7 @@ def studies(measure: str, period: Period, scope: Scope = Scope()) -> QuerySet[St
 
 def count(measure: str, period: Period, scope: Scope = Scope()) -> int:
     """The national count (or the count within the scope's regions): each study once."""
-    snap = engine.snapshot()
-    return int(engine.counted(snap, measure, period.start, period.end, scope).sum())
+    return engine.count(engine.snapshot(), measure, period.start, period.end, scope)
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,9 @@ the head has moved. A test checks every measure against the database query.
 
 from __future__ import annotations
 
+import functools
 import threading
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -32,7 +34,8 @@ from trialnode.studies.models import (
 )
 from trialnode.studies.validators import ICD10_CHAPTERS
 
-STATUS_CODES = {status: code for code, status in enumerate(Status.values)}
+STATUSES = ["", *Status.values]
+STATUS_CODES = {status: code for code, status in enumerate(STATUSES)}
 STUDY_TYPES = ["", *StudyType.values]
 SPONSOR_TYPES = ["", *SponsorType.values]
 PHASES = ["", *Phase.values]
@@ -41,17 +44,12 @@ FAR_FUTURE = date(9999, 12, 31).toordinal()
 ONGOING_CODES = np.asarray([STATUS_CODES[s] for s in ONGOING_STATUSES], dtype=np.int16)
 
 
-def _codes(values, vocabulary: list[str]) -> np.ndarray:
-    lookup = {value: code for code, value in enumerate(vocabulary)}
-    return np.fromiter((lookup.get(v or "", 0) for v in values), dtype=np.int16)
-
-
 def _pairs(left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Distinct (left, right) pairs."""
     if not len(left):
-        return left.astype(np.int64), right.astype(np.int64)
+        return left.astype(np.int32), right.astype(np.int64)
     keys = np.unique(left.astype(np.int64) * (1 << 20) + right.astype(np.int64))
-    return keys >> 20, keys & ((1 << 20) - 1)
+    return (keys >> 20).astype(np.int32), keys & ((1 << 20) - 1)
 
 
 @dataclass
@@ -83,6 +81,8 @@ class Snapshot:
     unit_names: list[str]
     cancer_keys: list[str]
     _populations: dict = field(default_factory=dict)
+    _counted: dict = field(default_factory=dict)
+    _gathered: dict = field(default_factory=dict)
 
     @property
     def size(self) -> int:
@@ -97,58 +97,92 @@ def _head() -> tuple[int, str]:
     return head or (0, "")
 
 
-def _rows(sql: str) -> list[tuple]:
+def _matrix(sql: str, columns: int) -> np.ndarray:
+    """The rows of a query whose columns are all integers, as one integer array."""
     with connection.cursor() as cursor:
         cursor.execute(sql)
-        return cursor.fetchall()
+        rows = cursor.fetchall()
+    return np.array(rows, dtype=np.int64).reshape(-1, columns)
+
+
+def _case(column: str, vocabulary: list[str]) -> str:
+    """SQL that turns a text column into its position in ``vocabulary`` (0 when absent)."""
+    whens = " ".join(
+        f"WHEN '{value.replace(chr(39), chr(39) * 2)}' THEN {code}"
+        for code, value in enumerate(vocabulary)
+        if value
+    )
+    return f"CASE {column} {whens} ELSE 0 END"
+
+
+def _lookup(keys: list[int], size_hint: int = 0) -> np.ndarray:
+    """An array mapping a primary key to its position + 1 (0 for NULL or unknown)."""
+    table = np.zeros(max([*keys, size_hint, 0]) + 1, dtype=np.int64)
+    table[np.asarray(keys, dtype=np.int64)] = np.arange(1, len(keys) + 1)
+    return table
+
+
+STATES = ["", RegistrationState.PUBLISHED, RegistrationState.DRAFT]
 
 
 def _load(version: tuple[int, str]) -> Snapshot:
     from trialnode.statistics.definitions import cancer_area
 
-    studies = _rows(
-        "SELECT id, registration_state, duplicate_of_id IS NULL, study_type, sponsor_type, "
-        "phase FROM studies_study ORDER BY id"
+    studies = _matrix(
+        f"SELECT id, {_case('registration_state', STATES)}, "
+        "CASE WHEN duplicate_of_id IS NULL THEN 1 ELSE 0 END, "
+        f"{_case('study_type', STUDY_TYPES)}, {_case('sponsor_type', SPONSOR_TYPES)}, "
+        f"{_case('phase', PHASES)} FROM studies_study ORDER BY id",
+        6,
     )
-    columns = list(zip(*studies, strict=True)) if studies else [()] * 6
-    study_pk = np.asarray(columns[0], dtype=np.int64)
-    state = np.asarray(columns[1], dtype=object)
-    single = np.asarray(columns[2], dtype=bool)
-    published = (state == RegistrationState.PUBLISHED) & single
-    staff_visible = (state != RegistrationState.DRAFT) & single
+    study_pk = studies[:, 0]
+    single = studies[:, 2] == 1
+    published = (studies[:, 1] == STATES.index(RegistrationState.PUBLISHED)) & single
+    staff_visible = (studies[:, 1] != STATES.index(RegistrationState.DRAFT)) & single
 
-    def position(values) -> np.ndarray:
-        return np.searchsorted(study_pk, np.asarray(values, dtype=np.int64))
+    def position(pks: np.ndarray) -> np.ndarray:
+        return np.searchsorted(study_pk, pks).astype(np.int32)
 
     regions = list(Region.objects.order_by("pk").values_list("pk", "slug", "name"))
-    region_index = {pk: i for i, (pk, _s, _n) in enumerate(regions)}
     providers = list(CareProvider.objects.order_by("pk").values_list("pk", "slug"))
-    provider_index = {pk: i + 1 for i, (pk, _s) in enumerate(providers)}
-    unit_names = sorted(set(Unit.objects.values_list("name", flat=True)))
-    unit_by_name = {name: i + 1 for i, name in enumerate(unit_names)}
-    unit_index = {pk: unit_by_name[name] for pk, name in Unit.objects.values_list("pk", "name")}
-    sites = _rows("SELECT study_id, region_id, care_provider_id, unit_id FROM studies_studysite")
-    site_study = position([row[0] for row in sites])
-    site_region = np.fromiter((region_index[row[1]] for row in sites), dtype=np.int64)
-    site_provider = np.fromiter((provider_index.get(row[2], 0) for row in sites), np.int64)
-    site_unit = np.fromiter((unit_index.get(row[3], 0) for row in sites), np.int64)
-
-    conditions = _rows(
-        "SELECT study_id, chapter, icd10_code FROM studies_studycondition WHERE chapter <> ''"
+    unit_rows = list(Unit.objects.values_list("pk", "name"))
+    unit_names = sorted({name for _pk, name in unit_rows})
+    sites = _matrix(
+        "SELECT study_id, region_id, COALESCE(care_provider_id, 0), COALESCE(unit_id, 0) "
+        "FROM studies_studysite",
+        4,
     )
-    chapter_index = {chapter: i for i, chapter in enumerate(CHAPTERS)}
-    cond_study = position([row[0] for row in conditions])
-    cond_chapter = np.fromiter((chapter_index[row[1]] for row in conditions), dtype=np.int64)
-    cancer_keys: list[str] = []
-    cancer_codes = []
-    cancer_studies = []
-    for row, study in zip(conditions, cond_study, strict=True):
-        if row[1] == "II":
-            key = cancer_area(row[2])
-            if key not in cancer_keys:
-                cancer_keys.append(key)
-            cancer_codes.append(cancer_keys.index(key))
-            cancer_studies.append(study)
+    site_study = position(sites[:, 0])
+    region_lookup = _lookup([pk for pk, _s, _n in regions], int(sites[:, 1].max(initial=0)))
+    site_region = region_lookup[sites[:, 1]] - 1
+    provider_lookup = _lookup([pk for pk, _s in providers], int(sites[:, 2].max(initial=0)))
+    site_provider = provider_lookup[sites[:, 2]]
+    unit_lookup = np.zeros(
+        max([pk for pk, _n in unit_rows] + [int(sites[:, 3].max(initial=0))]) + 1, dtype=np.int64
+    )
+    for pk, name in unit_rows:
+        unit_lookup[pk] = unit_names.index(name) + 1
+    site_unit = unit_lookup[sites[:, 3]]
+
+    conditions = _matrix(
+        f"SELECT study_id, {_case('chapter', ['', *CHAPTERS])} FROM studies_studycondition "
+        "WHERE chapter <> ''",
+        2,
+    )
+    cond_study = position(conditions[:, 0])
+    cond_chapter = conditions[:, 1] - 1
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT study_id, icd10_code FROM studies_studycondition WHERE chapter = 'II'"
+        )
+        cancer_rows = cursor.fetchall()
+    codes, inverse = np.unique(
+        np.asarray([code for _s, code in cancer_rows], dtype=object), return_inverse=True
+    )
+    areas = [cancer_area(code) for code in codes]
+    cancer_keys = sorted(set(areas))
+    area_codes = np.asarray([cancer_keys.index(area) for area in areas], dtype=np.int64)
+    cancer_studies = position(np.asarray([s for s, _c in cancer_rows], dtype=np.int64))
 
     region_pairs = _pairs(site_study, site_region)
     collaboration_pairs = _region_pairs_per_study(*region_pairs)
@@ -159,33 +193,33 @@ def _load(version: tuple[int, str]) -> Snapshot:
     else:
         start_day = "CAST(julianday(start) - 1721424.5 AS INTEGER)"
         end_day = 'CAST(julianday("end") - 1721424.5 AS INTEGER)'
-    span_sql = (
-        f"SELECT study_id, status, {start_day}, COALESCE({end_day}, {FAR_FUTURE}), "
-        "first_ongoing FROM studies_statusspan"
+    spans = _matrix(
+        f"SELECT study_id, {_case('status', STATUSES)}, {start_day}, "
+        f"COALESCE({end_day}, {FAR_FUTURE}), CASE WHEN first_ongoing THEN 1 ELSE 0 END "
+        "FROM studies_statusspan",
+        5,
     )
-    spans = _rows(span_sql)
-    span_columns = list(zip(*spans, strict=True)) if spans else [()] * 5
     return Snapshot(
         version=version,
         study_pk=study_pk,
         published=published,
         staff_visible=staff_visible,
-        study_type=_codes(columns[3], STUDY_TYPES),
-        sponsor_type=_codes(columns[4], SPONSOR_TYPES),
-        phase=_codes(columns[5], PHASES),
+        study_type=studies[:, 3],
+        sponsor_type=studies[:, 4],
+        phase=studies[:, 5],
         region_pairs=region_pairs,
         provider_pairs=_pairs(site_study, site_provider),
         sites=(site_study, site_region, site_provider, site_unit),
         unit_pairs=_pairs(site_study, site_unit),
         chapter_pairs=_pairs(cond_study, cond_chapter),
-        cancer_pairs=_pairs(np.asarray(cancer_studies, dtype=np.int64), np.asarray(cancer_codes)),
+        cancer_pairs=_pairs(cancer_studies, area_codes[inverse] if len(codes) else area_codes),
         collaboration_pairs=collaboration_pairs,
         measure_spans=_measure_spans(
-            position(span_columns[0]),
-            np.fromiter((STATUS_CODES[s] for s in span_columns[1]), dtype=np.int16),
-            np.asarray(span_columns[2], dtype=np.int64),
-            np.asarray(span_columns[3], dtype=np.int64),
-            np.asarray(span_columns[4], dtype=bool),
+            position(spans[:, 0]),
+            spans[:, 1],
+            spans[:, 2],
+            spans[:, 3],
+            spans[:, 4] == 1,
         ),
         region_slugs=[slug for _pk, slug, _name in regions],
         region_names=[name for _pk, _slug, name in regions],
@@ -228,9 +262,32 @@ _lock = threading.Lock()
 _current: Snapshot | None = None
 
 
+_pinned: ContextVar[Snapshot | None] = ContextVar("statistics_snapshot", default=None)
+
+
+def consistent(function):
+    """Run ``function`` on one loaded version of the data: every number it counts agrees,
+    like the reads of one transaction, and the version is checked once, not per number."""
+
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        if _pinned.get() is not None:
+            return function(*args, **kwargs)
+        token = _pinned.set(snapshot())
+        try:
+            return function(*args, **kwargs)
+        finally:
+            _pinned.reset(token)
+
+    return wrapper
+
+
 def snapshot() -> Snapshot:
     """The loaded data, reloaded first when anything was written since it was loaded."""
     global _current
+    pinned = _pinned.get()
+    if pinned is not None:
+        return pinned
     version = _head()
     current = _current
     if current is not None and current.version == version:
@@ -248,11 +305,29 @@ def snapshot() -> Snapshot:
         return loaded  # still changing: exact as of its load, not kept
 
 
+def _scope_key(scope) -> tuple:
+    return (
+        scope.regions,
+        scope.study_type,
+        scope.sponsor_type,
+        scope.phase,
+        scope.unpublished_in_regions,
+    )
+
+
 def counted(snap: Snapshot, measure: str, start: date, end: date, scope) -> np.ndarray:
-    """A mask over studies: those the measure counts in the period, within the scope."""
+    """A mask over studies: those the measure counts in the period, within the scope.
+
+    The mask is kept with the loaded data (which is exact for its version), so the tables
+    of one period share it; callers must not change it.
+    """
     if measure not in snap.measure_spans:
         raise ValueError(f"unknown measure {measure!r}")
     a, b = start.toordinal(), end.toordinal()
+    key = (measure, a, b, _scope_key(scope))
+    cached = snap._counted.get(key)
+    if cached is not None:
+        return cached
     studies, starts, ends = snap.measure_spans[measure]
     if measure in ("ongoing", "recruiting"):
         # Periods that began by the last day and had not ended before the first.
@@ -263,7 +338,25 @@ def counted(snap: Snapshot, measure: str, start: date, end: date, scope) -> np.n
         selected = studies[np.searchsorted(starts, a) : np.searchsorted(starts, b, side="right")]
     hit = np.zeros(snap.size, dtype=bool)
     hit[selected] = True
-    return hit & population(snap, scope)
+    hit &= population(snap, scope)
+    if len(snap._counted) >= 64:
+        snap._counted.clear()
+    snap._counted[key] = hit
+    return hit
+
+
+def count(snap: Snapshot, measure: str, start: date, end: date, scope) -> int:
+    """How many studies ``counted`` marks, without building the mask for a single day."""
+    if start == end and measure in ("ongoing", "recruiting"):
+        # A study is in at most one of its periods on a given day: no study counts twice.
+        studies, starts, ends = snap.measure_spans[measure]
+        key = (measure, _scope_key(scope))
+        within = snap._gathered.get(key)
+        if within is None:
+            within = snap._gathered[key] = population(snap, scope)[studies]
+        stop = np.searchsorted(starts, start.toordinal(), side="right")
+        return int(np.count_nonzero(within[:stop] & (ends[:stop] > start.toordinal())))
+    return int(np.count_nonzero(counted(snap, measure, start, end, scope)))
 
 
 def _in_regions(snap: Snapshot, region_positions: set[int]) -> np.ndarray:
@@ -274,13 +367,7 @@ def _in_regions(snap: Snapshot, region_positions: set[int]) -> np.ndarray:
 
 
 def population(snap: Snapshot, scope) -> np.ndarray:
-    key = (
-        scope.regions,
-        scope.study_type,
-        scope.sponsor_type,
-        scope.phase,
-        scope.unpublished_in_regions,
-    )
+    key = _scope_key(scope)
     cached = snap._populations.get(key)
     if cached is not None:
         return cached
@@ -301,6 +388,7 @@ def population(snap: Snapshot, scope) -> np.ndarray:
             mask &= values == vocabulary.index(getattr(scope, name))
     if len(snap._populations) > 256:
         snap._populations.clear()
+        snap._gathered.clear()
     snap._populations[key] = mask
     return mask
 
@@ -336,10 +424,14 @@ def counts_by_value(snap: Snapshot, by: str, mask: np.ndarray, scope) -> dict[st
 
 def _pairs_within(snap: Snapshot, by: str, regions: tuple[str, ...]):
     """Distinct (study, value) pairs over the sites in these regions only."""
+    key = ("within", by, regions)
+    if key in snap._gathered:
+        return snap._gathered[key]
     site_study, site_region, site_provider, site_unit = snap.sites
     wanted = np.isin(site_region, [snap.region_slugs.index(slug) for slug in regions])
     values = {"region": site_region, "care_provider": site_provider, "unit": site_unit}[by]
-    return _pairs(site_study[wanted], values[wanted])
+    pairs = snap._gathered[key] = _pairs(site_study[wanted], values[wanted])
+    return pairs
 
 
 def collaboration_counts(snap: Snapshot, mask: np.ndarray) -> list[tuple[str, str, int]]:

@@ -14,7 +14,7 @@ from django.utils import timezone, translation
 
 from trialnode.organisations.models import Node
 from trialnode.statistics import definitions as d
-from trialnode.statistics import tables
+from trialnode.statistics import engine, tables
 from trialnode.statistics.params import StatisticsQuery
 
 REPORT_DIMENSIONS = (
@@ -40,6 +40,7 @@ def bars(rows: list[list[object]], limit: int = 12) -> list[Bar]:
     return [Bar(str(row[0]), int(row[-1]), 100 * int(row[-1]) / largest) for row in top]
 
 
+@engine.consistent
 def report_context(year: int, node: Node | None) -> dict[str, object]:
     regions = tuple(node.regions.values_list("slug", flat=True)) if node else ()
     scope = d.Scope(regions=regions)

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import io
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
+from django.urls import reverse
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
 
@@ -34,7 +38,12 @@ DASHBOARD_DIMENSIONS = (
 )
 
 
-@dataclass
+@functools.cache
+def _studies_url() -> str:
+    return reverse("statistics:studies")
+
+
+@dataclass(eq=False)
 class Table:
     name: str
     title: str
@@ -48,15 +57,29 @@ class Table:
 
     @property
     def entries(self) -> list[tuple[list[object], str]]:
-        """Each row with the query of the studies behind its number ('' when none)."""
+        """Each row with the address of the studies behind its number ('' when none)."""
         return [(row, self.href(link)) for row, link in zip(self.rows, self.links, strict=False)]
+
+    def rows_html(self) -> str:
+        """The table's body (built here rather than in a template loop: tables run long)."""
+        rows = []
+        for row, href in self.entries:
+            cells = "".join(f"<td>{escape(cell)}</td>" for cell in row[:-1])
+            value = f'<a href="{escape(href)}">{escape(row[-1])}</a>' if href else escape(row[-1])
+            rows.append(f'<tr>{cells}<td class="number">{value}</td></tr>')
+        # Every value above is escaped.
+        return mark_safe("".join(rows))
 
     def href(self, link: tuple[str, str] | None) -> str:
         if link is None:
             return ""
         name, value = link
+        return f"{self._base_query(name)}&{urlencode([(name, value)])}"
+
+    @functools.cache  # noqa: B019 - tables live for one request
+    def _base_query(self, name: str) -> str:
         kept = [(k, v) for k, v in self.query_items if k != name]
-        return urlencode([*kept, ("measure", self.measure), (name, value)])
+        return f"{_studies_url()}?{urlencode([*kept, ('measure', self.measure)])}"
 
 
 def series_table(query: StatisticsQuery, interval: str) -> Table:

@@ -18,7 +18,7 @@ from trialnode.jobs.models import Job
 from trialnode.jobs.services import job_start
 from trialnode.organisations.models import Node, Region, Role
 from trialnode.statistics import definitions as d
-from trialnode.statistics import tables
+from trialnode.statistics import engine, tables
 from trialnode.statistics.params import StatisticsQuery
 from trialnode.studies.filters import FilterError
 from trialnode.studies.models import Phase, SponsorType, Study, StudyCondition, StudySite, StudyType
@@ -51,6 +51,7 @@ def _dashboard_context(query: StatisticsQuery) -> dict[str, object]:
 
 
 @require_GET
+@engine.consistent
 def dashboard(request: HttpRequest) -> HttpResponse:
     query = _query(request)
     if isinstance(query, HttpResponse):
@@ -74,6 +75,7 @@ def staff_regions(user) -> frozenset[int]:
 
 
 @login_required
+@engine.consistent
 def staff_dashboard(request: HttpRequest) -> HttpResponse:
     """The same measures over submitted and returned registrations too, and follow-up lists."""
     regions = staff_regions(request.user)
@@ -205,6 +207,7 @@ def studies_behind(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
+@engine.consistent
 def table_download(request: HttpRequest, name: str, file_format: str) -> HttpResponse:
     query = _query(request)
     if isinstance(query, HttpResponse):
