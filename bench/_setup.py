@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import statistics
 import sys
 import time
 from collections.abc import Callable
@@ -42,9 +41,12 @@ def django_on_bench_database(*, recreate: bool, suffix: str = "") -> None:
 
 def percentiles(samples: list[float]) -> tuple[float, float]:
     """p50 and p95 in milliseconds."""
+    # Not the standard library's statistics module: bench/statistics.py shadows it here.
     ordered = sorted(samples)
+    middle = len(ordered) // 2
+    median = ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
     p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
-    return statistics.median(ordered) * 1000, p95 * 1000
+    return median * 1000, p95 * 1000
 
 
 def timed(function: Callable[[], object]) -> float:
