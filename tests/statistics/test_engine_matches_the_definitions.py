@@ -52,3 +52,11 @@ def test_every_measure_dimension_period_and_scope_agrees(many_studies):
             assert d.collaboration("ongoing", period, scope) == d.reference_collaboration(
                 "ongoing", period, scope
             )
+
+
+def test_the_status_in_force_is_the_status_on_the_study(many_studies):
+    from trialnode.studies.models import StatusSpan, Study
+
+    in_force = dict(StatusSpan.objects.filter(end__isnull=True).values_list("study_id", "status"))
+    assert in_force == dict(Study.objects.filter(pk__in=in_force).values_list("pk", "status"))
+    assert len(in_force) == Study.objects.count()

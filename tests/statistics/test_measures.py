@@ -133,3 +133,17 @@ def test_an_imported_record_counts_from_its_registered_start_to_its_completion(
     assert count(Measure.STARTED, Period.year(2021)) == 1
     assert count(Measure.COMPLETED, Period.year(2023)) == 1
     assert count(Measure.ONGOING, Period.year(2024)) == 0
+
+
+def test_a_backdated_change_recorded_later_holds_from_its_date_on(reference_data):
+    study = Study.objects.create(title_sv="Efterregistrerad", registration_state="published")
+    # Registered today as planned, then corrected: it has recruited since March 2024.
+    StudyStatusChange.objects.create(
+        study=study, status="NOT_YET_RECRUITING", effective_date=date.today()
+    )
+    StudyStatusChange.objects.create(
+        study=study, status="RECRUITING", effective_date=date(2024, 3, 1)
+    )
+    assert count(Measure.RECRUITING, Period.day(date.today())) == 1
+    assert count(Measure.STARTED, Period.year(2024)) == 1
+    assert count(Measure.ONGOING, Period.day(date(2024, 2, 28))) == 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -10,6 +11,7 @@ from django.core.paginator import Paginator
 from django.db.models import Exists, OuterRef, Q
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
@@ -36,7 +38,7 @@ def _query(request: HttpRequest, **base) -> StatisticsQuery | HttpResponse:
 def _dashboard_context(query: StatisticsQuery) -> dict[str, object]:
     return {
         "query": query,
-        "query_string": "&".join(f"{k}={v}" for k, v in query.items()),
+        "query_string": urlencode(query.items()),
         "summary": tables.summary_table(query),
         "series_month": tables.series_table(query, "month"),
         "series_year": tables.series_table(query, "year"),
@@ -46,7 +48,7 @@ def _dashboard_context(query: StatisticsQuery) -> dict[str, object]:
         "study_types": StudyType.choices,
         "sponsor_types": SponsorType.choices,
         "phases": Phase.choices,
-        "years": range(query.day.year + 1, query.day.year - 15, -1),
+        "years": range(timezone.localdate().year, timezone.localdate().year - 16, -1),
     }
 
 
@@ -100,7 +102,7 @@ def staff_dashboard(request: HttpRequest) -> HttpResponse:
             .count(),
             "own_regions": Region.objects.filter(pk__in=regions),
             "nodes": Node.objects.filter(regions__in=regions).distinct(),
-            "report_years": range(query.day.year, query.day.year - 10, -1),
+            "report_years": range(timezone.localdate().year, timezone.localdate().year - 10, -1),
         }
     )
     return render(request, "statistics/staff.html", context)

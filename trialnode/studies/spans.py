@@ -27,9 +27,24 @@ STARTED_STATUSES = ONGOING_STATUSES | {Status.COMPLETED, Status.TERMINATED, Stat
 ENDED_STATUSES = frozenset({Status.COMPLETED, Status.TERMINATED})
 
 
+def timeline(changes: list[tuple[date, str]]) -> list[tuple[date, str]]:
+    """Dated statuses from changes in the order they were recorded.
+
+    Each change holds from its effective date on and overrides what was recorded before
+    for those days: a change recorded later with an earlier date (a registration that
+    says the study has recruited since March) replaces the statuses after that date. So
+    the status today is always the last one recorded, as on the study itself.
+    """
+    points: list[tuple[date, str]] = []
+    for day, status in changes:
+        points = [point for point in points if point[0] < day]
+        points.append((day, status))
+    return points
+
+
 def periods(study: Study, changes: list[tuple[date, str]]) -> list[StatusSpan]:
-    """The status periods of one study from its changes, ordered as recorded."""
-    points = list(changes)
+    """The status periods of one study from its changes, in the order they were recorded."""
+    points = timeline(changes)
     if study.source != Source.LOCAL and points:
         first_date, first_status = points[0]
         if (
@@ -44,13 +59,8 @@ def periods(study: Study, changes: list[tuple[date, str]]) -> list[StatusSpan]:
                 first_status if first_status in ONGOING_STATUSES else Status.ACTIVE_NOT_RECRUITING
             )
             points.insert(0, (study.start_date, implied))
-    # One status per day: the last recorded change of a day is the day's status.
-    by_day: dict[date, str] = {}
-    for day, status in points:
-        by_day[day] = status
     spans: list[StatusSpan] = []
-    for day in sorted(by_day):
-        status = by_day[day]
+    for day, status in points:
         if spans and spans[-1].status == status:
             continue
         if spans:
@@ -74,7 +84,7 @@ def refresh_spans(study_ids: Iterable[int]) -> None:
         history: dict[int, list[tuple[date, str]]] = {}
         for study_id, day, status in (
             StudyStatusChange.objects.filter(study_id__in=chunk)
-            .order_by("study_id", "effective_date", "recorded_at", "id")
+            .order_by("study_id", "recorded_at", "id")
             .values_list("study_id", "effective_date", "status")
         ):
             history.setdefault(study_id, []).append((day, status))
