@@ -225,7 +225,10 @@ def _import_batch(
             _create_many(new)
             for mapped, previous in changed:
                 _save(mapped, previous)
-            search.index_studies([mapped.study.pk for mapped, _previous in prepared])
+            search.index_studies([mapped.study.pk for mapped, _previous in changed])
+            search.index_studies(
+                [mapped.study.pk for mapped in new], loaded=[_with_rows(m) for m in new]
+            )
     except (IntegrityError, ValidationError, ValueError):
         for record in records:
             _import_one(record, registry, matcher, summary)
@@ -256,6 +259,16 @@ def _import_one(
         summary.created += 1
     else:
         summary.updated += 1
+
+
+def _with_rows(mapped: MappedStudy) -> Study:
+    """The new study with its rows attached, as if they had been read with it."""
+    mapped.study._prefetched_objects_cache = {
+        "conditions": mapped.conditions,
+        "interventions": mapped.interventions,
+        "sites": mapped.sites,
+    }
+    return mapped.study
 
 
 def _create_many(new: list[MappedStudy]) -> None:

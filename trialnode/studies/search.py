@@ -63,14 +63,21 @@ def _document_texts(study: Study) -> tuple[str, str]:
     return title, " ".join(p for p in body_parts if p)
 
 
-def index_studies(study_ids: Iterable[int]) -> None:
-    """Rebuild the search documents (and vocabulary) of the given studies."""
+def index_studies(study_ids: Iterable[int], *, loaded: list[Study] | None = None) -> None:
+    """Rebuild the search documents (and vocabulary) of the given studies.
+
+    ``loaded``: these studies in memory with their conditions, interventions and sites
+    already attached as prefetched rows (an import has them at hand), so that they are
+    not read back from the database.
+    """
     ids = list(study_ids)
     if not ids:
         return
-    studies = Study.objects.filter(pk__in=ids).prefetch_related(
-        "conditions", "interventions", "sites__care_provider", "sites__unit"
-    )
+    studies = loaded
+    if studies is None:
+        studies = Study.objects.filter(pk__in=ids).prefetch_related(
+            "conditions", "interventions", "sites__care_provider", "sites__unit"
+        )
     documents = []
     vocabulary: set[str] = set()
     # Only SQLite's FTS5 index reads the stemmed columns; PostgreSQL stems by itself.
