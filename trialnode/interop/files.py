@@ -146,8 +146,11 @@ def iter_path_records(path: Path, tracker: InputProgress | None = None) -> Itera
             yield record
 
 
+CsvReader = Callable[[IO[bytes], str], Iterator[dict[str, Any]]]
+
+
 def _all_records(
-    paths: list[Path], tracker: InputProgress, *, csv_reader=None
+    paths: list[Path], tracker: InputProgress, *, csv_reader: CsvReader | None = None
 ) -> Iterator[dict[str, Any]]:
     for path in paths:
         if not path.is_file():
@@ -168,7 +171,12 @@ def _all_records(
 Progress = Callable[[ImportSummary, float], None]
 
 
-def _import(paths: list[Path], importer, progress: Progress | None, csv_reader=None):
+def _import(
+    paths: list[Path],
+    importer: Callable[..., ImportSummary],
+    progress: Progress | None,
+    csv_reader: CsvReader | None = None,
+) -> ImportSummary:
     tracker = InputProgress(paths)
     summary = importer(
         _all_records(paths, tracker, csv_reader=csv_reader),
