@@ -160,6 +160,17 @@ class ProgressBar:
             self.stream.write("\n")
 
 
+def _report_import(heading: str, summary) -> int:
+    """Print the counts and every rejected record; exit 1 when some were rejected."""
+    print(
+        f"{heading}: {summary.created} new, {summary.updated} updated, "
+        f"{summary.unchanged} unchanged, {len(summary.rejected)} rejected"
+    )
+    for identifier, reason in summary.rejected:
+        print(f"  rejected {identifier}: {reason}")
+    return 1 if summary.rejected else 0
+
+
 def cmd_import(args: argparse.Namespace) -> int:
     _prepare_environment()
     from trialnode.audit.context import acting_as
@@ -177,13 +188,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     finally:
         if progress is not None:
             progress.close()
-    print(
-        f"Imported: {summary.created} new, {summary.updated} updated, "
-        f"{summary.unchanged} unchanged, {len(summary.rejected)} rejected"
-    )
-    for identifier, reason in summary.rejected:
-        print(f"  rejected {identifier}: {reason}")
-    return 1 if summary.rejected else 0
+    return _report_import("Imported", summary)
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -256,14 +261,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
         print(f"Sync failed: {exc}", file=sys.stderr)
         return 1
     summary = result.imported
-    print(
-        f"{result.pages} pages since {result.since or 'the beginning'}: {summary.created} new, "
-        f"{summary.updated} updated, {summary.unchanged} unchanged, "
-        f"{len(summary.rejected)} rejected"
-    )
-    for identifier, reason in summary.rejected:
-        print(f"  rejected {identifier}: {reason}")
-    return 1 if summary.rejected else 0
+    return _report_import(f"{result.pages} pages since {result.since or 'the beginning'}", summary)
 
 
 def cmd_backup(args: argparse.Namespace) -> int:

@@ -357,18 +357,11 @@ class VerifyResult:
 def verify(*, chunk_size: int = 10_000) -> VerifyResult:
     """Walk the chain in order; report the first changed, deleted or inserted event."""
     expected_seq, previous = 0, GENESIS
-    columns = (
-        "seq",
-        "occurred_at",
-        "actor_id",
-        "action",
-        "object_type",
-        "object_id",
-        "payload",
-        "prev_hash",
-        "hash",
+    rows = (
+        AuditEvent.objects.order_by("seq")
+        .values_list(*EVENT_COLUMNS)
+        .iterator(chunk_size=chunk_size)
     )
-    rows = AuditEvent.objects.order_by("seq").values_list(*columns).iterator(chunk_size=chunk_size)
     count = 0
     for seq, occurred_at, actor_id, action, object_type, object_id, payload, prev, digest in rows:
         count += 1

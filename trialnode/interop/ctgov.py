@@ -21,6 +21,7 @@ from trialnode.interop.upsert import (
     RegistryFormat,
     SiteMatcher,
     Unreadable,
+    dig,
 )
 from trialnode.studies.models import (
     InterventionType,
@@ -84,16 +85,6 @@ def parse_partial_date(value: str | None) -> date | None:
         raise RecordError(f"unreadable date {value!r}") from None
 
 
-def _get(data: dict[str, Any], *path: str, default: Any = None) -> Any:
-    for key in path:
-        if not isinstance(data, dict):
-            return default
-        data = data.get(key)
-        if data is None:
-            return default
-    return data
-
-
 def map_record(record: dict[str, Any], matcher: SiteMatcher) -> MappedStudy:
     """Map one API v2 study; raises RecordError naming what is wrong."""
     if not isinstance(record, dict):
@@ -101,10 +92,10 @@ def map_record(record: dict[str, Any], matcher: SiteMatcher) -> MappedStudy:
     protocol = record.get("protocolSection")
     if not isinstance(protocol, dict):
         raise RecordError("no protocolSection")
-    nct_id = _get(protocol, "identificationModule", "nctId", default="")
+    nct_id = dig(protocol, "identificationModule", "nctId", default="")
     if not isinstance(nct_id, str) or not NCT_RE.match(nct_id):
         raise RecordError(f"missing or invalid nctId {nct_id!r}")
-    status = _get(protocol, "statusModule", "overallStatus", default="")
+    status = dig(protocol, "statusModule", "overallStatus", default="")
     if not status:
         raise RecordError("no overallStatus (the record has no status module)")
     if status not in Status.values:
@@ -113,7 +104,7 @@ def map_record(record: dict[str, Any], matcher: SiteMatcher) -> MappedStudy:
     design = protocol.get("designModule") or {}
     study_type = design.get("studyType")
     eligibility = protocol.get("eligibilityModule") or {}
-    sponsor = _get(protocol, "sponsorCollaboratorsModule", "leadSponsor", default={}) or {}
+    sponsor = dig(protocol, "sponsorCollaboratorsModule", "leadSponsor", default={}) or {}
     enrollment = design.get("enrollmentInfo") or {}
     phases = tuple(design.get("phases") or ())
     status_module = protocol.get("statusModule") or {}
@@ -133,7 +124,7 @@ def map_record(record: dict[str, Any], matcher: SiteMatcher) -> MappedStudy:
         raise RecordError(f"minimum age {min_age} above maximum age {max_age}")
     study = Study(
         nct_id=nct_id,
-        local_id=str(_get(ident, "orgStudyIdInfo", "id", default=""))[:60],
+        local_id=str(dig(ident, "orgStudyIdInfo", "id", default=""))[:60],
         title_en=(ident.get("briefTitle") or ident.get("officialTitle") or nct_id)[:500],
         acronym=(ident.get("acronym") or "")[:60],
         status=status,
@@ -143,9 +134,9 @@ def map_record(record: dict[str, Any], matcher: SiteMatcher) -> MappedStudy:
         phase=PHASES.get(phases, ""),
         sponsor_name=(sponsor.get("name") or "")[:300],
         sponsor_type=SPONSOR_CLASSES.get(sponsor.get("class"), SponsorType.OTHER),
-        summary_en=(_get(protocol, "descriptionModule", "briefSummary", default="") or "")[:5000],
-        start_date=parse_partial_date(_get(status_module, "startDateStruct", "date")),
-        completion_date=parse_partial_date(_get(status_module, "completionDateStruct", "date")),
+        summary_en=(dig(protocol, "descriptionModule", "briefSummary", default="") or "")[:5000],
+        start_date=parse_partial_date(dig(status_module, "startDateStruct", "date")),
+        completion_date=parse_partial_date(dig(status_module, "completionDateStruct", "date")),
         planned_enrolment=count if enrollment.get("type") != "ACTUAL" else None,
         actual_enrolment=count if enrollment.get("type") == "ACTUAL" else None,
         min_age_years=min_age,
@@ -160,12 +151,12 @@ def map_record(record: dict[str, Any], matcher: SiteMatcher) -> MappedStudy:
     )
     mapped = MappedStudy(study=study)
     mapped.status_date = parse_partial_date(
-        _get(status_module, "lastUpdatePostDateStruct", "date")
+        dig(status_module, "lastUpdatePostDateStruct", "date")
         or status_module.get("statusVerifiedDate")
     )
-    for text in _get(protocol, "conditionsModule", "conditions", default=[]) or []:
+    for text in dig(protocol, "conditionsModule", "conditions", default=[]) or []:
         mapped.conditions.append(StudyCondition(text=str(text)[:300]))
-    for item in _get(protocol, "armsInterventionsModule", "interventions", default=[]) or []:
+    for item in dig(protocol, "armsInterventionsModule", "interventions", default=[]) or []:
         kind = item.get("type")
         mapped.interventions.append(
             StudyIntervention(
@@ -211,7 +202,7 @@ def map_record(record: dict[str, Any], matcher: SiteMatcher) -> MappedStudy:
 
 
 def record_key(record: Any) -> str:
-    return str(_get(record, "protocolSection", "identificationModule", "nctId", default="?"))
+    return str(dig(record, "protocolSection", "identificationModule", "nctId", default="?"))
 
 
 CTGOV = RegistryFormat(

@@ -26,6 +26,7 @@ from trialnode.interop.upsert import (
     RegistryFormat,
     SiteMatcher,
     Unreadable,
+    dig,
 )
 from trialnode.studies.models import (
     InterventionalKind,
@@ -119,19 +120,6 @@ CSV_COLUMNS = {
 REQUIRED_CSV_COLUMNS = ("trial number", "title of the trial", "overall trial status")
 
 
-def _get(data: Any, *path: str | int, default: Any = None) -> Any:
-    for key in path:
-        if isinstance(key, int):
-            if not isinstance(data, list) or len(data) <= key:
-                return default
-        elif not isinstance(data, dict):
-            return default
-        data = data[key] if isinstance(key, int) else data.get(key)
-        if data is None:
-            return default
-    return data
-
-
 def parse_ctis_date(value: Any) -> date | None:
     """CTIS writes YYYY-MM-DD, DD/MM/YYYY or an ISO timestamp."""
     if not value:
@@ -148,7 +136,7 @@ def parse_ctis_date(value: Any) -> date | None:
 
 
 def record_key(record: Any) -> str:
-    return str(_get(record, "ctNumber", default="?"))
+    return str(dig(record, "ctNumber", default="?"))
 
 
 def _parts(record: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -163,7 +151,7 @@ def _parts(record: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]
 
 def _event_types(record: dict[str, Any]) -> set[str]:
     types = set()
-    for country in _get(record, "events", "trialEvents", default=[]) or []:
+    for country in dig(record, "events", "trialEvents", default=[]) or []:
         for event in country.get("events") or []:
             types.add(str(event.get("notificationType", "")).upper())
     for country in record.get("mscTrialNotificationsInfoList") or []:
@@ -245,7 +233,7 @@ def _primary_sponsor(record: dict[str, Any], part_one: dict[str, Any]) -> dict[s
 
 
 def _sponsor_type(sponsor: dict[str, Any], sponsor_type_text: Any) -> str:
-    commercial = _get(sponsor, "organisation", "commercial")
+    commercial = dig(sponsor, "organisation", "commercial")
     if commercial is None:
         commercial = sponsor.get("commercial")
     if isinstance(commercial, bool):
@@ -262,7 +250,7 @@ def _countries(record: dict[str, Any]) -> list[str]:
     """Member states concerned, by name (a CSV or a bare `trialCountries` may give codes)."""
     names = [
         str(state.get("mscName") or state.get("countryName") or "")
-        for state in _get(record, "authorizedApplication", "memberStatesConcerned", default=[])
+        for state in dig(record, "authorizedApplication", "memberStatesConcerned", default=[])
         or record.get("memberStatesConcerned")
         or []
         if isinstance(state, dict)
@@ -309,11 +297,11 @@ def map_record(record: dict[str, Any], matcher: SiteMatcher) -> MappedStudy:
         raise RecordError("no title")
     sponsor = _primary_sponsor(record, part_one)
     eudract = str(
-        _get(record, "authorizedApplication", "eudraCt", "eudraCtCode")
-        or _get(record, "eudraCtInfo", "eudraCtCode")
+        dig(record, "authorizedApplication", "eudraCt", "eudraCtCode")
+        or dig(record, "eudraCtInfo", "eudraCtCode")
         or ""
     )
-    nct = str(_get(identifiers, "secondaryIdentifyingNumbers", "nctNumber", "number") or "")
+    nct = str(dig(identifiers, "secondaryIdentifyingNumbers", "nctNumber", "number") or "")
     min_age, max_age = parse_age_groups(record.get("ageGroup"))
     end_date = duration.get("estimatedGlobalEndDate") or duration.get("estimatedEndDate")
     study = Study(
@@ -326,13 +314,13 @@ def map_record(record: dict[str, Any], matcher: SiteMatcher) -> MappedStudy:
         study_type=StudyType.INTERVENTIONAL,
         interventional_kind=InterventionalKind.DRUG,
         phase=parse_phase(record.get("trialPhase")),
-        sponsor_name=str(_get(sponsor, "organisation", "name") or record.get("sponsorName") or "")[
+        sponsor_name=str(dig(sponsor, "organisation", "name") or record.get("sponsorName") or "")[
             :300
         ],
         sponsor_type=_sponsor_type(sponsor, record.get("sponsorType")),
         member_states=", ".join(_countries(record))[:300],
         therapeutic_area="; ".join(_listed(record.get("therapeuticAreas")))[:500],
-        summary_en=str(_get(information, "trialObjective", "mainObjective") or "")[:5000],
+        summary_en=str(dig(information, "trialObjective", "mainObjective") or "")[:5000],
         start_date=parse_ctis_date(
             record.get("startDateEU") or duration.get("estimatedRecruitmentStartDate")
         ),
@@ -346,7 +334,7 @@ def map_record(record: dict[str, Any], matcher: SiteMatcher) -> MappedStudy:
         last_confirmed_at=parse_ctis_date(record.get("lastUpdated")),
     )
     mapped = MappedStudy(study=study, status_date=parse_ctis_date(record.get("lastUpdated")))
-    conditions = _get(part_one, "medicalConditions", default=None) or _get(
+    conditions = dig(part_one, "medicalConditions", default=None) or dig(
         information, "medicalCondition", "partIMedicalConditions", default=[]
     )
     texts = [c.get("medicalCondition") for c in conditions if isinstance(c, dict)]
@@ -354,7 +342,7 @@ def map_record(record: dict[str, Any], matcher: SiteMatcher) -> MappedStudy:
     for text in dict.fromkeys(t for t in texts if t):
         mapped.conditions.append(StudyCondition(text=str(text)[:300]))
     for product in part_one.get("products") or []:
-        name = _get(product, "productDictionaryInfo", "prodName") or _get(
+        name = dig(product, "productDictionaryInfo", "prodName") or dig(
             product, "productDictionaryInfo", "activeSubstanceName"
         )
         if name:
@@ -383,7 +371,7 @@ def _swedish_sites(parts_two: list[dict[str, Any]], matcher: SiteMatcher) -> Ite
             address = address_info.get("address") or {}
             if address.get("countryName") != "Sweden":
                 continue
-            facility = str(_get(address_info, "organisation", "name") or "")
+            facility = str(dig(address_info, "organisation", "name") or "")
             city = str(address.get("city") or "")
             region_id, provider = matcher.match(facility, city)
             if region_id is None:

@@ -66,6 +66,20 @@ class SiteMatcher:
         return self.localities.get(city_norm), None
 
 
+def dig(data: Any, *path: str | int, default: Any = None) -> Any:
+    """``data[a][b]…`` through objects and lists, or ``default`` where a step is missing."""
+    for key in path:
+        if isinstance(key, int):
+            if not isinstance(data, list) or len(data) <= key:
+                return default
+        elif not isinstance(data, dict):
+            return default
+        data = data[key] if isinstance(key, int) else data.get(key)
+        if data is None:
+            return default
+    return data
+
+
 @dataclass
 class MappedStudy:
     study: Study
