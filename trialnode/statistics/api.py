@@ -111,12 +111,10 @@ def statistics_collaboration(request: HttpRequest):
 
 
 def series(query: StatisticsQuery, interval: str) -> list[d.Row]:
-    if interval == "year":
-        periods = [d.Period.year(y) for y in range(query.year - 9, query.year + 1)]
-    elif interval == "month":
-        periods = d.months_of(query.year, until=max(query.day, d.Period.year(query.year).start))
-    else:
-        raise FilterError({"interval": "month or year"})
+    try:
+        periods = d.series_periods(interval, query.year, query.day)
+    except ValueError:
+        raise FilterError({"interval": "month or year"}) from None
     return d.time_series(query.measure, periods, query.scope)
 
 

@@ -358,15 +358,45 @@ def reference_collaboration(
     return sorted(pairs, key=lambda pair: (-pair[2], pair[0], pair[1]))
 
 
+@dataclass(frozen=True)
+class Headline:
+    """One of the headline numbers: a measure on a date, or over the year up to it."""
+
+    measure: str
+    year_to_date: bool
+    label: object
+    per_region: bool = False
+
+    def period(self, day: date) -> Period:
+        return Period(date(day.year, 1, 1) if self.year_to_date else day, day)
+
+
+HEADLINES = {
+    "ongoing": Headline(Measure.ONGOING, False, _("Ongoing studies")),
+    "recruiting": Headline(Measure.RECRUITING, False, _("Open for recruitment")),
+    "ongoing_this_year": Headline(Measure.ONGOING, True, _("Ongoing at some time this year")),
+    "started_this_year": Headline(Measure.STARTED, True, _("Started this year")),
+    "completed_this_year": Headline(Measure.COMPLETED, True, _("Completed this year")),
+    "ongoing_study_regions": Headline(
+        Measure.ONGOING, False, _("Ongoing studies counted per region"), per_region=True
+    ),
+}
+
+
 def summary(day: date, scope: Scope = Scope()) -> dict[str, object]:
     """The headline numbers on a date: now, and the year up to that date."""
-    year_to_date = Period(date(day.year, 1, 1), day)
-    return {
-        "date": day.isoformat(),
-        "ongoing": count(Measure.ONGOING, Period.day(day), scope),
-        "recruiting": count(Measure.RECRUITING, Period.day(day), scope),
-        "ongoing_this_year": count(Measure.ONGOING, year_to_date, scope),
-        "started_this_year": count(Measure.STARTED, year_to_date, scope),
-        "completed_this_year": count(Measure.COMPLETED, year_to_date, scope),
-        "ongoing_study_regions": regional_total(Measure.ONGOING, Period.day(day), scope),
-    }
+    numbers: dict[str, object] = {"date": day.isoformat()}
+    for key, headline in HEADLINES.items():
+        total = regional_total if headline.per_region else count
+        numbers[key] = total(headline.measure, headline.period(day), scope)
+    return numbers
+
+
+def series_periods(interval: str, year: int, day: date) -> list[Period]:
+    """Per month: the last day of each month of the year (up to ``day``); per year: the ten
+    years up to ``year``, each as a whole."""
+    if interval == "year":
+        return [Period.year(y) for y in range(year - 9, year + 1)]
+    if interval == "month":
+        return months_of(year, until=max(day, Period.year(year).start))
+    raise ValueError(f"unknown interval {interval!r}")

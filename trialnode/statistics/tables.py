@@ -83,13 +83,11 @@ class Table:
 
 
 def series_table(query: StatisticsQuery, interval: str) -> Table:
+    periods = d.series_periods(interval, query.year, query.day)
     if interval == "year":
-        periods = [d.Period.year(y) for y in range(query.year - 9, query.year + 1)]
         title = _("Ongoing studies per year (during the year)")
         column = _("Year")
     else:
-        until = max(query.day, d.Period.year(query.year).start)
-        periods = d.months_of(query.year, until=until)
         title = _("Ongoing studies per month of %(year)d (on the month's last day)") % {
             "year": query.year
         }
@@ -140,26 +138,14 @@ def collaboration_table(query: StatisticsQuery) -> Table:
 
 def summary_table(query: StatisticsQuery) -> Table:
     numbers = d.summary(query.day, query.scope)
-    labels = summary_labels()
     return Table(
         name="summary",
         title=_("Headline numbers on %(date)s") % {"date": numbers["date"]},
         columns=[_("Measure"), _("Number")],
-        rows=[[labels[key], numbers[key]] for key in labels],
-        links=[("summary", key) for key in labels],
+        rows=[[str(headline.label), numbers[key]] for key, headline in d.HEADLINES.items()],
+        links=[("summary", key) for key in d.HEADLINES],
         query_items=[*((k, v) for k, v in query.items() if k != "date"), ("date", numbers["date"])],
     )
-
-
-def summary_labels() -> dict[str, str]:
-    return {
-        "ongoing": _("Ongoing studies"),
-        "recruiting": _("Open for recruitment"),
-        "ongoing_this_year": _("Ongoing at some time this year"),
-        "started_this_year": _("Started this year"),
-        "completed_this_year": _("Completed this year"),
-        "ongoing_study_regions": _("Ongoing studies counted per region"),
-    }
 
 
 def table_by_name(query: StatisticsQuery, name: str) -> Table | None:

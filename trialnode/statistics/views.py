@@ -119,25 +119,14 @@ def _start_report(request: HttpRequest, regions: frozenset[int]) -> HttpResponse
     return redirect("jobs:detail", pk=job.pk)
 
 
-SUMMARY_MEASURES = {
-    "ongoing": (d.Measure.ONGOING, False),
-    "recruiting": (d.Measure.RECRUITING, False),
-    "ongoing_study_regions": (d.Measure.ONGOING, False),
-    "ongoing_this_year": (d.Measure.ONGOING, True),
-    "started_this_year": (d.Measure.STARTED, True),
-    "completed_this_year": (d.Measure.COMPLETED, True),
-}
-
-
 def _behind(query: StatisticsQuery, request: HttpRequest) -> tuple[str, d.Period]:
     """The measure and period a linked number was counted for."""
     key = request.GET.get("summary", "")
     if key:
-        if key not in SUMMARY_MEASURES:
+        if key not in d.HEADLINES:
             raise FilterError({"summary": _("Unknown number.")})
-        measure, year_to_date = SUMMARY_MEASURES[key]
-        start = date(query.day.year, 1, 1) if year_to_date else query.day
-        return measure, d.Period(start, query.day)
+        headline = d.HEADLINES[key]
+        return headline.measure, headline.period(query.day)
     period = request.GET.get("period", "")
     if period:
         try:
