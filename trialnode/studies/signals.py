@@ -19,9 +19,15 @@ def status_history_changed(sender, instance: StudyStatusChange, **kwargs) -> Non
     refresh_spans([instance.study_id])
 
 
+SPAN_INPUTS = ("start_date", "completion_date", "source")
+
+
 @receiver(post_save, sender=Study)
-def study_saved(sender, instance: Study, created: bool, update_fields=None, **kwargs) -> None:
-    # The dates and the source decide how an imported record's history is filled in.
-    relevant = {"start_date", "completion_date", "source"}
-    if created or update_fields is None or relevant & set(update_fields):
+def study_saved(sender, instance: Study, created: bool, **kwargs) -> None:
+    # The dates and the source decide how an imported record's history is filled in; a
+    # new study has no history yet (its first status change refreshes the periods).
+    if created:
+        return
+    before = getattr(instance, "_audit_loaded", None)
+    if before is None or any(before.get(name) != getattr(instance, name) for name in SPAN_INPUTS):
         refresh_spans([instance.pk])
