@@ -78,6 +78,16 @@ class Users:
             "auditor", Role.AUDITOR, node=Node.objects.get(slug="forum-mellansverige")
         )
         self.outsider = make("outsider")
+        # Staff of another node (Forum Söder: Skåne, Blekinge, Kronoberg, Halland).
+        self.other_node_admin = make(
+            "nodeadmin_soder", Role.NODE_ADMIN, node=Node.objects.get(slug="forum-soder")
+        )
+        self.other_auditor = make(
+            "auditor_soder", Role.AUDITOR, node=Node.objects.get(slug="forum-soder")
+        )
+        self.superuser = User.objects.create_superuser(
+            username="superuser", email="superuser@example.se", password="pw-superuser"
+        )
 
 
 @pytest.fixture

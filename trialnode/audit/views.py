@@ -13,7 +13,7 @@ from trialnode.audit import services, trail
 from trialnode.audit.forms import EventFilterForm, ReviewOutcomeForm, ReviewPlanForm
 from trialnode.audit.models import AuditEvent, AuditReview
 from trialnode.audit.selectors import EventFilter, can_review_trail, readable
-from trialnode.core.csvstream import csv_lines
+from trialnode.core import spreadsheets
 
 CSV_COLUMNS = [
     "seq",
@@ -67,11 +67,7 @@ def csv_response(events, *, reader, filename: str) -> StreamingHttpResponse:
         object_type="audit.auditevent",
         extra={"export": filename, "events": events.count()},
     )
-    response = StreamingHttpResponse(
-        csv_lines(CSV_COLUMNS, _csv_rows(events, reader)), content_type="text/csv"
-    )
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+    return spreadsheets.csv_response(filename, CSV_COLUMNS, _csv_rows(events, reader))
 
 
 @login_required

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterator
 
 import orjson
 from django.db.models import QuerySet
-from openpyxl import Workbook
 
-from trialnode.core import csvstream
 from trialnode.studies.models import Study
 
 COLUMNS = [
@@ -51,22 +48,12 @@ def _rows(queryset: QuerySet[Study]) -> Iterator[list[object]]:
         yield values
 
 
-def csv_lines(queryset: QuerySet[Study]) -> Iterator[str]:
-    rows = ([str(value) for value in row] for row in _rows(queryset[:MAX_ROWS]))
-    lines = csvstream.csv_lines([header for _a, header in COLUMNS], rows)
-    yield "\ufeff" + next(lines)
-    yield from lines
+HEADER = [header for _attribute, header in COLUMNS]
 
 
-def xlsx_bytes(queryset: QuerySet[Study]) -> bytes:
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("studies")
-    sheet.append([header for _a, header in COLUMNS])
-    for row in _rows(queryset[:MAX_ROWS]):
-        sheet.append(row)
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+def study_rows(queryset: QuerySet[Study]) -> Iterator[list[object]]:
+    """One row per study under ``HEADER``, for the safe spreadsheet writer."""
+    return _rows(queryset[:MAX_ROWS])
 
 
 def ctgov_json_lines(queryset: QuerySet[Study]) -> Iterator[bytes]:

@@ -6,15 +6,16 @@ from collections.abc import Iterable
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from rapidfuzz import fuzz
 
 from trialnode.audit.context import because
 from trialnode.interop.models import StudyLink
+from trialnode.organisations.models import Role
 from trialnode.studies import search
-from trialnode.studies.models import RegistrationState, Source, Study
+from trialnode.studies.models import RegistrationState, Source, Study, StudySite
 
 LINKED_IDENTIFIERS = ("nct_id", "eu_ct_number", "eudract_number")
 SUGGEST_AT = 80
@@ -115,9 +116,24 @@ def merge_registry_duplicates() -> int:
     return merged
 
 
+def may_link(user) -> bool:
+    """Coordinators (and superusers) decide links and place unmatched sites."""
+    return user.is_authenticated and (user.is_superuser or user.has_role(Role.COORDINATOR))
+
+
 def links_for(user) -> Iterable[StudyLink]:
-    """Suggestions whose local study the user may change (a coordinator's regions)."""
+    """Suggestions whose local study lies in a coordinator's regions."""
+    if not may_link(user):
+        return StudyLink.objects.none()
     editable = Study.objects.editable_by(user).values("pk")
+    if not user.is_superuser:
+        editable = editable.filter(
+            Exists(
+                StudySite.objects.filter(
+                    study=OuterRef("pk"), region_id__in=user.region_ids_for(Role.COORDINATOR)
+                )
+            )
+        )
     return StudyLink.objects.filter(state=StudyLink.State.SUGGESTED, local__in=editable)
 
 
@@ -185,9 +201,6 @@ def link_reject(*, link: StudyLink, by) -> StudyLink:
 
 def unmatched_sites_for(user):
     """Imported sites placed by city only (no known care provider), in the user's regions."""
-    from trialnode.organisations.models import Role
-    from trialnode.studies.models import StudySite
-
     sites = (
         StudySite.objects.filter(care_provider__isnull=True)
         .exclude(study__source=Source.LOCAL)

@@ -17,7 +17,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
-from openpyxl import Workbook, load_workbook
+from openpyxl import load_workbook
 
 from trialnode.audit.context import because
 from trialnode.organisations.models import CareProvider, Role, normalise_name
@@ -73,43 +73,34 @@ class RowPlan:
     study_id: int | None = None
 
 
-def template_xlsx() -> bytes:
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = "studies"
-    sheet.append(COLUMNS)
-    sheet.append(
-        [
-            "",
-            "Fysisk träning vid hjärtsvikt",
-            "Exercise in heart failure",
-            "TRÄNA",
-            "2024-01234-01",
-            "",
-            "",
-            "",
-            "",
-            "INTERVENTIONAL",
-            "OTHER_TREATMENT",
-            "",
-            "Uppsala universitet",
-            "ACADEMIC",
-            "2025-01-15",
-            "120",
-            "18",
-            "",
-            "ALL",
-            "nej",
-            "Vi undersöker om träning hjälper.",
-            "I50.9 Hjärtsvikt",
-            "akademiska",
-            "Studiekontakt",
-            "studie@example.se",
-        ]
-    )
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+TEMPLATE_EXAMPLE = [
+    "",
+    "Fysisk träning vid hjärtsvikt",
+    "Exercise in heart failure",
+    "TRÄNA",
+    "2024-01234-01",
+    "",
+    "",
+    "",
+    "",
+    "INTERVENTIONAL",
+    "OTHER_TREATMENT",
+    "",
+    "Uppsala universitet",
+    "ACADEMIC",
+    "2025-01-15",
+    "120",
+    "18",
+    "",
+    "ALL",
+    "nej",
+    "Vi undersöker om träning hjälper.",
+    "I50.9 Hjärtsvikt",
+    "akademiska",
+    "Studiekontakt",
+    "studie@example.se",
+]
+"""The example row of the downloadable template."""
 
 
 def read_rows(filename: str, data: bytes) -> list[dict[str, str]]:

@@ -14,8 +14,9 @@ from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from trialnode.core import spreadsheets
 from trialnode.interop import linking, spreadsheet
-from trialnode.interop.exports import csv_lines, ctgov_json_lines, xlsx_bytes
+from trialnode.interop.exports import HEADER, ctgov_json_lines, study_rows
 from trialnode.interop.fhir import (
     REFERENCE_SYSTEM,
     STATUS_R4,
@@ -148,23 +149,22 @@ def export_studies(request: HttpRequest, file_format: str) -> HttpResponse:
     except FilterError as exc:
         return JsonResponse({"detail": str(exc), "errors": exc.errors}, status=400)
     queryset = search.filtered(Study.objects.published()).order_by("pk")
+    filename = f"studies.{file_format}"
     if file_format == "csv":
-        response = StreamingHttpResponse(csv_lines(queryset), content_type="text/csv")
-    elif file_format == "json":
-        response = StreamingHttpResponse(
-            ctgov_json_lines(queryset), content_type="application/json"
+        return spreadsheets.csv_response(
+            filename, HEADER, study_rows(queryset), delimiter=spreadsheets.delimiter_for(request)
         )
-    else:
-        response = HttpResponse(
-            xlsx_bytes(queryset),
-            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        )
-    response["Content-Disposition"] = f'attachment; filename="studies.{file_format}"'
+    if file_format == "xlsx":
+        return spreadsheets.xlsx_response(filename, [("studies", HEADER, study_rows(queryset))])
+    response = StreamingHttpResponse(ctgov_json_lines(queryset), content_type="application/json")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 
 
 @login_required
 def link_queue(request: HttpRequest) -> HttpResponse:
+    if not linking.may_link(request.user):
+        raise PermissionDenied
     links = linking.links_for(request.user).select_related("local", "registry")
     return render(request, "interop/link_queue.html", {"links": links[:200]})
 
@@ -198,6 +198,8 @@ def research_study_read_r5(request: HttpRequest, pk: int) -> JsonResponse:
 
 @login_required
 def unmatched_sites(request: HttpRequest) -> HttpResponse:
+    if not linking.may_link(request.user):
+        raise PermissionDenied
     sites = linking.unmatched_sites_for(request.user)
     if request.method == "POST":
         site = get_object_or_404(sites, pk=request.POST.get("site"))
@@ -229,12 +231,10 @@ UPLOAD_LIMIT = 5 * 1024 * 1024
 
 @login_required
 def spreadsheet_template(request: HttpRequest) -> HttpResponse:
-    response = HttpResponse(
-        spreadsheet.template_xlsx(),
-        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    return spreadsheets.xlsx_response(
+        "trialnode-studies-template.xlsx",
+        [("studies", spreadsheet.COLUMNS, [spreadsheet.TEMPLATE_EXAMPLE])],
     )
-    response["Content-Disposition"] = 'attachment; filename="trialnode-studies-template.xlsx"'
-    return response
 
 
 @login_required

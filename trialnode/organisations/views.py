@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import csv
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -13,6 +11,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django_otp import login as otp_login
 
+from trialnode.core import spreadsheets
 from trialnode.organisations import twofactor
 from trialnode.organisations.forms import SecondFactorForm
 from trialnode.organisations.models import Role, RoleAssignment
@@ -22,6 +21,33 @@ def _may_review_access(user) -> bool:
     return user.is_active and (
         user.is_superuser or bool(user.active_roles() & {Role.AUDITOR, Role.NODE_ADMIN})
     )
+
+
+ACCESS_REVIEW_COLUMNS = [
+    "user",
+    "name",
+    "active",
+    "role",
+    "scope",
+    "granted_at",
+    "granted_by",
+    "revoked_at",
+    "last_login",
+]
+
+
+def _access_review_row(a: RoleAssignment) -> list[object]:
+    return [
+        a.user.username,
+        a.user.get_full_name(),
+        a.user.is_active,
+        a.role,
+        a.region or a.node or a.care_provider or "",
+        timezone.localtime(a.granted_at),
+        a.granted_by or "",
+        timezone.localtime(a.revoked_at) if a.revoked_at else "",
+        timezone.localtime(a.user.last_login) if a.user.last_login else "",
+    ]
 
 
 @login_required
@@ -35,37 +61,12 @@ def access_review(request: HttpRequest) -> HttpResponse:
     if request.GET.get("history") != "1":
         assignments = assignments.filter(revoked_at__isnull=True)
     if request.GET.get("format") == "csv":
-        response = HttpResponse(content_type="text/csv")
-        response["Content-Disposition"] = 'attachment; filename="access-review.csv"'
-        writer = csv.writer(response)
-        writer.writerow(
-            [
-                "user",
-                "name",
-                "active",
-                "role",
-                "scope",
-                "granted_at",
-                "granted_by",
-                "revoked_at",
-                "last_login",
-            ]
+        return spreadsheets.csv_response(
+            "access-review.csv",
+            ACCESS_REVIEW_COLUMNS,
+            (_access_review_row(a) for a in assignments),
+            delimiter=spreadsheets.delimiter_for(request),
         )
-        for a in assignments:
-            writer.writerow(
-                [
-                    a.user.username,
-                    a.user.get_full_name(),
-                    a.user.is_active,
-                    a.role,
-                    a.region or a.node or a.care_provider or "",
-                    timezone.localtime(a.granted_at).isoformat(),
-                    a.granted_by or "",
-                    timezone.localtime(a.revoked_at).isoformat() if a.revoked_at else "",
-                    timezone.localtime(a.user.last_login).isoformat() if a.user.last_login else "",
-                ]
-            )
-        return response
     return render(
         request,
         "organisations/access_review.html",

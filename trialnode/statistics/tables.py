@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import io
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
@@ -11,7 +10,6 @@ from django.urls import reverse
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
-from openpyxl import Workbook
 
 from trialnode.statistics import definitions as d
 from trialnode.statistics.params import StatisticsQuery
@@ -158,14 +156,3 @@ def table_by_name(query: StatisticsQuery, name: str) -> Table | None:
     if name.startswith("by-") and name.removeprefix("by-") in d.Dimension.ALL:
         return breakdown_table(query, name.removeprefix("by-"))
     return None
-
-
-def xlsx_bytes(table: Table) -> bytes:
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(table.name[:31])
-    sheet.append(table.columns)
-    for row in table.rows:
-        sheet.append(row)
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()

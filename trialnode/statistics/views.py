@@ -9,13 +9,13 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Exists, OuterRef, Q
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from trialnode.core.csvstream import csv_lines
+from trialnode.core import spreadsheets
 from trialnode.jobs.models import Job
 from trialnode.jobs.services import job_start
 from trialnode.organisations.models import Node, Region, Role
@@ -208,16 +208,10 @@ def table_download(request: HttpRequest, name: str, file_format: str) -> HttpRes
         raise Http404
     filename = f"statistik-{table.name}-{query.year}.{file_format}"
     if file_format == "xlsx":
-        response = HttpResponse(
-            tables.xlsx_bytes(table),
-            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        )
-    else:
-        response = StreamingHttpResponse(
-            csv_lines(table.columns, table.rows), content_type="text/csv; charset=utf-8"
-        )
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+        return spreadsheets.xlsx_response(filename, [(table.name, table.columns, table.rows)])
+    return spreadsheets.csv_response(
+        filename, table.columns, table.rows, delimiter=spreadsheets.delimiter_for(request)
+    )
 
 
 @require_GET

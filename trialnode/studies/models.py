@@ -141,6 +141,21 @@ class StudyQuerySet(AuditedQuerySet):
             return self.none()
         return submitted.filter(self._in_regions(regions))
 
+    def followable_by(self, user) -> StudyQuerySet:
+        """Studies whose history (drafts and changes before publication included) ``user``
+        may read: their own, and as staff those of their regions."""
+        if not user.is_authenticated or not user.is_active:
+            return self.none()
+        if user.is_superuser:
+            return self.all()
+        regions: set[int] = set()
+        for role in (Role.COORDINATOR, Role.NODE_ADMIN, Role.AUDITOR):
+            regions |= user.region_ids_for(role)
+        condition = Q(owner=user)
+        if regions:
+            condition |= self._in_regions(frozenset(regions))
+        return self.filter(condition)
+
     def stale(self, *, today: date | None = None) -> StudyQuerySet:
         """Published studies not re-confirmed within the configured period."""
         today = today or timezone.localdate()
@@ -443,7 +458,7 @@ class StudySite(AuditedModel):
         parts = [self.care_provider.name if self.care_provider else self.facility_name]
         if self.unit:
             parts.append(self.unit.name)
-        return ", ".join(p for p in parts if p) or self.city
+        return ", ".join(p for p in parts if p) or self.city or self.region.name
 
 
 class StudyContact(AuditedModel):

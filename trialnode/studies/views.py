@@ -14,7 +14,6 @@ from django.views.decorators.http import require_POST
 
 from trialnode.audit.selectors import can_review_trail, readable
 from trialnode.audit.selectors import study_history as study_history_events
-from trialnode.organisations.models import Role
 from trialnode.studies import services
 from trialnode.studies.filters import FILTERS, SORTS, FilterError, StudySearch
 from trialnode.studies.forms import (
@@ -100,14 +99,9 @@ def study_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def study_history(request: HttpRequest, pk: int) -> HttpResponse:
     """The study's changes as a timeline, for those who may follow it up."""
     study = get_object_or_404(Study.objects.visible_to(request.user), pk=pk)
-    user = request.user
-    if not (
-        study.owner_id == user.pk
-        or user.is_superuser
-        or user.active_roles() & {Role.COORDINATOR, Role.NODE_ADMIN, Role.AUDITOR}
-    ):
+    if not Study.objects.followable_by(request.user).filter(pk=pk).exists():
         raise PermissionDenied
-    events = [readable(e, reader=user) for e in study_history_events(study)]
+    events = [readable(e, reader=request.user) for e in study_history_events(study)]
     return render(request, "studies/history.html", {"study": study, "events": events})
 
 

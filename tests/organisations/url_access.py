@@ -1,0 +1,21 @@
+"""Who may use the account pages and the access review."""
+
+from tests.urlaccess import EVERYONE, LOGGED_IN, Access, only, read, read_write
+
+URL_ACCESS = {
+    "access_review": read(
+        only("node_admin", "other_node_admin", "auditor", "other_auditor", "superuser")
+    ),
+    "second_factor_verify": read_write(LOGGED_IN, LOGGED_IN),
+    "second_factor_setup": read_write(LOGGED_IN, LOGGED_IN),
+    "login": read_write(EVERYONE, EVERYONE),
+    "logout": Access(methods={"POST": EVERYONE}),
+    "password_change": read_write(LOGGED_IN, LOGGED_IN),
+    "password_change_done": read(LOGGED_IN),
+    "password_reset": read_write(EVERYONE, EVERYONE),
+    "password_reset_done": read(EVERYONE),
+    "password_reset_confirm": read_write(
+        EVERYONE, EVERYONE, kwargs=lambda world: {"uidb64": "MQ", "token": "set-password"}
+    ),
+    "password_reset_complete": read(EVERYONE),
+}
