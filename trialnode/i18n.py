@@ -1,4 +1,8 @@
-"""Compile the committed ``.po`` translation files to ``.mo`` (pure Python, no gettext needed)."""
+"""Compile the committed ``.po`` translation files to ``.mo`` (pure Python, no gettext needed).
+
+The project's catalogue is ``trialnode/locale``; an app may keep its own messages in
+``trialnode/<app>/locale`` (Django finds the catalogues of installed apps itself).
+"""
 
 from __future__ import annotations
 
@@ -6,13 +10,24 @@ from pathlib import Path
 
 import polib
 
-LOCALE_DIR = Path(__file__).resolve().parent / "locale"
+PACKAGE_DIR = Path(__file__).resolve().parent
+LOCALE_DIR = PACKAGE_DIR / "locale"
 
 
-def compile_messages(locale_dir: Path = LOCALE_DIR) -> list[Path]:
+def catalogues(package_dir: Path = PACKAGE_DIR) -> list[Path]:
+    """Every ``.po`` file of the project and its apps."""
+    return sorted(
+        [
+            *package_dir.glob("locale/*/LC_MESSAGES/*.po"),
+            *package_dir.glob("*/locale/*/LC_MESSAGES/*.po"),
+        ]
+    )
+
+
+def compile_messages(package_dir: Path = PACKAGE_DIR) -> list[Path]:
     """Compile every ``.po`` whose ``.mo`` is missing or older; returns what was written."""
     written = []
-    for po_path in sorted(locale_dir.glob("*/LC_MESSAGES/*.po")):
+    for po_path in catalogues(package_dir):
         mo_path = po_path.with_suffix(".mo")
         if mo_path.exists() and mo_path.stat().st_mtime >= po_path.stat().st_mtime:
             continue
