@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from rapidfuzz import fuzz
@@ -115,7 +115,7 @@ def merge_registry_duplicates() -> int:
     return merged
 
 
-def links_for(user) -> Iterable[StudyLink]:
+def links_for(user) -> QuerySet[StudyLink]:
     """Suggestions whose local study the user may change (a coordinator's regions)."""
     editable = Study.objects.editable_by(user).values("pk")
     return StudyLink.objects.filter(state=StudyLink.State.SUGGESTED, local__in=editable)

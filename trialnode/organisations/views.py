@@ -15,6 +15,7 @@ from django_otp import login as otp_login
 
 from trialnode.organisations import twofactor
 from trialnode.organisations.forms import SecondFactorForm
+from trialnode.organisations.http import AuthenticatedHttpRequest
 from trialnode.organisations.models import Role, RoleAssignment
 
 
@@ -25,7 +26,7 @@ def _may_review_access(user) -> bool:
 
 
 @login_required
-def access_review(request: HttpRequest) -> HttpResponse:
+def access_review(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Who holds which role where, since when, granted by whom, and their last login."""
     if not _may_review_access(request.user):
         raise PermissionDenied
@@ -86,7 +87,7 @@ def _next_url(request: HttpRequest) -> str:
 
 
 @login_required
-def second_factor_verify(request: HttpRequest) -> HttpResponse:
+def second_factor_verify(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = SecondFactorForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -106,7 +107,7 @@ def second_factor_verify(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def second_factor_setup(request: HttpRequest) -> HttpResponse:
+def second_factor_setup(request: AuthenticatedHttpRequest) -> HttpResponse:
     if twofactor.confirmed_device(request.user) is not None and not request.user.is_verified():
         return redirect("second_factor_verify")
     device = twofactor.pending_device(request.user)
