@@ -6,6 +6,7 @@ from django.http import HttpRequest
 from ninja.security import HttpBearer, SessionAuth
 
 from trialnode.audit import context as audit_context
+from trialnode.organisations.models import User
 from trialnode.organisations.services import api_token_user
 
 
@@ -24,3 +25,13 @@ class ActiveSessionAuth(SessionAuth):
 
 
 WRITE_AUTH = [TokenAuth(), ActiveSessionAuth()]
+
+
+class WriteAuthRequest(HttpRequest):
+    """A request to an operation with ``auth=WRITE_AUTH``: ``auth`` is the active account that
+    the token or the session authenticated (django-ninja sets it before the operation runs).
+
+    Only for annotations; the operations still receive plain ``HttpRequest`` objects.
+    """
+
+    auth: User

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -27,7 +28,7 @@ class DemoUser:
     username: str
     first_name: str
     last_name: str
-    role: str | None
+    role: Role | None
     scope: str
     superuser: bool = False
 
@@ -54,7 +55,12 @@ def _scope(scope: str) -> dict[str, object]:
     if not scope:
         return {}
     kind, slug = scope.split(":")
-    model = {"provider": CareProvider, "region": Region, "node": Node}[kind]
+    models: dict[str, type[CareProvider | Region | Node]] = {
+        "provider": CareProvider,
+        "region": Region,
+        "node": Node,
+    }
+    model = models[kind]
     field = {"provider": "care_provider", "region": "region", "node": "node"}[kind]
     return {field: model.objects.get(slug=slug)}
 
@@ -92,7 +98,7 @@ def _has_swedish_site(record: dict) -> bool:
     return any(location.get("country") == "Sweden" for location in locations)
 
 
-LOCAL_STUDIES = [
+LOCAL_STUDIES: list[dict[str, Any]] = [
     {
         # Registered locally and also in ClinicalTrials.gov: the linking queue pairs them.
         "state": "published",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from django.conf import settings
 from django.db import connections, models, transaction
@@ -11,8 +11,10 @@ from django.utils.translation import gettext_lazy as _
 
 from trialnode.core.copyinsert import copy_insert
 
+_M = TypeVar("_M", bound="AuditedModel")
 
-class AuditedQuerySet(models.QuerySet):
+
+class AuditedQuerySet(models.QuerySet[_M]):
     """Bulk writes that leave an event per row, like single saves do."""
 
     def update(self, **kwargs: Any) -> int:
@@ -79,7 +81,7 @@ class AuditedModel(models.Model):
             ]
             if pending:
                 self.refresh_from_db(fields=pending)
-            if adding:
+            if before is None:
                 trail.record_created(self)
             else:
                 trail.record_change(self, before, update_fields=kwargs.get("update_fields"))

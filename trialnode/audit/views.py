@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -14,6 +15,7 @@ from trialnode.audit.forms import EventFilterForm, ReviewOutcomeForm, ReviewPlan
 from trialnode.audit.models import AuditEvent, AuditReview
 from trialnode.audit.selectors import EventFilter, can_review_trail, readable
 from trialnode.core import spreadsheets
+from trialnode.organisations.http import AuthenticatedHttpRequest
 
 CSV_COLUMNS = [
     "seq",
@@ -71,10 +73,10 @@ def csv_response(events, *, reader, filename: str) -> StreamingHttpResponse:
 
 
 @login_required
-def event_list(request: HttpRequest) -> HttpResponse:
+def event_list(request: AuthenticatedHttpRequest) -> HttpResponse | StreamingHttpResponse:
     _require_auditor(request)
     form = EventFilterForm(request.GET or None)
-    events = AuditEvent.objects.order_by("-seq")
+    events: QuerySet[AuditEvent] = AuditEvent.objects.order_by("-seq")
     if form.is_valid():
         events = EventFilter(**form.cleaned_data).apply(events)
     elif form.is_bound:
@@ -95,7 +97,7 @@ def event_list(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def review_list(request: HttpRequest) -> HttpResponse:
+def review_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     _require_auditor(request)
     form = ReviewPlanForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -117,7 +119,7 @@ def review_list(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def review_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def review_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     _require_auditor(request)
     review = get_object_or_404(AuditReview, pk=pk)
     form = ReviewOutcomeForm(request.POST or None, instance=review)

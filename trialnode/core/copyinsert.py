@@ -6,10 +6,12 @@ Values are sent to the server as they are, without being quoted into SQL text fi
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db import connections
 from django.db.models import Model
+
+_M = TypeVar("_M", bound=Model)
 
 
 def copy_rows(
@@ -24,7 +26,7 @@ def copy_rows(
             copy.write_row(row)
 
 
-def copy_insert(objs: list[Model], using: str = "default") -> list[Model]:
+def copy_insert(objs: list[_M], using: str = "default") -> list[_M]:
     """Insert model instances of one model (like ``bulk_create``) and set their keys.
 
     Keys come from the table's sequence first, so that the caller can refer to the rows
@@ -49,7 +51,9 @@ def copy_insert(objs: list[Model], using: str = "default") -> list[Model]:
         [field.get_db_prep_save(field.pre_save(obj, True), connection) for field in fields]
         for obj in objs
     )
-    copy_rows(options.db_table, [field.column for field in fields], rows, using)
+    # Concrete fields are the ones that have a column, so this leaves none out.
+    columns = [field.column for field in fields if field.column is not None]
+    copy_rows(options.db_table, columns, rows, using)
     for obj in objs:
         obj._state.adding = False
         obj._state.db = using

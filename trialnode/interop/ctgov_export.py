@@ -16,7 +16,7 @@ PHASES = {
     "PHASE4": ["PHASE4"],
     "NA": ["NA"],
 }
-SPONSOR_CLASSES = {SponsorType.INDUSTRY: "INDUSTRY", SponsorType.ACADEMIC: "OTHER"}
+SPONSOR_CLASSES: dict[str, str] = {SponsorType.INDUSTRY: "INDUSTRY", SponsorType.ACADEMIC: "OTHER"}
 
 
 def _age(years: int | None) -> str | None:

@@ -172,9 +172,10 @@ def resolve_status(record: dict[str, Any]) -> Status:
             raise RecordError(f"unknown CTIS status code {code}")
         label = PUBLIC_STATUS_CODES[code]
     else:
-        label = record.get("ctStatus")
-        if not isinstance(label, str) or not label.strip():
+        wording = record.get("ctStatus")
+        if not isinstance(wording, str) or not wording.strip():
             raise RecordError("no trial status (ctStatus or ctPublicStatusCode)")
+        label = wording
     status = STATUS_BY_LABEL.get(label.strip().lower())
     if status is None:
         raise RecordError(f"unknown CTIS trial status {label!r}")
@@ -424,7 +425,9 @@ def iter_csv_records(stream: IO[bytes], name: str) -> Iterator[dict[str, Any]]:
         if len(row) != len(header):
             yield Unreadable(where=f"{name} row {number}", error="wrong number of columns")
             continue
-        record = {key: cell.strip() for key, cell in zip(fields, row, strict=True) if key}
+        record: dict[str, Any] = {
+            key: cell.strip() for key, cell in zip(fields, row, strict=True) if key
+        }
         if "trialCountries" in record:
             record["trialCountries"] = _listed(record["trialCountries"].replace(",", ";"))
         yield record

@@ -23,7 +23,7 @@ REFERENCE_SYSTEM = "urn:trialnode:study"
 
 # ClinicalTrials.gov overall status → R4 ResearchStudy.status; the exact value travels in
 # an extension so nothing is lost on the way back.
-STATUS_R4 = {
+STATUS_R4: dict[str, str] = {
     Status.RECRUITING: "active",
     Status.ENROLLING_BY_INVITATION: "active",
     Status.NOT_YET_RECRUITING: "approved",
@@ -39,7 +39,7 @@ STATUS_R4 = {
     Status.UNKNOWN: "active",
     Status.AVAILABLE: "active",
 }
-PHASE_CODES = {
+PHASE_CODES: dict[str, str] = {
     Phase.NA: "n-a",
     Phase.EARLY_PHASE1: "early-phase-1",
     Phase.PHASE1: "phase-1",
@@ -134,7 +134,7 @@ def search_bundle(studies: list[Study], *, total: int, base_url: str, self_url: 
 
 
 R5_STATE_SYSTEM = "http://hl7.org/fhir/research-study-state"
-R5_STATES = {
+R5_STATES: dict[str, str] = {
     Status.NOT_YET_RECRUITING: "not-yet-recruiting",
     Status.RECRUITING: "recruiting",
     Status.ENROLLING_BY_INVITATION: "enrolling-by-invitation",
@@ -199,7 +199,7 @@ def study_fields_from_r4b(resource: dict[str, Any]) -> dict[str, Any]:
     validated = ResearchStudy.model_validate(resource)
     fields: dict[str, Any] = {}
     for identifier in validated.identifier or []:
-        name = SYSTEM_FIELDS.get(identifier.system)
+        name = SYSTEM_FIELDS.get(identifier.system or "")
         if name:
             fields[name] = identifier.value
     status = next(

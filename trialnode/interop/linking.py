@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from rapidfuzz import fuzz
@@ -121,7 +121,7 @@ def may_link(user) -> bool:
     return user.is_authenticated and (user.is_superuser or user.has_role(Role.COORDINATOR))
 
 
-def links_for(user) -> Iterable[StudyLink]:
+def links_for(user) -> QuerySet[StudyLink]:
     """Suggestions whose local study lies in a coordinator's regions."""
     if not may_link(user):
         return StudyLink.objects.none()

@@ -31,6 +31,7 @@ from trialnode.studies.models import (
     StudyCondition,
     StudyContact,
     StudyIntervention,
+    StudyRow,
     StudySite,
     StudyStatusChange,
 )
@@ -140,7 +141,7 @@ def _save(mapped: MappedStudy, existing: Study | None) -> bool:
         for related in (StudySite, StudyCondition, StudyIntervention, StudyContact):
             related.objects.filter(study=existing).delete()
     study.save()
-    if created or existing.status != study.status:
+    if existing is None or existing.status != study.status:
         StudyStatusChange.objects.create(
             study=study,
             status=study.status,
@@ -277,7 +278,8 @@ def _import_one(
 
 def _with_rows(mapped: MappedStudy) -> Study:
     """The new study with its rows attached, as if they had been read with it."""
-    mapped.study._prefetched_objects_cache = {
+    # Django's own cache of prefetched rows, which the stubs do not declare.
+    mapped.study._prefetched_objects_cache = {  # type: ignore[attr-defined]
         "conditions": mapped.conditions,
         "interventions": mapped.interventions,
         "sites": mapped.sites,
@@ -295,7 +297,7 @@ def _create_many(new: list[MappedStudy]) -> None:
             mapped.study.registration_state = RegistrationState.SUBMITTED
             mapped.study.submitted_at = timezone.now()
     Study.objects.bulk_create([mapped.study for mapped in new])
-    rows: dict[type, list[Any]] = {}
+    rows: dict[type[StudyRow], list[Any]] = {}
     for mapped in new:
         study = mapped.study
         rows.setdefault(StudyStatusChange, []).append(
@@ -303,7 +305,13 @@ def _create_many(new: list[MappedStudy]) -> None:
                 study=study, status=study.status, effective_date=mapped.status_date or today
             )
         )
-        for child in (*mapped.sites, *mapped.conditions, *mapped.interventions, *mapped.contacts):
+        children: list[StudyRow] = [
+            *mapped.sites,
+            *mapped.conditions,
+            *mapped.interventions,
+            *mapped.contacts,
+        ]
+        for child in children:
             child.study = study
             if isinstance(child, StudyCondition):
                 child.chapter = icd10_chapter(child.icd10_code) if child.icd10_code else ""

@@ -27,6 +27,7 @@ from trialnode.interop.fhir import (
 )
 from trialnode.interop.models import StudyLink
 from trialnode.jobs.services import job_start
+from trialnode.organisations.http import AuthenticatedHttpRequest
 from trialnode.organisations.models import CareProvider
 from trialnode.studies.filters import FilterError, StudySearch
 from trialnode.studies.models import Study
@@ -97,7 +98,7 @@ def _filter_last_updated(queryset, value: str):
             raise SearchError(f"_lastUpdated: cannot read {value!r}")
         if prefix == "eq":
             return queryset.filter(updated_at__date=day)
-        moment = dt.datetime.combine(day, dt.time.min, tzinfo=dt.UTC)
+        moment: dt.datetime | None = dt.datetime.combine(day, dt.time.min, tzinfo=dt.UTC)
     else:
         moment = parse_datetime(rest)
         if moment is None:
@@ -141,7 +142,7 @@ def research_study_search(request: HttpRequest) -> JsonResponse:
     return JsonResponse(bundle, content_type=FHIR_JSON)
 
 
-def export_studies(request: HttpRequest, file_format: str) -> HttpResponse:
+def export_studies(request: HttpRequest, file_format: str) -> HttpResponse | StreamingHttpResponse:
     """The studies a public search finds, as CSV, XLSX or ClinicalTrials.gov-shaped JSON
     (all pages, same filters)."""
     try:
@@ -162,7 +163,7 @@ def export_studies(request: HttpRequest, file_format: str) -> HttpResponse:
 
 
 @login_required
-def link_queue(request: HttpRequest) -> HttpResponse:
+def link_queue(request: AuthenticatedHttpRequest) -> HttpResponse:
     if not linking.may_link(request.user):
         raise PermissionDenied
     links = linking.links_for(request.user).select_related("local", "registry")
@@ -171,7 +172,7 @@ def link_queue(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def link_decide(request: HttpRequest, pk: int) -> HttpResponse:
+def link_decide(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     link = get_object_or_404(StudyLink, pk=pk)
     action = (
         linking.link_confirm if request.POST.get("decision") == "confirm" else (linking.link_reject)
@@ -197,7 +198,7 @@ def research_study_read_r5(request: HttpRequest, pk: int) -> JsonResponse:
 
 
 @login_required
-def unmatched_sites(request: HttpRequest) -> HttpResponse:
+def unmatched_sites(request: AuthenticatedHttpRequest) -> HttpResponse:
     if not linking.may_link(request.user):
         raise PermissionDenied
     sites = linking.unmatched_sites_for(request.user)
@@ -230,7 +231,7 @@ UPLOAD_LIMIT = 5 * 1024 * 1024
 
 
 @login_required
-def spreadsheet_template(request: HttpRequest) -> HttpResponse:
+def spreadsheet_template(request: AuthenticatedHttpRequest) -> HttpResponse:
     return spreadsheets.xlsx_response(
         "trialnode-studies-template.xlsx",
         [("studies", spreadsheet.COLUMNS, [spreadsheet.TEMPLATE_EXAMPLE])],
@@ -238,7 +239,7 @@ def spreadsheet_template(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def spreadsheet_import(request: HttpRequest) -> HttpResponse:
+def spreadsheet_import(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Upload → preview (nothing written) → confirm (written in one transaction)."""
     if not (request.user.is_superuser or request.user.has_role("coordinator")):
         raise PermissionDenied
@@ -262,17 +263,18 @@ def spreadsheet_import(request: HttpRequest) -> HttpResponse:
         upload = request.FILES.get("file")
         if upload is None:
             context["error"] = _("Choose a file.")
-        elif upload.size > UPLOAD_LIMIT:
+        elif (upload.size or 0) > UPLOAD_LIMIT:
             context["error"] = _("The file is larger than 5 MB.")
         else:
             data = upload.read()
             try:
-                rows = spreadsheet.read_rows(upload.name, data)
+                rows = spreadsheet.read_rows(upload.name or "", data)
             except spreadsheet.SpreadsheetError as exc:
                 context["error"] = str(exc)
             else:
-                context["plan"] = spreadsheet.import_preview(rows=rows, by=request.user)
-                context["can_confirm"] = any(r.action != "reject" for r in context["plan"])
+                plan = spreadsheet.import_preview(rows=rows, by=request.user)
+                context["plan"] = plan
+                context["can_confirm"] = any(r.action != "reject" for r in plan)
                 request.session["spreadsheet_upload"] = {"name": upload.name, "data": data.hex()}
     return render(
         request,
@@ -287,7 +289,7 @@ IMPORT_ROLES = ("coordinator", "node_admin", "data_engineer")
 
 
 @login_required
-def registry_import(request: HttpRequest) -> HttpResponse:
+def registry_import(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Upload a registry file; the import runs as a background job with a progress page."""
     user = request.user
     if not (user.is_superuser or any(user.has_role(role) for role in IMPORT_ROLES)):
@@ -300,7 +302,7 @@ def registry_import(request: HttpRequest) -> HttpResponse:
             error = _("Choose a file.")
         elif registry not in IMPORTERS:
             error = _("Choose the registry the file comes from.")
-        elif upload.size > settings.TRIALNODE_UPLOAD_LIMIT_MB * 1024 * 1024:
+        elif (upload.size or 0) > settings.TRIALNODE_UPLOAD_LIMIT_MB * 1024 * 1024:
             error = _("The file is larger than %(limit)d MB.") % {
                 "limit": settings.TRIALNODE_UPLOAD_LIMIT_MB
             }

@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 from trialnode.audit.context import acting_as
 from trialnode.jobs.models import Job
 
-RUNNERS = {
+RUNNERS: dict[str, str] = {
     Job.Kind.IMPORT_CTGOV: "trialnode.interop.jobs.run_registry_import",
     Job.Kind.IMPORT_CTIS: "trialnode.interop.jobs.run_registry_import",
     Job.Kind.YEARLY_REPORT: "trialnode.statistics.jobs.run_yearly_report",
@@ -57,11 +57,12 @@ def job_start(
 
     job = Job(kind=kind, started_by=by, params=params or {})
     if upload is not None:
-        target = upload_dir() / f"{uuid.uuid4().hex}-{_safe_name(upload.name)}"
+        name = upload.name or ""
+        target = upload_dir() / f"{uuid.uuid4().hex}-{_safe_name(name)}"
         with target.open("wb") as out:
             for chunk in upload.chunks():
                 out.write(chunk)
-        job.input_name = upload.name[:255]
+        job.input_name = name[:255]
         job.input_path = str(target)
     job.save()
     transaction.on_commit(lambda: run_job.enqueue(job.pk))

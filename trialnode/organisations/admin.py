@@ -41,7 +41,8 @@ class RegionScopedAdmin(admin.ModelAdmin):
     region_field = "region"
 
     def _regions(self, request: HttpRequest) -> frozenset[int]:
-        return request.user.region_ids_for(Role.NODE_ADMIN)
+        user = request.user
+        return user.region_ids_for(Role.NODE_ADMIN) if user.is_authenticated else frozenset()
 
     def get_queryset(self, request: HttpRequest):
         queryset = super().get_queryset(request)

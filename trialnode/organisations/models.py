@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Callable
 from functools import cached_property
+from typing import ClassVar
 
 from django.contrib.auth.models import AbstractUser
 from django.contrib.auth.models import UserManager as DjangoUserManager
@@ -154,7 +156,10 @@ class Role(models.TextChoices):
     AUDITOR = "auditor", _("Auditor")
 
 
-class UserManager(DjangoUserManager.from_queryset(AuditedQuerySet)):
+_UserManagerBase = DjangoUserManager.from_queryset(AuditedQuerySet)
+
+
+class UserManager(_UserManagerBase):
     use_in_migrations = True
 
 
@@ -169,7 +174,13 @@ class User(AuditedModel, AbstractUser):
         _("organisation"), max_length=200, blank=True, help_text=_("For sponsors and guests.")
     )
 
-    objects = UserManager()
+    # Django's user manager with the audited queryset: not the manager type the checker
+    # derives for AuditedModel, though it has all of that manager's methods.
+    objects: ClassVar = UserManager()  # type: ignore[assignment]
+
+    # Set on the request's user by django_otp's OTPMiddleware: whether this session's login
+    # was confirmed with a second factor.
+    is_verified: Callable[[], bool]
 
     class Meta:
         verbose_name = _("user")
@@ -206,7 +217,7 @@ class User(AuditedModel, AbstractUser):
                 ids.add(assignment.region_id)
             if assignment.node_id:
                 node_ids.add(assignment.node_id)
-            if assignment.care_provider_id:
+            if assignment.care_provider is not None:
                 ids.add(assignment.care_provider.region_id)
         if node_ids:
             ids.update(

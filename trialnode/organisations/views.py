@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -14,6 +14,7 @@ from django_otp import login as otp_login
 from trialnode.core import spreadsheets
 from trialnode.organisations import twofactor
 from trialnode.organisations.forms import SecondFactorForm
+from trialnode.organisations.http import AuthenticatedHttpRequest
 from trialnode.organisations.models import Role, RoleAssignment
 
 
@@ -51,7 +52,7 @@ def _access_review_row(a: RoleAssignment) -> list[object]:
 
 
 @login_required
-def access_review(request: HttpRequest) -> HttpResponse:
+def access_review(request: AuthenticatedHttpRequest) -> HttpResponse | StreamingHttpResponse:
     """Who holds which role where, since when, granted by whom, and their last login."""
     if not _may_review_access(request.user):
         raise PermissionDenied
@@ -87,7 +88,7 @@ def _next_url(request: HttpRequest) -> str:
 
 
 @login_required
-def second_factor_verify(request: HttpRequest) -> HttpResponse:
+def second_factor_verify(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = SecondFactorForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -107,7 +108,7 @@ def second_factor_verify(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def second_factor_setup(request: HttpRequest) -> HttpResponse:
+def second_factor_setup(request: AuthenticatedHttpRequest) -> HttpResponse:
     if twofactor.confirmed_device(request.user) is not None and not request.user.is_verified():
         return redirect("second_factor_verify")
     device = twofactor.pending_device(request.user)

@@ -436,7 +436,11 @@ def _pairs_within(snap: Snapshot, by: str, regions: tuple[str, ...]):
 
 def collaboration_counts(snap: Snapshot, mask: np.ndarray) -> list[tuple[str, str, int]]:
     studies, codes = snap.collaboration_pairs
-    counts = np.bincount(codes[mask[studies]], minlength=64 * 64) if len(codes) else []
+    counts = (
+        np.bincount(codes[mask[studies]], minlength=64 * 64)
+        if len(codes)
+        else np.zeros(0, dtype=np.int64)
+    )
     pairs = []
     for code in np.flatnonzero(counts):
         a, b = divmod(int(code), 64)

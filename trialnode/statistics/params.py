@@ -97,7 +97,7 @@ class StatisticsQuery:
             errors["region"] = _("Unknown region %(values)s.") % {
                 "values": ", ".join(sorted(unknown))
             }
-        filters = {}
+        filters: dict[str, Any] = {}
         for name, choices in (
             ("study_type", StudyType),
             ("sponsor_type", SponsorType),

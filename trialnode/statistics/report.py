@@ -5,9 +5,11 @@ Charts are drawn as SVG on the server so that the PDF needs no browser.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
@@ -34,7 +36,8 @@ class Bar:
     width: float
 
 
-def bars(rows: list[list[object]], limit: int = 12) -> list[Bar]:
+def bars(rows: Sequence[Sequence[Any]], limit: int = 12) -> list[Bar]:
+    """Bars for the rows' last cells, their counts."""
     top = rows[:limit]
     largest = max((int(row[-1]) for row in top), default=0) or 1
     return [Bar(str(row[0]), int(row[-1]), 100 * int(row[-1]) / largest) for row in top]

@@ -142,7 +142,10 @@ def summary_table(query: StatisticsQuery) -> Table:
         columns=[_("Measure"), _("Number")],
         rows=[[str(headline.label), numbers[key]] for key, headline in d.HEADLINES.items()],
         links=[("summary", key) for key in d.HEADLINES],
-        query_items=[*((k, v) for k, v in query.items() if k != "date"), ("date", numbers["date"])],
+        query_items=[
+            *((k, v) for k, v in query.items() if k != "date"),
+            ("date", str(numbers["date"])),
+        ],
     )
 
 

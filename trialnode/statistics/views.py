@@ -9,7 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Exists, OuterRef, Q
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET
 from trialnode.core import spreadsheets
 from trialnode.jobs.models import Job
 from trialnode.jobs.services import job_start
+from trialnode.organisations.http import AuthenticatedHttpRequest
 from trialnode.organisations.models import Node, Region, Role
 from trialnode.statistics import definitions as d
 from trialnode.statistics import engine, tables
@@ -78,7 +79,7 @@ def staff_regions(user) -> frozenset[int]:
 
 @login_required
 @engine.consistent
-def staff_dashboard(request: HttpRequest) -> HttpResponse:
+def staff_dashboard(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The same measures over submitted and returned registrations too, and follow-up lists."""
     regions = staff_regions(request.user)
     if not regions:
@@ -108,7 +109,7 @@ def staff_dashboard(request: HttpRequest) -> HttpResponse:
     return render(request, "statistics/staff.html", context)
 
 
-def _start_report(request: HttpRequest, regions: frozenset[int]) -> HttpResponse:
+def _start_report(request: AuthenticatedHttpRequest, regions: frozenset[int]) -> HttpResponse:
     year = request.POST.get("year", "")
     node = Node.objects.filter(slug=request.POST.get("node", ""), regions__in=regions).first()
     if not year.isdigit() or node is None:
@@ -199,7 +200,9 @@ def studies_behind(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @engine.consistent
-def table_download(request: HttpRequest, name: str, file_format: str) -> HttpResponse:
+def table_download(
+    request: HttpRequest, name: str, file_format: str
+) -> HttpResponse | StreamingHttpResponse:
     query = _query(request)
     if isinstance(query, HttpResponse):
         return query
@@ -225,14 +228,19 @@ def national(request: HttpRequest) -> HttpResponse:
     query = _query(request)
     if isinstance(query, HttpResponse):
         return query
-    context: dict[str, object] = {"query": query, "instances": instances, "tables": []}
+    national_tables: list[tuple[str, object]] = []
+    context: dict[str, object] = {
+        "query": query,
+        "instances": instances,
+        "tables": national_tables,
+    }
     params = {"measure": query.measure, "year": str(query.year)}
     try:
         for by in ("study_type", "regions"):
             result = national_numbers(instances, params, by=by) if instances else None
             if result:
                 context["result"] = result
-                context["tables"].append((by, result["rows"]))
+                national_tables.append((by, result["rows"]))
     except InstanceError as exc:
         context["error"] = str(exc)
     return render(

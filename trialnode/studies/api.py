@@ -12,7 +12,7 @@ from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from ninja import Field, Router, Schema, Status
 
-from trialnode.api_auth import WRITE_AUTH
+from trialnode.api_auth import WRITE_AUTH, WriteAuthRequest
 from trialnode.organisations.models import CareProvider, Region, Unit
 from trialnode.studies import services
 from trialnode.studies.filters import StudySearch
@@ -322,7 +322,7 @@ def get_study(request: HttpRequest, study_id: int):
 @router.post(
     "/studies", response={201: StudyDetailOut}, auth=WRITE_AUTH, summary="Register a draft"
 )
-def create_study(request: HttpRequest, payload: StudyCreateIn):
+def create_study(request: WriteAuthRequest, payload: StudyCreateIn):
     data = payload.dict()
     children = {name: data.pop(name) for name in ("conditions", "interventions", "contacts")}
     data.pop("sites")
@@ -340,7 +340,7 @@ def create_study(request: HttpRequest, payload: StudyCreateIn):
 @router.patch(
     "/studies/{study_id}", response=StudyDetailOut, auth=WRITE_AUTH, summary="Change a study"
 )
-def update_study(request: HttpRequest, study_id: int, payload: StudyUpdateIn):
+def update_study(request: WriteAuthRequest, study_id: int, payload: StudyUpdateIn):
     study = get_object_or_404(Study.objects.visible_to(request.auth), pk=study_id)
     study = services.study_update(
         study=study,
@@ -356,19 +356,19 @@ def update_study(request: HttpRequest, study_id: int, payload: StudyUpdateIn):
     return _study_detail_out(study, request)
 
 
-def _transition(request: HttpRequest, study_id: int, action, **kwargs) -> dict[str, Any]:
+def _transition(request: WriteAuthRequest, study_id: int, action, **kwargs) -> dict[str, Any]:
     study = get_object_or_404(Study.objects.visible_to(request.auth), pk=study_id)
     study = action(study=study, by=request.auth, **kwargs)
     return _study_detail_out(study, request)
 
 
 @router.post("/studies/{study_id}/submit", response=StudyDetailOut, auth=WRITE_AUTH)
-def submit_study(request: HttpRequest, study_id: int):
+def submit_study(request: WriteAuthRequest, study_id: int):
     return _transition(request, study_id, services.study_submit)
 
 
 @router.post("/studies/{study_id}/publish", response=StudyDetailOut, auth=WRITE_AUTH)
-def publish_study(request: HttpRequest, study_id: int, payload: PublishIn):
+def publish_study(request: WriteAuthRequest, study_id: int, payload: PublishIn):
     return _transition(
         request,
         study_id,
@@ -380,12 +380,12 @@ def publish_study(request: HttpRequest, study_id: int, payload: PublishIn):
 
 
 @router.post("/studies/{study_id}/return", response=StudyDetailOut, auth=WRITE_AUTH)
-def return_study(request: HttpRequest, study_id: int, payload: ReturnIn):
+def return_study(request: WriteAuthRequest, study_id: int, payload: ReturnIn):
     return _transition(request, study_id, services.study_return, comment=payload.comment)
 
 
 @router.post("/studies/{study_id}/status", response=StudyDetailOut, auth=WRITE_AUTH)
-def change_status(request: HttpRequest, study_id: int, payload: StatusIn):
+def change_status(request: WriteAuthRequest, study_id: int, payload: StatusIn):
     return _transition(
         request,
         study_id,
@@ -397,5 +397,5 @@ def change_status(request: HttpRequest, study_id: int, payload: StatusIn):
 
 
 @router.post("/studies/{study_id}/confirm", response=StudyDetailOut, auth=WRITE_AUTH)
-def confirm_study(request: HttpRequest, study_id: int):
+def confirm_study(request: WriteAuthRequest, study_id: int):
     return _transition(request, study_id, services.study_confirm)

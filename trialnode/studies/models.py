@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import ClassVar
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator
@@ -91,7 +92,7 @@ class Source(models.TextChoices):
     CTIS = "CTIS", _("EU CTIS")
 
 
-class StudyQuerySet(AuditedQuerySet):
+class StudyQuerySet(AuditedQuerySet["Study"]):
     """The one place that decides who may see and who may change a study."""
 
     def published(self) -> StudyQuerySet:
@@ -294,7 +295,7 @@ class Study(AuditedModel):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    objects = StudyQuerySet.as_manager()
+    objects: ClassVar = StudyQuerySet.as_manager()
 
     class Meta:
         ordering = ["-updated_at", "-id"]
@@ -475,6 +476,10 @@ class StudyContact(AuditedModel):
 
     def __str__(self) -> str:
         return self.name
+
+
+# The rows that belong to one study and are written together with it.
+StudyRow = StudyStatusChange | StudyCondition | StudyIntervention | StudySite | StudyContact
 
 
 class StudySearchDocument(models.Model):

@@ -73,8 +73,10 @@ def index_studies(study_ids: Iterable[int], *, loaded: list[Study] | None = None
     ids = list(study_ids)
     if not ids:
         return
-    studies = loaded
-    if studies is None:
+    studies: Iterable[Study]
+    if loaded is not None:
+        studies = loaded
+    else:
         studies = Study.objects.filter(pk__in=ids).prefetch_related(
             "conditions", "interventions", "sites__care_provider", "sites__unit"
         )

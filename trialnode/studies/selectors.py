@@ -24,18 +24,19 @@ def find_possible_duplicates(
 ) -> list[Study]:
     """Studies that share an identifier, or have a near-same title and sponsor."""
     registry_ids = {k: v for k, v in identifiers.items() if v and k != "local_id"}
+    others = Study.objects.all() if exclude_id is None else Study.objects.exclude(pk=exclude_id)
     found: dict[int, Study] = {}
     if registry_ids:
         same_id = Q()
         for name, value in registry_ids.items():
             same_id |= Q(**{name: value})
-        for study in Study.objects.filter(same_id).exclude(pk=exclude_id)[:20]:
+        for study in others.filter(same_id)[:20]:
             found[study.pk] = study
     if title:
         query = TextQuery.parse(title)
         if query:
             candidates = (
-                query.filter(Study.objects.exclude(pk=exclude_id))
+                query.filter(others)
                 .annotate(rank=query.rank())
                 .order_by("-rank")[:DUPLICATE_CANDIDATES]
             )

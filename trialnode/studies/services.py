@@ -101,9 +101,9 @@ def _build_children(study: Study, children: Mapping[str, Iterable[Mapping[str, A
             instance = model(study=study, **row)
             if (
                 isinstance(instance, StudySite)
-                and instance.care_provider_id
                 and not row.get("region")
                 and not row.get("region_id")
+                and instance.care_provider is not None
             ):
                 instance.region_id = instance.care_provider.region_id
             try:
@@ -135,7 +135,7 @@ def _save_children(study: Study, built: dict[str, list]) -> None:
     """Replace the child rows by the given ones, keeping rows that did not change (so the
     history shows only real changes)."""
     for name, instances in built.items():
-        existing = {}
+        existing: dict[tuple, list] = {}
         for row in getattr(study, name).all():
             existing.setdefault(_child_values(row), []).append(row)
         for instance in instances:

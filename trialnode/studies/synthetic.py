@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from datetime import date, timedelta
+from typing import Any
 
 from trialnode.organisations.models import CareProvider, Region
 from trialnode.studies.models import (
@@ -19,6 +20,7 @@ from trialnode.studies.models import (
     StudyCondition,
     StudyContact,
     StudyIntervention,
+    StudyRow,
     StudySite,
     StudyStatusChange,
     StudyType,
@@ -167,7 +169,7 @@ class SyntheticStudyFactory:
         self.statuses = [s for s, _w in STATUS_WEIGHTS]
         self.weights = [w for _s, w in STATUS_WEIGHTS]
 
-    def build(self, number: int) -> tuple[Study, list[object]]:
+    def build(self, number: int) -> tuple[Study, list[StudyRow]]:
         rng = self.rng
         condition = rng.choice(CONDITIONS)
         study_type = rng.choices(
@@ -226,7 +228,7 @@ class SyntheticStudyFactory:
             last_confirmed_at=date.today() - timedelta(days=rng.randrange(0, 500)),
         )
         regions = rng.sample(self.regions, rng.choices([1, 2, 3], [70, 20, 10])[0])
-        children: list[object] = [
+        children: list[StudyRow] = [
             StudyCondition(
                 icd10_code=condition[0], text=condition[1], chapter=icd10_chapter(condition[0])
             ),
@@ -258,7 +260,10 @@ def _history(rng: random.Random, status: str, start: date) -> list[StudyStatusCh
     if status in (Status.NOT_YET_RECRUITING, Status.WITHDRAWN):
         return [StudyStatusChange(status=status, effective_date=start)]
     planned = start - timedelta(days=rng.randrange(30, 200))
-    steps = [(planned, Status.NOT_YET_RECRUITING), (start, Status.RECRUITING)]
+    steps: list[tuple[date, str]] = [
+        (planned, Status.NOT_YET_RECRUITING),
+        (start, Status.RECRUITING),
+    ]
     closed = start + timedelta(days=rng.randrange(120, 900))
     if status != Status.RECRUITING and closed < date.today():
         steps.append((closed, Status.ACTIVE_NOT_RECRUITING))
@@ -281,10 +286,10 @@ def synthetic_studies_create(count: int, *, seed: int = 1, batch_size: int = 200
         size = min(batch_size, count - created)
         built = [factory.build(created + i + 1) for i in range(size)]
         studies = Study.objects.bulk_create([study for study, _c in built])
-        by_model: dict[type, list[object]] = {}
+        by_model: dict[type[StudyRow], list[Any]] = {}
         for study, children in built:
             for child in children:
-                child.study = study  # type: ignore[attr-defined]
+                child.study = study
                 by_model.setdefault(type(child), []).append(child)
         for model, rows in by_model.items():
             model.objects.bulk_create(rows, batch_size=5000)

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 EPM_DNR_RE = re.compile(
     r"^(?:"
@@ -22,7 +26,7 @@ ICD10_RE = re.compile(r"^[A-Z]\d{2}(?:\.\d{1,2}[A-Z]?|[A-Z])?$")
 ATC_RE = re.compile(r"^[A-Z](?:\d{2}(?:[A-Z](?:[A-Z](?:\d{2})?)?)?)?$")
 
 
-def _check(pattern: re.Pattern[str], value: str, message: str) -> None:
+def _check(pattern: re.Pattern[str], value: str, message: StrOrPromise) -> None:
     if not pattern.match(value):
         raise ValidationError(message, code="invalid", params={"value": value})
 

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 
 from trialnode.audit.selectors import can_review_trail, readable
 from trialnode.audit.selectors import study_history as study_history_events
+from trialnode.organisations.http import AuthenticatedHttpRequest
 from trialnode.studies import services
 from trialnode.studies.filters import FILTERS, SORTS, FilterError, StudySearch
 from trialnode.studies.forms import (
@@ -96,7 +97,7 @@ def study_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def study_history(request: HttpRequest, pk: int) -> HttpResponse:
+def study_history(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """The study's changes as a timeline, for those who may follow it up."""
     study = get_object_or_404(Study.objects.visible_to(request.user), pk=pk)
     if not Study.objects.followable_by(request.user).filter(pk=pk).exists():
@@ -106,7 +107,7 @@ def study_history(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def workspace(request: HttpRequest) -> HttpResponse:
+def workspace(request: AuthenticatedHttpRequest) -> HttpResponse:
     user = request.user
     return render(
         request,
@@ -136,7 +137,7 @@ def _apply_errors(form: StudyForm, error: ValidationError) -> None:
 
 
 @login_required
-def study_create(request: HttpRequest) -> HttpResponse:
+def study_create(request: AuthenticatedHttpRequest) -> HttpResponse:
     if not services.can_register_studies(request.user):
         raise PermissionDenied
     form = StudyForm(request.POST or None)
@@ -171,7 +172,7 @@ def study_create(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def study_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def study_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     study = get_object_or_404(Study.objects.editable_by(request.user), pk=pk)
     form = StudyForm(request.POST or None, instance=study, initial={"version": study.version})
     formsets = _bound_formsets(request, study)
@@ -202,7 +203,9 @@ def study_edit(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-def _transition(request: HttpRequest, pk: int, action, success: str, **kwargs) -> HttpResponse:
+def _transition(
+    request: AuthenticatedHttpRequest, pk: int, action, success: str, **kwargs
+) -> HttpResponse:
     study = get_object_or_404(Study.objects.visible_to(request.user), pk=pk)
     try:
         with transaction.atomic():
@@ -217,13 +220,13 @@ def _transition(request: HttpRequest, pk: int, action, success: str, **kwargs) -
 
 @login_required
 @require_POST
-def study_submit(request: HttpRequest, pk: int) -> HttpResponse:
+def study_submit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     return _transition(request, pk, services.study_submit, _("The study was submitted."))
 
 
 @login_required
 @require_POST
-def study_publish(request: HttpRequest, pk: int) -> HttpResponse:
+def study_publish(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     form = PublishForm(request.POST)
     data = form.cleaned_data if form.is_valid() else {"password": "", "reason": "", "otp_token": ""}
     return _transition(
@@ -233,7 +236,7 @@ def study_publish(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def study_return(request: HttpRequest, pk: int) -> HttpResponse:
+def study_return(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     form = ReturnForm(request.POST)
     comment = form.cleaned_data["comment"] if form.is_valid() else ""
     return _transition(
@@ -243,18 +246,19 @@ def study_return(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def study_confirm(request: HttpRequest, pk: int) -> HttpResponse:
+def study_confirm(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     return _transition(request, pk, services.study_confirm, _("The study was confirmed."))
 
 
 @login_required
 @require_POST
-def study_change_status(request: HttpRequest, pk: int) -> HttpResponse:
+def study_change_status(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     form = StatusForm(request.POST)
     if not form.is_valid():
         for errors in form.errors.values():
             for error in errors:
-                messages.error(request, error)
+                # An ErrorList yields its messages, never the ValidationErrors it holds.
+                messages.error(request, error)  # type: ignore[arg-type]
         return redirect("studies:detail", pk=pk)
     return _transition(
         request,
