@@ -150,7 +150,7 @@ class ProgressBar:
         self.stream.write(
             f"\r[{bar}] {fraction:4.0%}  {summary.seen} read: {summary.created} new, "
             f"{summary.updated} updated, {summary.unchanged} unchanged, "
-            f"{len(summary.rejected)} rejected"
+            f"{summary.outside_sweden} outside Sweden, {len(summary.rejected)} rejected"
         )
         self.stream.flush()
         self.shown = True
@@ -161,11 +161,21 @@ class ProgressBar:
 
 
 def _report_import(heading: str, summary) -> int:
-    """Print the counts and every rejected record; exit 1 when some were rejected."""
+    """Print the counts and every rejected record; exit 1 when some were rejected.
+
+    Records without a site in Sweden are skipped, not rejected: a node's registry holds
+    the studies conducted in Sweden.
+    """
     print(
         f"{heading}: {summary.created} new, {summary.updated} updated, "
-        f"{summary.unchanged} unchanged, {len(summary.rejected)} rejected"
+        f"{summary.unchanged} unchanged, {summary.outside_sweden} outside Sweden (skipped), "
+        f"{len(summary.rejected)} rejected"
     )
+    if summary.unplaced_sites:
+        print(
+            f"  {summary.unplaced_sites} sites in Sweden could not be placed in a region; "
+            "they are kept and listed for the coordinators at /koppling/platser/"
+        )
     for identifier, reason in summary.rejected:
         print(f"  rejected {identifier}: {reason}")
     return 1 if summary.rejected else 0
@@ -176,13 +186,14 @@ def cmd_import(args: argparse.Namespace) -> int:
     from trialnode.audit.context import acting_as
     from trialnode.interop.ctis import CsvTemplateError
     from trialnode.interop.files import import_ctgov_paths, import_ctis_paths
+    from trialnode.interop.upsert import ReferenceDataMissing
 
     importer = {"ctgov": import_ctgov_paths, "ctis": import_ctis_paths}[args.source]
     progress = ProgressBar(sys.stderr) if sys.stderr.isatty() else None
     try:
         with acting_as(via=f"command:import {args.source}"):
             summary = importer([Path(p) for p in args.paths], progress=progress)
-    except CsvTemplateError as exc:
+    except (CsvTemplateError, ReferenceDataMissing) as exc:
         print(f"Nothing imported: {exc}", file=sys.stderr)
         return 2
     finally:

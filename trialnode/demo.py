@@ -17,7 +17,7 @@ from trialnode.interop.linking import suggest_links
 from trialnode.organisations.models import CareProvider, Node, Region, Role, RoleAssignment, User
 from trialnode.organisations.services import reference_data_load
 from trialnode.studies import services
-from trialnode.studies.models import Study
+from trialnode.studies.models import Status, Study
 from trialnode.studies.synthetic import synthetic_studies_create
 
 DEMO_PASSWORD = "demo-trialnode-2026"
@@ -82,20 +82,12 @@ def create_demo_users() -> list[DemoUser]:
 
 
 def load_ctgov_sample(folder: Path) -> tuple[int, int]:
-    """Import the real ClinicalTrials.gov records with a Swedish site; (imported, rejected)."""
+    """Import the real ClinicalTrials.gov records (those with a site in Sweden are kept);
+    (imported, rejected)."""
     sweden = folder / "ctgov" / "sweden.json"
     bulk = folder / "ctgov" / "ctg-studies.zip"
-    source = sweden if sweden.is_file() else bulk
-    records = (record for record in iter_path_records(source) if _has_swedish_site(record))
-    summary = import_records(records)
+    summary = import_records(iter_path_records(sweden if sweden.is_file() else bulk))
     return summary.created + summary.updated, len(summary.rejected)
-
-
-def _has_swedish_site(record: dict) -> bool:
-    locations = (
-        record.get("protocolSection", {}).get("contactsLocationsModule", {}).get("locations", [])
-    )
-    return any(location.get("country") == "Sweden" for location in locations)
 
 
 LOCAL_STUDIES: list[dict[str, Any]] = [
@@ -273,6 +265,8 @@ def create_local_studies() -> int:
                     "phone": "018-611 00 00",
                 }
             ],
+            status=status or Status.NOT_YET_RECRUITING,
+            status_date=timezone.localdate() - timedelta(days=120) if status else None,
             allow_duplicate=True,
         )
         state = spec["state"]
@@ -294,15 +288,6 @@ def create_local_studies() -> int:
             password=DEMO_PASSWORD,
             reason="Validerad mot minimalt dataset",
         )
-        if status:
-            start = timezone.localdate() - timedelta(days=120)
-            services.study_change_status(
-                study=study,
-                by=registrant,
-                status=status,
-                effective_date=start,
-                reason="Rekryteringen har startat",
-            )
         if state == "stale":
             Study.objects.filter(pk=study.pk).update(
                 last_confirmed_at=timezone.localdate() - timedelta(days=420)

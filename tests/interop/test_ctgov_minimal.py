@@ -3,6 +3,7 @@
 import orjson
 import pytest
 
+from tests.interop import in_sweden
 from trialnode.interop.ctgov import import_records, parse_age_years
 from trialnode.studies.models import RegistrationState, Source, Study
 
@@ -64,12 +65,14 @@ def test_importing_again_changes_nothing(reference_data, sweden):
 
 
 def test_a_bad_record_is_reported_and_the_others_import(reference_data, sweden):
-    broken = {
-        "protocolSection": {
-            "identificationModule": {"nctId": "NCT99999999"},
-            "statusModule": {"overallStatus": "FINISHED"},
+    broken = in_sweden(
+        {
+            "protocolSection": {
+                "identificationModule": {"nctId": "NCT99999999"},
+                "statusModule": {"overallStatus": "FINISHED"},
+            }
         }
-    }
+    )
     summary = import_records([broken, *sweden[:2]])
     assert summary.created == 2
     assert summary.rejected == [("NCT99999999", "unknown overallStatus 'FINISHED'")]

@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from tests.interop import ctis_in_sweden, in_sweden
 from trialnode.audit.models import AuditEvent
 from trialnode.interop import ctis
 from trialnode.interop.ctgov import import_records as import_ctgov_records
@@ -12,12 +13,24 @@ from trialnode.studies.models import Phase, Sex, Source, SponsorType, Status, St
 
 
 @pytest.fixture
-def ctis_files(sample_data):
-    return sorted((sample_data / "ctis").glob("*.json"))
+def ctis_files(sample_data, tmp_path):
+    """The real trials, each with Sweden added to its member states concerned."""
+    paths = []
+    for path in sorted((sample_data / "ctis").glob("*.json")):
+        copy = tmp_path / path.name
+        copy.write_text(json.dumps(ctis_in_sweden(json.loads(path.read_text()))))
+        paths.append(copy)
+    return paths
 
 
 def _record(sample_data, number):
-    return json.loads((sample_data / "ctis" / f"{number}.json").read_text())
+    return ctis_in_sweden(json.loads((sample_data / "ctis" / f"{number}.json").read_text()))
+
+
+def test_trials_not_conducted_in_sweden_are_skipped_not_rejected(reference_data, sample_data):
+    summary = import_ctis_paths(sorted((sample_data / "ctis").glob("*.json")))
+    assert (summary.created, summary.outside_sweden, summary.rejected) == (0, 4, [])
+    assert not Study.objects.exists()
 
 
 def test_the_real_trials_of_both_structures_import_with_their_fields(reference_data, ctis_files):
@@ -31,7 +44,7 @@ def test_the_real_trials_of_both_structures_import_with_their_fields(reference_d
     assert before_2024.sponsor_name == "Roessingh Centrum Voor Revalidatie"
     assert before_2024.sponsor_type == SponsorType.ACADEMIC
     assert before_2024.phase == Phase.PHASE4
-    assert before_2024.member_states == "Netherlands"
+    assert before_2024.member_states == "Netherlands, Sweden"
     assert before_2024.therapeutic_area == "Diseases [C] - Nervous System Diseases [C10]"
     assert before_2024.eudract_number == "2021-004994-30"
     assert before_2024.planned_enrolment == 11
@@ -45,7 +58,7 @@ def test_the_real_trials_of_both_structures_import_with_their_fields(reference_d
     assert since_2024.sponsor_name == "Merck Sharp & Dohme LLC"
     assert since_2024.sponsor_type == SponsorType.INDUSTRY
     assert since_2024.phase == Phase.PHASE2
-    assert since_2024.member_states == "Belgium, Greece, Poland"
+    assert since_2024.member_states == "Belgium, Greece, Poland, Sweden"
     assert since_2024.nct_id == "NCT04665037"
     assert since_2024.eudract_number == "2019-003842-34"
     assert since_2024.local_id == "MK-5592-127"
@@ -148,17 +161,19 @@ def test_a_csv_without_the_required_columns_is_refused_whole(reference_data, tmp
 
 def test_a_trial_in_both_registries_is_counted_once(reference_data, sample_data, tmp_path):
     record = _record(sample_data, "2023-505613-24-00")
-    ctgov_record = {
-        "protocolSection": {
-            "identificationModule": {
-                "nctId": "NCT04665037",
-                "briefTitle": "Posaconazole in children under 2 years",
-                "secondaryIdInfos": [{"id": "2023-505613-24-00"}],
-            },
-            "statusModule": {"overallStatus": "RECRUITING"},
-            "designModule": {"studyType": "INTERVENTIONAL"},
+    ctgov_record = in_sweden(
+        {
+            "protocolSection": {
+                "identificationModule": {
+                    "nctId": "NCT04665037",
+                    "briefTitle": "Posaconazole in children under 2 years",
+                    "secondaryIdInfos": [{"id": "2023-505613-24-00"}],
+                },
+                "statusModule": {"overallStatus": "RECRUITING"},
+                "designModule": {"studyType": "INTERVENTIONAL"},
+            }
         }
-    }
+    )
     import_ctgov_records([ctgov_record])
     path = tmp_path / "trial.json"
     path.write_text(json.dumps(record))

@@ -10,6 +10,7 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
+from tests.interop import in_sweden
 from trialnode.interop.models import SyncState
 from trialnode.interop.sync import SyncError, ctgov_sync
 from trialnode.studies.models import Study
@@ -21,6 +22,9 @@ class RecordedApi:
     def __init__(self, sample_data):
         folder = sample_data / "ctgov" / "api-pages"
         self.pages = [json.loads((folder / f"page-{n}.json").read_text()) for n in (1, 2)]
+        # The API answers query.locn=Sweden with studies that have a site in Sweden.
+        for page in self.pages:
+            page["studies"] = [in_sweden(study) for study in page["studies"]]
         self.failures: list[tuple[int, dict[str, str]]] = []
         self.requests: list[dict[str, list[str]]] = []
 

@@ -112,10 +112,10 @@ def test_the_public_dashboard_works_without_login_in_both_languages(
 @pytest.mark.parametrize(
     ("params", "titles"),
     [
-        ({"cancer_area": "breast"}, {"A"}),
-        ({"condition_area": ""}, {"C"}),
+        ({"by": "cancer_area", "key": "breast"}, {"A"}),
+        ({"by": "condition_area", "key": ""}, {"C"}),
         ({"regions": "Region Dalarna,Region Uppsala"}, {"A"}),
-        ({"care_provider": ""}, {"A", "B", "C"}),
+        ({"by": "care_provider", "key": ""}, {"A", "B", "C"}),
         ({"period": "2023"}, {"B", "D"}),
     ],
 )

@@ -90,7 +90,9 @@ def test_one_study_with_sites_and_status_history(client, make_study):
     body = client.get(f"/api/v1/studies/{study.pk}").json()
     assert body["sites"][0]["care_provider"] == "akademiska"
     assert body["sites"][0]["region"] == "uppsala"
-    assert body["status_history"] == [{"status": "RECRUITING", "effective_date": "2024-01-01"}]
+    assert body["status_history"] == [
+        {"status": "RECRUITING", "effective_date": "2024-01-01", "until": None}
+    ]
 
 
 def test_an_unpublished_study_is_404_to_the_public(client, make_study):

@@ -92,6 +92,7 @@ def form_data(users):
         "summary_sv": "Vi följer personer med astma.",
         "epm_dnr": "2024-00001-01",
         "sex": "ALL",
+        "status": "NOT_YET_RECRUITING",
     }
     for name in ("sites", "conditions", "interventions", "contacts"):
         data.update({f"{name}-TOTAL_FORMS": "1", f"{name}-INITIAL_FORMS": "0"})

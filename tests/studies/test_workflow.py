@@ -46,7 +46,7 @@ def test_create_rejects_an_invalid_child_row_and_saves_nothing(users):
 
 def test_create_rejects_over_long_text(users):
     with pytest.raises(ValidationError) as error:
-        services.study_create(by=users.registrant, fields=complete_fields(title_sv="x" * 501))
+        services.study_create(by=users.registrant, fields=complete_fields(title_sv="x" * 601))
     assert "title_sv" in error.value.message_dict
 
 

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
+from trialnode.interop import fields as f
 from trialnode.interop import upsert
 from trialnode.interop.upsert import (
     ImportSummary,
@@ -62,88 +63,123 @@ PHASES = {
 AGE_RE = re.compile(r"^\s*(\d+)\s*(year|month|week|day|hour|minute)s?\s*$", re.IGNORECASE)
 
 
-def parse_age_years(value: str | None) -> int | None:
+def parse_age_years(value: Any) -> int | None:
     if not value:
         return None
-    match = AGE_RE.match(value)
+    match = AGE_RE.match(value) if isinstance(value, str) else None
     if not match:
-        raise RecordError(f"unreadable age {value!r}")
+        raise RecordError(f"unreadable age {value!r:.40}")
     number, unit = int(match.group(1)), match.group(2).lower()
     return min(number, 120) if unit == "year" else 0
 
 
-def parse_partial_date(value: str | None) -> date | None:
+def parse_partial_date(value: Any) -> date | None:
     """ClinicalTrials.gov dates are YYYY-MM-DD or YYYY-MM (taken as the first of the month)."""
     if not value:
         return None
+    if not isinstance(value, str):
+        raise RecordError(f"unreadable date {value!r:.40}")
     parts = value.split("-")
     try:
         if len(parts) == 2:
             return date(int(parts[0]), int(parts[1]), 1)
         return date.fromisoformat(value)
     except ValueError:
-        raise RecordError(f"unreadable date {value!r}") from None
+        raise RecordError(f"unreadable date {value!r:.40}") from None
+
+
+def _date(module: dict[str, Any], name: str) -> date | None:
+    return parse_partial_date(f.obj(module.get(name), name).get("date"))
+
+
+def mesh_terms(record: dict[str, Any]) -> str:
+    """The MeSH descriptors of the conditions and their broader terms, one per line."""
+    derived = f.obj(record.get("derivedSection"), "derivedSection")
+    browse = f.obj(derived.get("conditionBrowseModule"), "conditionBrowseModule")
+    terms: dict[str, None] = {}
+    for key in ("meshes", "ancestors"):
+        for entry in f.objs(browse.get(key), f"conditionBrowseModule.{key}"):
+            term = f.text(entry.get("term"), f"conditionBrowseModule.{key}.term", 200)
+            if term:
+                terms[term] = None
+    return "\n".join(terms)
 
 
 def map_record(record: dict[str, Any], matcher: SiteMatcher) -> MappedStudy:
-    """Map one API v2 study; raises RecordError naming what is wrong."""
+    """Map one API v2 study; raises RecordError naming what is wrong.
+
+    Every Swedish location becomes a site: placed in its region (and at its care
+    provider) when its facility or city tells, kept with its facility and city for a
+    coordinator to place when not. A record with no location in Sweden is mapped as
+    not conducted in Sweden (the import skips it unless it was stored before).
+    """
     if not isinstance(record, dict):
         raise RecordError("a study must be a JSON object")
     protocol = record.get("protocolSection")
     if not isinstance(protocol, dict):
         raise RecordError("no protocolSection")
-    nct_id = dig(protocol, "identificationModule", "nctId", default="")
+    ident = f.obj(protocol.get("identificationModule"), "identificationModule")
+    nct_id = ident.get("nctId")
     if not isinstance(nct_id, str) or not NCT_RE.match(nct_id):
-        raise RecordError(f"missing or invalid nctId {nct_id!r}")
-    status = dig(protocol, "statusModule", "overallStatus", default="")
+        raise RecordError(f"missing or invalid nctId {nct_id!r:.40}")
+    status_module = f.obj(protocol.get("statusModule"), "statusModule")
+    status = status_module.get("overallStatus")
     if not status:
         raise RecordError("no overallStatus (the record has no status module)")
     if status not in Status.values:
-        raise RecordError(f"unknown overallStatus {status!r}")
-    ident = protocol["identificationModule"]
-    design = protocol.get("designModule") or {}
+        raise RecordError(f"unknown overallStatus {status!r:.40}")
+    design = f.obj(protocol.get("designModule"), "designModule")
     study_type = design.get("studyType")
-    eligibility = protocol.get("eligibilityModule") or {}
-    sponsor = dig(protocol, "sponsorCollaboratorsModule", "leadSponsor", default={}) or {}
-    enrollment = design.get("enrollmentInfo") or {}
-    phases = tuple(design.get("phases") or ())
-    status_module = protocol.get("statusModule") or {}
+    eligibility = f.obj(protocol.get("eligibilityModule"), "eligibilityModule")
+    sponsors = f.obj(protocol.get("sponsorCollaboratorsModule"), "sponsorCollaboratorsModule")
+    sponsor = f.obj(sponsors.get("leadSponsor"), "leadSponsor")
+    enrollment = f.obj(design.get("enrollmentInfo"), "enrollmentInfo")
+    phases = tuple(f.texts(design.get("phases"), "phases", 20))
+    description = f.obj(protocol.get("descriptionModule"), "descriptionModule")
 
     secondary = {"eudract_number": "", "eu_ct_number": ""}
-    for info in ident.get("secondaryIdInfos") or []:
-        value = str(info.get("id", "")).strip()
+    for info in f.objs(ident.get("secondaryIdInfos"), "secondaryIdInfos"):
+        value = f.text(info.get("id"), "secondaryIdInfos.id", 200)
         if EUDRACT_RE.match(value) and not secondary["eudract_number"]:
             secondary["eudract_number"] = value
         elif EU_CT_RE.match(value) and not secondary["eu_ct_number"]:
             secondary["eu_ct_number"] = value
 
-    count = enrollment.get("count")
+    count = f.whole_number(enrollment.get("count"), "enrollmentInfo.count", maximum=10_000_000)
     min_age = parse_age_years(eligibility.get("minimumAge"))
     max_age = parse_age_years(eligibility.get("maximumAge"))
     if min_age is not None and max_age is not None and min_age > max_age:
         raise RecordError(f"minimum age {min_age} above maximum age {max_age}")
+    sex = eligibility.get("sex")
     study = Study(
         nct_id=nct_id,
-        local_id=str(dig(ident, "orgStudyIdInfo", "id", default=""))[:60],
-        title_en=(ident.get("briefTitle") or ident.get("officialTitle") or nct_id)[:500],
-        acronym=(ident.get("acronym") or "")[:60],
+        local_id=f.text(
+            f.obj(ident.get("orgStudyIdInfo"), "orgStudyIdInfo").get("id"), "orgStudyId", 60
+        ),
+        title_en=f.text(ident.get("briefTitle") or ident.get("officialTitle"), "briefTitle", 600)
+        or nct_id,
+        acronym=f.text(ident.get("acronym"), "acronym", 60),
         status=status,
         study_type=study_type
         if study_type in ("INTERVENTIONAL", "OBSERVATIONAL")
         else StudyType.OTHER,
         phase=PHASES.get(phases, ""),
-        sponsor_name=(sponsor.get("name") or "")[:300],
-        sponsor_type=SPONSOR_CLASSES.get(sponsor.get("class", ""), SponsorType.OTHER),
-        summary_en=(dig(protocol, "descriptionModule", "briefSummary", default="") or "")[:5000],
-        start_date=parse_partial_date(dig(status_module, "startDateStruct", "date")),
-        completion_date=parse_partial_date(dig(status_module, "completionDateStruct", "date")),
+        sponsor_name=f.text(sponsor.get("name"), "leadSponsor.name", 300),
+        sponsor_type=SPONSOR_CLASSES.get(sponsor.get("class") or "", SponsorType.OTHER),
+        summary_en=f.text(description.get("briefSummary"), "briefSummary", 5000),
+        start_date=_date(status_module, "startDateStruct"),
+        primary_completion_date=_date(status_module, "primaryCompletionDateStruct"),
+        completion_date=_date(status_module, "completionDateStruct"),
         planned_enrolment=count if enrollment.get("type") != "ACTUAL" else None,
         actual_enrolment=count if enrollment.get("type") == "ACTUAL" else None,
         min_age_years=min_age,
         max_age_years=max_age,
-        sex=eligibility["sex"] if eligibility.get("sex") in Sex.values else Sex.ALL,
-        healthy_volunteers=bool(eligibility.get("healthyVolunteers")),
-        eligibility_criteria=(eligibility.get("eligibilityCriteria") or "")[:20000],
+        sex=sex if isinstance(sex, str) and sex in Sex.values else Sex.ALL,
+        healthy_volunteers=f.flag(eligibility.get("healthyVolunteers"), "healthyVolunteers"),
+        eligibility_criteria=f.text(
+            eligibility.get("eligibilityCriteria"), "eligibilityCriteria", 20000
+        ),
+        mesh_terms=mesh_terms(record),
         source=Source.CTGOV,
         registration_state=RegistrationState.PUBLISHED,
         last_confirmed_at=parse_partial_date(status_module.get("statusVerifiedDate")),
@@ -151,39 +187,50 @@ def map_record(record: dict[str, Any], matcher: SiteMatcher) -> MappedStudy:
     )
     mapped = MappedStudy(study=study)
     mapped.status_date = parse_partial_date(
-        dig(status_module, "lastUpdatePostDateStruct", "date")
+        f.obj(status_module.get("lastUpdatePostDateStruct"), "lastUpdatePostDateStruct").get("date")
         or status_module.get("statusVerifiedDate")
     )
-    for text in dig(protocol, "conditionsModule", "conditions", default=[]) or []:
-        mapped.conditions.append(StudyCondition(text=str(text)[:300]))
-    for item in dig(protocol, "armsInterventionsModule", "interventions", default=[]) or []:
+    conditions = f.obj(protocol.get("conditionsModule"), "conditionsModule")
+    for text in dict.fromkeys(f.texts(conditions.get("conditions"), "conditions", 300)):
+        mapped.conditions.append(StudyCondition(text=text))
+    arms = f.obj(protocol.get("armsInterventionsModule"), "armsInterventionsModule")
+    for item in f.objs(arms.get("interventions"), "interventions"):
         kind = item.get("type")
+        name = f.text(item.get("name"), "interventions.name", 300)
+        if not name:
+            continue
         mapped.interventions.append(
             StudyIntervention(
                 type=kind if kind in InterventionType.values else InterventionType.OTHER,
-                name=(item.get("name") or "")[:300],
+                name=name,
             )
         )
-    contacts_module = protocol.get("contactsLocationsModule") or {}
-    for contact in contacts_module.get("centralContacts") or []:
+    contacts_module = f.obj(protocol.get("contactsLocationsModule"), "contactsLocationsModule")
+    for contact in f.objs(contacts_module.get("centralContacts"), "centralContacts"):
+        name = f.text(contact.get("name"), "centralContacts.name", 200)
+        if not name:
+            continue
         mapped.contacts.append(
             StudyContact(
-                name=(contact.get("name") or "")[:200],
-                role=(contact.get("role") or "")[:100],
-                email=(contact.get("email") or "")[:254],
-                phone=(contact.get("phone") or "")[:40],
+                name=name,
+                role=f.text(contact.get("role"), "centralContacts.role", 100),
+                email=f.text(contact.get("email"), "centralContacts.email", 254),
+                phone=f.text(contact.get("phone"), "centralContacts.phone", 40),
             )
         )
-    swedish = [
-        loc for loc in contacts_module.get("locations") or [] if loc.get("country") == "Sweden"
-    ]
-    for location in swedish:
-        region_id, provider = matcher.match(location.get("facility", ""), location.get("city", ""))
-        if region_id is None:
+    locations = f.objs(contacts_module.get("locations"), "locations")
+    for location in locations:
+        if location.get("country") != "Sweden":
             continue
-        site_contacts = location.get("contacts") or []
+        facility = f.text(location.get("facility"), "locations.facility", 300)
+        city = f.text(location.get("city"), "locations.city", 100)
+        region_id, provider = matcher.match(facility, city)
         investigator = next(
-            (c.get("name", "") for c in site_contacts if "INVESTIGATOR" in (c.get("role") or "")),
+            (
+                f.text(c.get("name"), "locations.contacts.name", 200)
+                for c in f.objs(location.get("contacts"), "locations.contacts")
+                if "INVESTIGATOR" in str(c.get("role") or "")
+            ),
             "",
         )
         site_status = location.get("status") or ""
@@ -191,13 +238,14 @@ def map_record(record: dict[str, Any], matcher: SiteMatcher) -> MappedStudy:
             StudySite(
                 region_id=region_id,
                 care_provider=provider,
-                facility_name=(location.get("facility") or "")[:300],
-                city=(location.get("city") or "")[:100],
-                investigator=investigator[:200],
+                facility_name=facility,
+                city=city,
+                investigator=investigator,
                 recruitment_status=site_status if site_status in Status.values else "",
             )
         )
-    study.is_multicentre = len(contacts_module.get("locations") or []) > 1
+    study.conducted_in_sweden = bool(mapped.sites)
+    study.is_multicentre = len(locations) > 1
     return mapped
 
 
@@ -205,8 +253,25 @@ def record_key(record: Any) -> str:
     return str(dig(record, "protocolSection", "identificationModule", "nctId", default="?"))
 
 
+def maybe_in_sweden(record: dict[str, Any]) -> bool:
+    """False only for a well-identified record whose locations are certainly all outside
+    Sweden (a malformed one goes on to be mapped, and rejected with its reason)."""
+    if not NCT_RE.match(record_key(record)):
+        return True
+    locations = dig(record, "protocolSection", "contactsLocationsModule", "locations")
+    if locations is None:
+        return False
+    if not isinstance(locations, list):
+        return True
+    return any(not isinstance(loc, dict) or loc.get("country") == "Sweden" for loc in locations)
+
+
 CTGOV = RegistryFormat(
-    source=Source.CTGOV, key_field="nct_id", record_key=record_key, map_record=map_record
+    source=Source.CTGOV,
+    key_field="nct_id",
+    record_key=record_key,
+    map_record=map_record,
+    maybe_in_sweden=maybe_in_sweden,
 )
 
 

@@ -18,6 +18,7 @@ from collections.abc import Iterable, Iterator
 from datetime import date, datetime
 from typing import IO, Any
 
+from trialnode.interop import fields as f
 from trialnode.interop import upsert
 from trialnode.interop.upsert import (
     ImportSummary,
@@ -44,6 +45,9 @@ from trialnode.studies.models import (
     StudyType,
 )
 from trialnode.studies.validators import EU_CT_RE, EUDRACT_RE, NCT_RE
+
+SWEDEN = frozenset({"Sweden", "SE"})
+"""Sweden as CTIS names it: by name in the records, by country code in the CSV."""
 
 # The overall trial status of the CTIS public portal, by the code its search API
 # and the post-2024 records use (``ctPublicStatusCode``, and the number after the
@@ -309,19 +313,23 @@ def map_record(record: dict[str, Any], matcher: SiteMatcher) -> MappedStudy:
         eu_ct_number=ct_number,
         eudract_number=eudract if EUDRACT_RE.match(eudract) else "",
         nct_id=nct if NCT_RE.match(nct) else "",
-        local_id=str(identifiers.get("shortTitle") or "")[:60],
-        title_en=" ".join(title.split())[:500],
+        local_id=f.text(identifiers.get("shortTitle"), "shortTitle", 60),
+        title_en=f.text(" ".join(title.split()), "title", 600),
         status=resolve_status(record),
         study_type=StudyType.INTERVENTIONAL,
         interventional_kind=InterventionalKind.DRUG,
         phase=parse_phase(record.get("trialPhase")),
-        sponsor_name=str(dig(sponsor, "organisation", "name") or record.get("sponsorName") or "")[
-            :300
-        ],
+        sponsor_name=f.text(
+            dig(sponsor, "organisation", "name") or record.get("sponsorName"), "sponsor", 300
+        ),
         sponsor_type=_sponsor_type(sponsor, record.get("sponsorType")),
-        member_states=", ".join(_countries(record))[:300],
-        therapeutic_area="; ".join(_listed(record.get("therapeuticAreas")))[:500],
-        summary_en=str(dig(information, "trialObjective", "mainObjective") or "")[:5000],
+        member_states=f.text(", ".join(_countries(record)), "member states", 300),
+        therapeutic_area=f.text(
+            "; ".join(_listed(record.get("therapeuticAreas"))), "therapeuticAreas", 500
+        ),
+        summary_en=f.text(
+            dig(information, "trialObjective", "mainObjective"), "mainObjective", 5000
+        ),
         start_date=parse_ctis_date(
             record.get("startDateEU") or duration.get("estimatedRecruitmentStartDate")
         ),
@@ -341,26 +349,27 @@ def map_record(record: dict[str, Any], matcher: SiteMatcher) -> MappedStudy:
     texts = [c.get("medicalCondition") for c in conditions if isinstance(c, dict)]
     texts += _listed(record.get("medicalConditions")) if not texts else []
     for text in dict.fromkeys(t for t in texts if t):
-        mapped.conditions.append(StudyCondition(text=str(text)[:300]))
+        mapped.conditions.append(StudyCondition(text=f.text(text, "medicalCondition", 300)))
     for product in part_one.get("products") or []:
         name = dig(product, "productDictionaryInfo", "prodName") or dig(
             product, "productDictionaryInfo", "activeSubstanceName"
         )
         if name:
             mapped.interventions.append(
-                StudyIntervention(type=InterventionType.DRUG, name=str(name)[:300])
+                StudyIntervention(type=InterventionType.DRUG, name=f.text(name, "product", 300))
             )
     for contact in sponsor.get("publicContacts") or []:
         if contact.get("functionalName"):
             mapped.contacts.append(
                 StudyContact(
-                    name=str(contact["functionalName"])[:200],
+                    name=f.text(contact["functionalName"], "functionalName", 200),
                     role="Public contact",
-                    email=str(contact.get("functionalEmailAddress") or "")[:254],
-                    phone=str(contact.get("telephone") or "")[:40],
+                    email=f.text(contact.get("functionalEmailAddress"), "contact e-mail", 254),
+                    phone=f.text(contact.get("telephone"), "contact telephone", 40),
                 )
             )
     mapped.sites = list(_swedish_sites(parts_two, matcher))
+    study.conducted_in_sweden = bool(SWEDEN & set(_countries(record))) or bool(mapped.sites)
     study.is_multicentre = sum(len(part.get("trialSites") or []) for part in parts_two) > 1
     return mapped
 
@@ -370,28 +379,49 @@ def _swedish_sites(parts_two: list[dict[str, Any]], matcher: SiteMatcher) -> Ite
         for site in part.get("trialSites") or []:
             address_info = site.get("organisationAddressInfo") or {}
             address = address_info.get("address") or {}
-            if address.get("countryName") != "Sweden":
+            if address.get("countryName") not in SWEDEN:
                 continue
-            facility = str(dig(address_info, "organisation", "name") or "")
-            city = str(address.get("city") or "")
+            facility = f.text(dig(address_info, "organisation", "name"), "site name", 300)
+            city = f.text(address.get("city"), "site city", 100)
             region_id, provider = matcher.match(facility, city)
-            if region_id is None:
-                continue
             person = site.get("personInfo") or {}
             investigator = " ".join(
-                str(person.get(k) or "") for k in ("firstName", "lastName")
+                f.text(person.get(k), "investigator", 100) for k in ("firstName", "lastName")
             ).strip()
             yield StudySite(
                 region_id=region_id,
                 care_provider=provider,
-                facility_name=facility[:300],
-                city=city[:100],
-                investigator=investigator[:200],
+                facility_name=facility,
+                city=city,
+                investigator=investigator,
             )
 
 
+def maybe_in_sweden(record: dict[str, Any]) -> bool:
+    """Sweden among the member states concerned, or a trial site in Sweden (a record too
+    malformed to tell goes on to be mapped, and rejected with its reason)."""
+    if not EU_CT_RE.match(record_key(record)):
+        return True
+    try:
+        countries = _countries(record)
+        _one, parts_two = _parts(record)
+    except (RecordError, AttributeError, TypeError):
+        return True
+    return bool(SWEDEN & set(countries)) or any(
+        dig(site, "organisationAddressInfo", "address", "countryName") in SWEDEN
+        for part in parts_two
+        if isinstance(part, dict)
+        for site in (part.get("trialSites") or [])
+        if isinstance(site, dict)
+    )
+
+
 CTIS = RegistryFormat(
-    source=Source.CTIS, key_field="eu_ct_number", record_key=record_key, map_record=map_record
+    source=Source.CTIS,
+    key_field="eu_ct_number",
+    record_key=record_key,
+    map_record=map_record,
+    maybe_in_sweden=maybe_in_sweden,
 )
 
 

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import orjson
 from django.db.models import QuerySet
 
-from trialnode.studies.models import Study
+from trialnode.studies.models import Study, region_names
 
 COLUMNS = [
     ("reference", "reference"),
@@ -39,7 +39,7 @@ def _rows(queryset: QuerySet[Study]) -> Iterator[list[object]]:
         values: list[object] = []
         for attribute, _header in COLUMNS:
             if attribute == "regions":
-                values.append("; ".join(sorted({s.region.name for s in study.sites.all()})))
+                values.append("; ".join(region_names(study.sites.all())))
             elif attribute == "conditions":
                 values.append("; ".join(str(c) for c in study.conditions.all()))
             else:

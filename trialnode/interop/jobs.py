@@ -18,12 +18,13 @@ REJECTIONS_KEPT = 1000
 def counts_message(summary: ImportSummary) -> str:
     return _(
         "%(seen)d records read: %(created)d new, %(updated)d updated, "
-        "%(unchanged)d unchanged, %(rejected)d rejected"
+        "%(unchanged)d unchanged, %(outside)d outside Sweden (skipped), %(rejected)d rejected"
     ) % {
         "seen": summary.seen,
         "created": summary.created,
         "updated": summary.updated,
         "unchanged": summary.unchanged,
+        "outside": summary.outside_sweden,
         "rejected": len(summary.rejected),
     }
 
@@ -39,6 +40,8 @@ def run_registry_import(job: Job, report: Report) -> dict[str, Any]:
         "created": summary.created,
         "updated": summary.updated,
         "unchanged": summary.unchanged,
+        "outside_sweden": summary.outside_sweden,
+        "unplaced_sites": summary.unplaced_sites,
         "rejected_count": len(summary.rejected),
         "rejected": [list(item) for item in summary.rejected[:REJECTIONS_KEPT]],
     }

@@ -40,7 +40,11 @@ COLUMNS = [
     "phase",
     "sponsor_name",
     "sponsor_type",
+    "status",
+    "status_date",
     "start_date",
+    "primary_completion_date",
+    "completion_date",
     "planned_enrolment",
     "min_age_years",
     "max_age_years",
@@ -54,7 +58,10 @@ COLUMNS = [
 ]
 REQUIRED = ["title_sv", "study_type", "care_providers"]
 MATCH_BY = ["nct_id", "eu_ct_number", "epm_dnr", "local_id"]
-UPPER = {"study_type", "interventional_kind", "phase", "sponsor_type", "sex"}
+UPPER = {"study_type", "interventional_kind", "phase", "sponsor_type", "sex", "status"}
+DATES = {"status_date", "start_date", "primary_completion_date", "completion_date"}
+STATUS_COLUMNS = ("status", "status_date")
+"""Passed to the services beside the fields: the overall status and the day it took effect."""
 INTEGERS = {"planned_enrolment", "min_age_years", "max_age_years"}
 MAX_ROWS = 2000
 REASON = "Updated from a spreadsheet import"
@@ -73,33 +80,31 @@ class RowPlan:
     study_id: int | None = None
 
 
-TEMPLATE_EXAMPLE = [
-    "",
-    "Fysisk träning vid hjärtsvikt",
-    "Exercise in heart failure",
-    "TRÄNA",
-    "2024-01234-01",
-    "",
-    "",
-    "",
-    "",
-    "INTERVENTIONAL",
-    "OTHER_TREATMENT",
-    "",
-    "Uppsala universitet",
-    "ACADEMIC",
-    "2025-01-15",
-    "120",
-    "18",
-    "",
-    "ALL",
-    "nej",
-    "Vi undersöker om träning hjälper.",
-    "I50.9 Hjärtsvikt",
-    "akademiska",
-    "Studiekontakt",
-    "studie@example.se",
-]
+EXAMPLE = {
+    "title_sv": "Fysisk träning vid hjärtsvikt",
+    "title_en": "Exercise in heart failure",
+    "acronym": "TRÄNA",
+    "epm_dnr": "2024-01234-01",
+    "study_type": "INTERVENTIONAL",
+    "interventional_kind": "OTHER_TREATMENT",
+    "sponsor_name": "Uppsala universitet",
+    "sponsor_type": "ACADEMIC",
+    "status": "RECRUITING",
+    "status_date": "2025-02-01",
+    "start_date": "2025-01-15",
+    "primary_completion_date": "2026-06-30",
+    "completion_date": "2026-12-31",
+    "planned_enrolment": "120",
+    "min_age_years": "18",
+    "sex": "ALL",
+    "healthy_volunteers": "nej",
+    "summary_sv": "Vi undersöker om träning hjälper.",
+    "conditions": "I50.9 Hjärtsvikt",
+    "care_providers": "akademiska",
+    "contact_name": "Studiekontakt",
+    "contact_email": "studie@example.se",
+}
+TEMPLATE_EXAMPLE = [EXAMPLE.get(column, "") for column in COLUMNS]
 """The example row of the downloadable template."""
 
 
@@ -144,7 +149,8 @@ def read_rows(filename: str, data: bytes) -> list[dict[str, str]]:
     return [dict(zip(header, [cell.strip() for cell in row], strict=False)) for row in body]
 
 
-def _parse(row: dict[str, str]) -> tuple[dict[str, Any], dict[str, list[dict[str, Any]]]]:
+def _parse(row: dict[str, str]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The study's fields, and its rows with its status (the services' other arguments)."""
     fields: dict[str, Any] = {}
     for column in COLUMNS:
         value = row.get(column, "")
@@ -159,7 +165,7 @@ def _parse(row: dict[str, str]) -> tuple[dict[str, Any], dict[str, list[dict[str
                 raise ValidationError(
                     {column: _("%(value)s is not a whole number.") % {"value": value}}
                 ) from None
-        elif column == "start_date":
+        elif column in DATES:
             try:
                 fields[column] = dt.date.fromisoformat(value) if value else None
             except ValueError:
@@ -192,7 +198,12 @@ def _parse(row: dict[str, str]) -> tuple[dict[str, Any], dict[str, list[dict[str
     contacts = []
     if row.get("contact_name"):
         contacts.append({"name": row["contact_name"], "email": row.get("contact_email", "")})
-    return fields, {"sites": sites, "conditions": conditions, "contacts": contacts}
+    others: dict[str, Any] = {"sites": sites, "conditions": conditions, "contacts": contacts}
+    for column in STATUS_COLUMNS:
+        value = fields.pop(column, None)
+        if value:
+            others[column] = value
+    return fields, others
 
 
 def _existing(fields: dict[str, Any], by) -> Study | None:

@@ -94,11 +94,7 @@ def ctgov_sync(
     while True:
         query = {**params, **({"pageToken": token} if token else {})}
         page = fetch_json(f"{base}/studies?{urlencode(query)}", sleep=sleep)
-        result = import_records(page.get("studies") or [])
-        total.created += result.created
-        total.updated += result.updated
-        total.unchanged += result.unchanged
-        total.rejected.extend(result.rejected)
+        total.add(import_records(page.get("studies") or []))
         pages += 1
         token = page.get("nextPageToken")
         if not token:
@@ -109,7 +105,8 @@ def ctgov_sync(
     state.last_synced_at = started
     state.last_result = (
         f"{pages} pages: {total.created} new, {total.updated} updated, "
-        f"{total.unchanged} unchanged, {len(total.rejected)} rejected"
+        f"{total.unchanged} unchanged, {total.outside_sweden} outside Sweden, "
+        f"{len(total.rejected)} rejected"
     )
     state.save()
     return SyncSummary(pages=pages, imported=total, since=since)

@@ -19,12 +19,13 @@ from typing import Any
 import orjson
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from trialnode.audit import trail
-from trialnode.organisations.models import CareProvider, Locality, normalise_name
+from trialnode.organisations.models import CareProvider, Locality, Region, normalise_name
 from trialnode.studies import search
+from trialnode.studies.concepts import refresh_condition_areas
 from trialnode.studies.models import (
     RegistrationState,
     Study,
@@ -35,12 +36,29 @@ from trialnode.studies.models import (
     StudySite,
     StudyStatusChange,
 )
+from trialnode.studies.services import replace_child_rows
 from trialnode.studies.spans import refresh_spans
 from trialnode.studies.validators import icd10_chapter
 
 
 class RecordError(ValueError):
     """A record that cannot be imported; the message says why."""
+
+
+class ReferenceDataMissing(RuntimeError):
+    """The database has no regions and localities to place sites with: nothing is imported."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "The database has no reference data (regions, care providers, localities), so "
+            "no site could be placed. Run `trialnode manage load_reference_data` first; "
+            "nothing was imported."
+        )
+
+
+def require_reference_data() -> None:
+    if not (Region.objects.exists() and Locality.objects.exists()):
+        raise ReferenceDataMissing
 
 
 class SiteMatcher:
@@ -93,12 +111,17 @@ class MappedStudy:
 
 @dataclass(frozen=True)
 class RegistryFormat:
-    """How one registry's records become studies."""
+    """How one registry's records become studies.
+
+    ``maybe_in_sweden`` is a cheap look at a raw record: False when it certainly has no
+    site in Sweden, so that a bulk file of the world's studies is skipped through fast.
+    """
 
     source: str
     key_field: str
     record_key: Callable[[Any], str]
     map_record: Callable[[dict[str, Any], SiteMatcher], MappedStudy]
+    maybe_in_sweden: Callable[[dict[str, Any]], bool]
 
 
 @dataclass
@@ -106,11 +129,24 @@ class ImportSummary:
     created: int = 0
     updated: int = 0
     unchanged: int = 0
+    outside_sweden: int = 0
+    unplaced_sites: int = 0
     rejected: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def seen(self) -> int:
-        return self.created + self.updated + self.unchanged + len(self.rejected)
+        return (
+            self.created + self.updated + self.unchanged + self.outside_sweden + len(self.rejected)
+        )
+
+    def add(self, other: ImportSummary) -> None:
+        """Count ``other``'s records in this summary too."""
+        self.created += other.created
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+        self.outside_sweden += other.outside_sweden
+        self.unplaced_sites += other.unplaced_sites
+        self.rejected.extend(other.rejected)
 
 
 class Unreadable(dict):
@@ -122,24 +158,25 @@ def record_hash(record: dict[str, Any]) -> str:
 
 
 def _save(mapped: MappedStudy, existing: Study | None) -> bool:
-    """Insert or replace the record with this registry number; True when it was new."""
+    """Insert or replace the record with this registry number; True when it was new.
+
+    A changed record is saved as a change of the stored one, so the trail records a diff,
+    and its rows are replaced as an edit replaces them: unchanged rows are kept.
+    """
     study = mapped.study
     created = existing is None
     if existing is not None:
         study.registration_state = existing.registration_state
+        study.submitted_at = existing.submitted_at
         study.duplicate_of_id = existing.duplicate_of_id
-    elif settings.TRIALNODE_IMPORT_REVIEW:
-        study.registration_state = RegistrationState.SUBMITTED
-        study.submitted_at = timezone.now()
-    if existing is not None:
-        # Save as a change of the existing row, so the trail records a diff, not a create.
         study.pk = existing.pk
         study._state.adding = False
         study._audit_loaded = trail.snapshot(existing)
         study.created_at = existing.created_at
         study.version = existing.version + 1
-        for related in (StudySite, StudyCondition, StudyIntervention, StudyContact):
-            related.objects.filter(study=existing).delete()
+    elif settings.TRIALNODE_IMPORT_REVIEW:
+        study.registration_state = RegistrationState.SUBMITTED
+        study.submitted_at = timezone.now()
     study.save()
     if existing is None or existing.status != study.status:
         StudyStatusChange.objects.create(
@@ -147,10 +184,15 @@ def _save(mapped: MappedStudy, existing: Study | None) -> bool:
             status=study.status,
             effective_date=mapped.status_date or timezone.localdate(),
         )
-    for rows in (mapped.sites, mapped.conditions, mapped.interventions, mapped.contacts):
-        for row in rows:
-            row.study = study
-            row.save()
+    replace_child_rows(
+        study,
+        {
+            "sites": mapped.sites,
+            "conditions": mapped.conditions,
+            "interventions": mapped.interventions,
+            "contacts": mapped.contacts,
+        },
+    )
     return created
 
 
@@ -171,6 +213,7 @@ def import_records(
     their audit events); if a batch fails as a whole, its records are retried one by
     one so that only the bad ones are rejected.
     """
+    require_reference_data()
     matcher = SiteMatcher()
     summary = ImportSummary()
     batch: list[dict[str, Any]] = []
@@ -198,22 +241,40 @@ def _prepare(
     existing: dict[str, Study],
     summary: ImportSummary,
 ) -> tuple[MappedStudy, Study | None] | None:
-    """Map and validate one record; None when it is unchanged or rejected (counted)."""
+    """Map and validate one record; None when it is unchanged, outside Sweden or rejected
+    (counted). A stored record that no longer has a site in Sweden is updated and kept."""
     key = registry.record_key(record)
+    previous = existing.get(key)
+    if previous is None and not registry.maybe_in_sweden(record):
+        summary.outside_sweden += 1
+        return None
     try:
         digest = record_hash(record)
-        previous = existing.get(key)
         if previous is not None and previous.source_hash == digest:
             summary.unchanged += 1
             return None
         mapped = registry.map_record(record, matcher)
+        if previous is None and not mapped.study.conducted_in_sweden:
+            summary.outside_sweden += 1
+            return None
         mapped.study.source_hash = digest
         mapped.study.full_clean(validate_unique=False, validate_constraints=False)
     except (RecordError, ValidationError, ValueError, TypeError, KeyError) as exc:
-        message = "; ".join(exc.messages) if hasattr(exc, "messages") else str(exc)
-        summary.rejected.append((key, message))
+        summary.rejected.append((key, _message(exc)))
         return None
+    summary.unplaced_sites += sum(1 for site in mapped.sites if site.region_id is None)
     return mapped, previous
+
+
+def _message(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        if hasattr(exc, "error_dict"):
+            return "; ".join(
+                f"{name}: {' '.join(str(m) for m in messages)}"
+                for name, messages in exc.message_dict.items()
+            )
+        return "; ".join(str(m) for m in exc.messages)
+    return str(exc)
 
 
 def _existing(records: list[dict[str, Any]], registry: RegistryFormat) -> dict[str, Study]:
@@ -244,36 +305,37 @@ def _import_batch(
             search.index_studies(
                 [mapped.study.pk for mapped in new], loaded=[_with_rows(m) for m in new]
             )
-    except (IntegrityError, ValidationError, ValueError):
+    except (DatabaseError, ValidationError, ValueError):
         for record in records:
             _import_one(record, registry, matcher, summary)
         return
-    summary.created += len(new)
-    summary.updated += len(changed)
-    summary.unchanged += counted.unchanged
-    summary.rejected.extend(counted.rejected)
+    counted.created += len(new)
+    counted.updated += len(changed)
+    summary.add(counted)
 
 
 def _import_one(
     record: dict[str, Any], registry: RegistryFormat, matcher: SiteMatcher, summary: ImportSummary
 ) -> None:
     """One record in its own transaction (the fallback when its batch could not be saved)."""
-    prepared = _prepare(record, registry, matcher, _existing([record], registry), summary)
+    counted = ImportSummary()
+    prepared = _prepare(record, registry, matcher, _existing([record], registry), counted)
     if prepared is None:
+        summary.add(counted)
         return
     mapped, previous = prepared
     try:
         with transaction.atomic():
             created = _save(mapped, previous)
             search.index_studies([mapped.study.pk])
-    except (IntegrityError, ValidationError, ValueError) as exc:
-        message = "; ".join(exc.messages) if hasattr(exc, "messages") else str(exc)
-        summary.rejected.append((getattr(mapped.study, registry.key_field), message))
+    except (DatabaseError, ValidationError, ValueError) as exc:
+        summary.rejected.append((getattr(mapped.study, registry.key_field), _message(exc)))
         return
     if created:
-        summary.created += 1
+        counted.created += 1
     else:
-        summary.updated += 1
+        counted.updated += 1
+    summary.add(counted)
 
 
 def _with_rows(mapped: MappedStudy) -> Study:
@@ -319,3 +381,4 @@ def _create_many(new: list[MappedStudy]) -> None:
     for model, instances in rows.items():
         model.objects.bulk_create(instances, batch_size=1000)
     refresh_spans([mapped.study.pk for mapped in new])
+    refresh_condition_areas([mapped.study.pk for mapped in new])

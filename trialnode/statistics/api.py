@@ -168,7 +168,7 @@ def counted_studies(query: StatisticsQuery) -> dict[str, object]:
             "study_type": study.study_type,
             "phase": study.phase,
             "sponsor_type": study.sponsor_type,
-            "regions": sorted({site.region.slug for site in study.sites.all()}),
+            "regions": sorted({site.region.slug for site in study.sites.all() if site.region}),
             "condition_areas": sorted({c.chapter for c in study.conditions.all() if c.chapter}),
         }
         for study in studies.order_by("pk").iterator(chunk_size=2000)

@@ -29,17 +29,16 @@ from dataclasses import dataclass
 from datetime import date
 
 from django.db import connection
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
-from trialnode.organisations.models import CareProvider, Region
+from trialnode.organisations.models import CareProvider, Region, Unit
 from trialnode.statistics import engine
 from trialnode.studies.filters import CONDITION_AREA_LABELS
 from trialnode.studies.models import (
     ONGOING_STATUSES,
+    ConditionArea,
     Phase,
-    RegistrationState,
     SponsorType,
     Status,
     StatusSpan,
@@ -168,19 +167,7 @@ class Scope:
     unpublished_in_regions: frozenset[int] | None = None
 
     def population(self) -> QuerySet[Study]:
-        studies = Study.objects.filter(duplicate_of__isnull=True)
-        published = Q(registration_state=RegistrationState.PUBLISHED)
-        if self.unpublished_in_regions is not None:
-            in_own_regions = Exists(
-                StudySite.objects.filter(
-                    study=OuterRef("pk"), region_id__in=self.unpublished_in_regions
-                )
-            )
-            studies = studies.filter(
-                published | (~Q(registration_state=RegistrationState.DRAFT) & Q(in_own_regions))
-            )
-        else:
-            studies = studies.filter(published)
+        studies = Study.objects.counted(unpublished_in_regions=self.unpublished_in_regions)
         if self.regions:
             studies = studies.filter(
                 Exists(
@@ -233,7 +220,9 @@ def dimension_labels(by: str) -> dict[str, object]:
     if by == Dimension.SPONSOR_TYPE:
         return dict(SponsorType.choices)
     if by == Dimension.REGION:
-        return dict(Region.objects.values_list("slug", "name"))
+        return dict(Region.objects.values_list("slug", "name")) | {
+            UNKNOWN_KEY: engine.UNKNOWN_REGION_LABEL
+        }
     if by == Dimension.CARE_PROVIDER:
         return dict(CareProvider.objects.values_list("slug", "name"))
     if by == Dimension.CONDITION_AREA:
@@ -247,7 +236,7 @@ def dimension_labels(by: str) -> dict[str, object]:
 
 def _labelled(counts: dict[str, int], labels: dict[str, object]) -> list[Row]:
     rows = [
-        Row(key, str(labels.get(key, key) if key else UNKNOWN_LABEL), value)
+        Row(key, str(labels.get(key, key if key else UNKNOWN_LABEL)), value)
         for key, value in counts.items()
         if value
     ]
@@ -262,49 +251,65 @@ def breakdown(measure: str, by: str, period: Period, scope: Scope = Scope()) -> 
     return _labelled(engine.counts_by_value(snap, by, mask, scope), labels)
 
 
-def reference_counts_by_value(
-    measure: str, by: str, period: Period, scope: Scope = Scope()
-) -> dict[str, int]:
-    """``breakdown`` computed by the database, as the definitions read: the check on the
-    in-memory engine (see the tests), and the plain statement of what is counted."""
+def studies_behind(
+    measure: str,
+    period: Period,
+    scope: Scope = Scope(),
+    *,
+    by: str | None = None,
+    key: str = UNKNOWN_KEY,
+) -> QuerySet[Study]:
+    """The studies behind a number: those counted, or those of the row ``key`` of the
+    table by ``by`` (``UNKNOWN_KEY``: the row of studies without a value). The lists the
+    dashboard links to and the reference counts below are both this function."""
     counted = studies(measure, period, scope)
+    if by is None:
+        return counted
     if by in (Dimension.STUDY_TYPE, Dimension.PHASE, Dimension.SPONSOR_TYPE):
-        return dict(counted.order_by().values_list(by).annotate(n=Count("pk")))
+        return counted.filter(**{by: key})
     if by in (Dimension.REGION, Dimension.CARE_PROVIDER, Dimension.UNIT):
+        sites = StudySite.objects.filter(study=OuterRef("pk"))
+        if scope.regions:
+            sites = sites.filter(region__slug__in=scope.regions)
         column = {
             Dimension.REGION: "region__slug",
             Dimension.CARE_PROVIDER: "care_provider__slug",
             Dimension.UNIT: "unit__name",
         }[by]
-        sites = StudySite.objects.filter(study__in=counted.values("pk"))
-        if scope.regions:
-            sites = sites.filter(region__slug__in=scope.regions)
-        return dict(
-            sites.order_by()
-            .annotate(key=Coalesce(column, Value(UNKNOWN_KEY)))
-            .values_list("key")
-            .annotate(n=Count("study", distinct=True))
-        )
+        if key != UNKNOWN_KEY:
+            return counted.filter(Exists(sites.filter(**{column: key})))
+        unknown = Exists(sites.filter(**{f"{column}__isnull": True}))
+        if by == Dimension.REGION:
+            # A study with no site at all is in no known region either.
+            return counted.filter(unknown | ~Exists(sites))
+        return counted.filter(unknown)
     if by == Dimension.CONDITION_AREA:
-        conditions = StudyCondition.objects.filter(study__in=counted.values("pk")).exclude(
-            chapter=""
-        )
-        counts = dict(
-            conditions.order_by().values_list("chapter").annotate(n=Count("study", distinct=True))
-        )
-        unclassified = counted.exclude(
-            Exists(StudyCondition.objects.filter(study=OuterRef("pk")).exclude(chapter=""))
-        ).count()
-        return counts | ({UNKNOWN_KEY: unclassified} if unclassified else {})
+        areas = ConditionArea.objects.filter(study=OuterRef("pk"))
+        if key != UNKNOWN_KEY:
+            return counted.filter(Exists(areas.filter(chapter=key)))
+        return counted.exclude(Exists(areas))
     if by == Dimension.CANCER_AREA:
         pairs = StudyCondition.objects.filter(
             study__in=counted.values("pk"), chapter="II"
         ).values_list("study_id", "icd10_code")
-        per_area: dict[str, set[int]] = {}
-        for study_id, code in pairs:
-            per_area.setdefault(cancer_area(code), set()).add(study_id)
-        return {key: len(ids) for key, ids in per_area.items()}
+        return counted.filter(pk__in={s for s, code in pairs if cancer_area(code) == key})
     raise ValueError(f"unknown dimension {by!r}")
+
+
+def reference_counts_by_value(
+    measure: str, by: str, period: Period, scope: Scope = Scope()
+) -> dict[str, int]:
+    """``breakdown`` computed by the database, row by row with ``studies_behind``: the check
+    on the in-memory engine (see the tests), and the plain statement of what is counted."""
+    if by == Dimension.UNIT:
+        keys = [*Unit.objects.values_list("name", flat=True).distinct(), UNKNOWN_KEY]
+    else:
+        keys = [*dimension_labels(by), UNKNOWN_KEY]
+    counts = {
+        key: studies_behind(measure, period, scope, by=by, key=key).count()
+        for key in dict.fromkeys(keys)
+    }
+    return {key: value for key, value in counts.items() if value}
 
 
 def regional_total(measure: str, period: Period, scope: Scope = Scope()) -> int:

@@ -18,9 +18,11 @@ import threading
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date
+from typing import TYPE_CHECKING
 
 import numpy as np
 from django.db import connection
+from django.utils.translation import gettext_lazy as _
 
 from trialnode.audit.models import AuditChainHead
 from trialnode.organisations.models import CareProvider, Region, Unit
@@ -34,6 +36,9 @@ from trialnode.studies.models import (
 )
 from trialnode.studies.validators import ICD10_CHAPTERS
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
 STATUSES = ["", *Status.values]
 STATUS_CODES = {status: code for code, status in enumerate(STATUSES)}
 STUDY_TYPES = ["", *StudyType.values]
@@ -41,6 +46,8 @@ SPONSOR_TYPES = ["", *SponsorType.values]
 PHASES = ["", *Phase.values]
 CHAPTERS = [chapter for chapter, *_range in ICD10_CHAPTERS]
 FAR_FUTURE = date(9999, 12, 31).toordinal()
+UNKNOWN_REGION_KEY = ""
+UNKNOWN_REGION_LABEL = _("Region not known")
 ONGOING_CODES = np.asarray([STATUS_CODES[s] for s in ONGOING_STATUSES], dtype=np.int16)
 
 
@@ -58,8 +65,12 @@ class Snapshot:
 
     version: tuple[int, str]
     study_pk: np.ndarray
-    published: np.ndarray
-    staff_visible: np.ndarray
+    # Registration state (a position in STATES), the position of the record it is the same
+    # study as (-1 for none), and whether it is conducted in Sweden: what ``population``
+    # decides from, as ``StudyQuerySet.counted`` does.
+    state: np.ndarray
+    twin: np.ndarray
+    in_sweden: np.ndarray
     study_type: np.ndarray
     sponsor_type: np.ndarray
     phase: np.ndarray
@@ -76,7 +87,7 @@ class Snapshot:
     # Per measure, the status periods it counts: (study, first day, day after), by first day.
     measure_spans: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]
     region_slugs: list[str]
-    region_names: list[str]
+    region_names: list[StrOrPromise]
     provider_slugs: list[str]
     unit_names: list[str]
     cancer_keys: list[str]
@@ -129,16 +140,14 @@ def _load(version: tuple[int, str]) -> Snapshot:
     from trialnode.statistics.definitions import cancer_area
 
     studies = _matrix(
-        f"SELECT id, {_case('registration_state', STATES)}, "
-        "CASE WHEN duplicate_of_id IS NULL THEN 1 ELSE 0 END, "
+        f"SELECT id, {_case('registration_state', STATES)}, COALESCE(duplicate_of_id, 0), "
+        "CASE WHEN conducted_in_sweden THEN 1 ELSE 0 END, "
         f"{_case('study_type', STUDY_TYPES)}, {_case('sponsor_type', SPONSOR_TYPES)}, "
         f"{_case('phase', PHASES)} FROM studies_study ORDER BY id",
-        6,
+        7,
     )
     study_pk = studies[:, 0]
-    single = studies[:, 2] == 1
-    published = (studies[:, 1] == STATES.index(RegistrationState.PUBLISHED)) & single
-    staff_visible = (studies[:, 1] != STATES.index(RegistrationState.DRAFT)) & single
+    twin = np.where(studies[:, 2] > 0, np.searchsorted(study_pk, studies[:, 2]), -1)
 
     def position(pks: np.ndarray) -> np.ndarray:
         return np.searchsorted(study_pk, pks).astype(np.int32)
@@ -148,13 +157,18 @@ def _load(version: tuple[int, str]) -> Snapshot:
     unit_rows = list(Unit.objects.values_list("pk", "name"))
     unit_names = sorted({name for _pk, name in unit_rows})
     sites = _matrix(
-        "SELECT study_id, region_id, COALESCE(care_provider_id, 0), COALESCE(unit_id, 0) "
-        "FROM studies_studysite",
+        "SELECT study_id, COALESCE(region_id, 0), COALESCE(care_provider_id, 0), "
+        "COALESCE(unit_id, 0) FROM studies_studysite",
         4,
     )
     site_study = position(sites[:, 0])
     region_lookup = _lookup([pk for pk, _s, _n in regions], int(sites[:, 1].max(initial=0)))
+    # A site not yet placed, and a study with no site at all (a CTIS trial that names
+    # Sweden among its member states but no site yet), count under "region not known".
+    unknown_region = len(regions)
     site_region = region_lookup[sites[:, 1]] - 1
+    site_region[site_region < 0] = unknown_region
+    without_sites = np.setdiff1d(np.arange(len(study_pk), dtype=np.int32), site_study)
     provider_lookup = _lookup([pk for pk, _s in providers], int(sites[:, 2].max(initial=0)))
     site_provider = provider_lookup[sites[:, 2]]
     unit_lookup = np.zeros(
@@ -165,8 +179,7 @@ def _load(version: tuple[int, str]) -> Snapshot:
     site_unit = unit_lookup[sites[:, 3]]
 
     conditions = _matrix(
-        f"SELECT study_id, {_case('chapter', ['', *CHAPTERS])} FROM studies_studycondition "
-        "WHERE chapter <> ''",
+        f"SELECT study_id, {_case('chapter', ['', *CHAPTERS])} FROM studies_conditionarea",
         2,
     )
     cond_study = position(conditions[:, 0])
@@ -184,8 +197,12 @@ def _load(version: tuple[int, str]) -> Snapshot:
     area_codes = np.asarray([cancer_keys.index(area) for area in areas], dtype=np.int64)
     cancer_studies = position(np.asarray([s for s, _c in cancer_rows], dtype=np.int64))
 
-    region_pairs = _pairs(site_study, site_region)
-    collaboration_pairs = _region_pairs_per_study(*region_pairs)
+    region_pairs = _pairs(
+        np.concatenate([site_study, without_sites]),
+        np.concatenate([site_region, np.full(len(without_sites), unknown_region)]),
+    )
+    placed = region_pairs[1] != unknown_region
+    collaboration_pairs = _region_pairs_per_study(region_pairs[0][placed], region_pairs[1][placed])
 
     if connection.vendor == "postgresql":
         start_day = "start - DATE '0001-01-01' + 1"
@@ -202,11 +219,12 @@ def _load(version: tuple[int, str]) -> Snapshot:
     return Snapshot(
         version=version,
         study_pk=study_pk,
-        published=published,
-        staff_visible=staff_visible,
-        study_type=studies[:, 3],
-        sponsor_type=studies[:, 4],
-        phase=studies[:, 5],
+        state=studies[:, 1],
+        twin=twin,
+        in_sweden=studies[:, 3] == 1,
+        study_type=studies[:, 4],
+        sponsor_type=studies[:, 5],
+        phase=studies[:, 6],
         region_pairs=region_pairs,
         provider_pairs=_pairs(site_study, site_provider),
         sites=(site_study, site_region, site_provider, site_unit),
@@ -221,8 +239,8 @@ def _load(version: tuple[int, str]) -> Snapshot:
             spans[:, 3],
             spans[:, 4] == 1,
         ),
-        region_slugs=[slug for _pk, slug, _name in regions],
-        region_names=[name for _pk, _slug, name in regions],
+        region_slugs=[slug for _pk, slug, _name in regions] + [UNKNOWN_REGION_KEY],
+        region_names=[name for _pk, _slug, name in regions] + [UNKNOWN_REGION_LABEL],
         provider_slugs=["", *(slug for _pk, slug in providers)],
         unit_names=["", *unit_names],
         cancer_keys=cancer_keys,
@@ -372,11 +390,15 @@ def population(snap: Snapshot, scope) -> np.ndarray:
     if cached is not None:
         return cached
     region_position = {slug: i for i, slug in enumerate(snap.region_slugs)}
-    mask = snap.published.copy()
+    shown = snap.state == STATES.index(RegistrationState.PUBLISHED)
     if scope.unpublished_in_regions is not None:
         pks = dict(Region.objects.values_list("pk", "slug"))
         own = {region_position[pks[pk]] for pk in scope.unpublished_in_regions if pk in pks}
-        mask |= snap.staff_visible & _in_regions(snap, own)
+        shown |= (snap.state != STATES.index(RegistrationState.DRAFT)) & _in_regions(snap, own)
+    has_twin = snap.twin >= 0
+    twin_shown = np.zeros(snap.size, dtype=bool)
+    twin_shown[has_twin] = shown[snap.twin[has_twin]]
+    mask = shown & snap.in_sweden & ~twin_shown
     if scope.regions:
         mask &= _in_regions(snap, {region_position[slug] for slug in scope.regions})
     for name, vocabulary, values in (
@@ -444,6 +466,6 @@ def collaboration_counts(snap: Snapshot, mask: np.ndarray) -> list[tuple[str, st
     pairs = []
     for code in np.flatnonzero(counts):
         a, b = divmod(int(code), 64)
-        names = sorted((snap.region_names[a], snap.region_names[b]))
+        names = sorted((str(snap.region_names[a]), str(snap.region_names[b])))
         pairs.append((names[0], names[1], int(counts[code])))
     return pairs

@@ -14,17 +14,6 @@ from django.utils.translation import gettext as _
 from trialnode.statistics import definitions as d
 from trialnode.statistics.params import StatisticsQuery
 
-# The study list's parameter for each dimension's values (every number links to its studies).
-LINKED_DIMENSIONS = {
-    d.Dimension.REGION: "region",
-    d.Dimension.STUDY_TYPE: "study_type",
-    d.Dimension.SPONSOR_TYPE: "sponsor_type",
-    d.Dimension.PHASE: "phase",
-    d.Dimension.CONDITION_AREA: "condition_area",
-    d.Dimension.CANCER_AREA: "cancer_area",
-    d.Dimension.CARE_PROVIDER: "care_provider",
-    d.Dimension.UNIT: "unit",
-}
 DASHBOARD_DIMENSIONS = (
     d.Dimension.REGION,
     d.Dimension.STUDY_TYPE,
@@ -103,7 +92,6 @@ def series_table(query: StatisticsQuery, interval: str) -> Table:
 
 def breakdown_table(query: StatisticsQuery, by: str) -> Table:
     rows = d.breakdown(query.measure, by, query.period, query.scope)
-    parameter = LINKED_DIMENSIONS.get(by)
     note = (
         _("A study counts once in each value it has; the national total counts it once.")
         if by in d.Dimension.PER_VALUE
@@ -114,10 +102,11 @@ def breakdown_table(query: StatisticsQuery, by: str) -> Table:
         title=str(d.Dimension.LABELS[by]),
         columns=[str(d.Dimension.LABELS[by]), str(d.Measure.LABELS[query.measure])],
         rows=[[row.label, row.value] for row in rows],
-        links=[(parameter, row.key) if parameter else None for row in rows],
+        # A row's studies: ?by=<dimension>&key=<the row's key> ("" for "not stated").
+        links=[("key", row.key) for row in rows],
         note=note,
         measure=query.measure,
-        query_items=query.items(),
+        query_items=[*query.items(), ("by", by)],
     )
 
 

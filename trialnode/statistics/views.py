@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -24,7 +24,7 @@ from trialnode.statistics import definitions as d
 from trialnode.statistics import engine, tables
 from trialnode.statistics.params import StatisticsQuery
 from trialnode.studies.filters import FilterError
-from trialnode.studies.models import Phase, SponsorType, Study, StudyCondition, StudySite, StudyType
+from trialnode.studies.models import Phase, SponsorType, Study, StudySite, StudyType
 
 STAFF_ROLES = (Role.COORDINATOR, Role.NODE_ADMIN, Role.AUDITOR)
 
@@ -149,34 +149,13 @@ def studies_behind(request: HttpRequest) -> HttpResponse:
         measure, period = _behind(query, request)
     except FilterError as exc:
         return render(request, "statistics/error.html", {"errors": exc.errors.values()}, status=400)
-    studies = d.studies(measure, period, query.scope)
-    area = request.GET.get("condition_area", "")
-    if area:
-        studies = studies.filter(
-            Exists(StudyCondition.objects.filter(study=OuterRef("pk"), chapter=area))
-        )
-    elif "condition_area" in request.GET:
-        studies = studies.exclude(
-            Exists(StudyCondition.objects.filter(study=OuterRef("pk")).exclude(chapter=""))
-        )
-    if "care_provider" in request.GET:
-        provider = request.GET["care_provider"]
-        sites = StudySite.objects.filter(study=OuterRef("pk"))
-        if query.scope.regions:
-            sites = sites.filter(region__slug__in=query.scope.regions)
-        sites = sites.filter(
-            Q(care_provider__slug=provider) if provider else Q(care_provider__isnull=True)
-        )
-        studies = studies.filter(Exists(sites))
-    if "unit" in request.GET:
-        sites = StudySite.objects.filter(study=OuterRef("pk"))
-        if query.scope.regions:
-            sites = sites.filter(region__slug__in=query.scope.regions)
-        unit = request.GET["unit"]
-        sites = sites.filter(Q(unit__name=unit) if unit else Q(unit__isnull=True))
-        studies = studies.filter(Exists(sites))
-    if "cancer_area" in request.GET:
-        studies = studies.filter(id__in=_studies_in_cancer_area(request.GET["cancer_area"]))
+    studies = d.studies_behind(
+        measure,
+        period,
+        query.scope,
+        by=query.by if "key" in request.GET else None,
+        key=request.GET.get("key", ""),
+    )
     if "regions" in request.GET:
         for name in request.GET["regions"].split(",")[:2]:
             studies = studies.filter(
@@ -246,8 +225,3 @@ def national(request: HttpRequest) -> HttpResponse:
     return render(
         request, "statistics/national.html", context, status=502 if "error" in context else 200
     )
-
-
-def _studies_in_cancer_area(area: str) -> set[int]:
-    pairs = StudyCondition.objects.filter(chapter="II").values_list("study_id", "icd10_code")
-    return {study_id for study_id, code in pairs if d.cancer_area(code) == area}

@@ -17,13 +17,14 @@ from trialnode.organisations.models import CareProvider, Region, Unit
 from trialnode.studies import services
 from trialnode.studies.filters import StudySearch
 from trialnode.studies.models import Study
+from trialnode.studies.selectors import status_periods
 
 router = Router(tags=["studies"])
 
 
 class SiteOut(Schema):
-    region: str
-    region_name: str
+    region: str | None = Field(description="Empty for a site not yet placed in a region")
+    region_name: str | None
     care_provider: str | None
     care_provider_name: str | None
     unit: str | None
@@ -77,8 +78,12 @@ class ContactIO(Schema):
 
 
 class StatusChangeOut(Schema):
+    """A period of one overall status: from ``effective_date`` until the day before
+    ``until`` (empty while it is in force). The last one is the study's status."""
+
     status: str
     effective_date: date
+    until: date | None
 
 
 class StudyDetailOut(StudyOut):
@@ -90,6 +95,7 @@ class StudyDetailOut(StudyOut):
     summary_en: str
     research_subject: str
     start_date: date | None
+    primary_completion_date: date | None
     completion_date: date | None
     planned_enrolment: int | None
     actual_enrolment: int | None
@@ -203,7 +209,7 @@ def _study_out(study: Study, request: HttpRequest) -> dict[str, Any]:
     return {
         **{name: getattr(study, name) for name in StudyOut.model_fields if hasattr(study, name)},
         "url": request.build_absolute_uri(reverse("studies:detail", args=[study.pk])),
-        "regions": sorted({site.region.slug for site in sites}),
+        "regions": sorted({site.region.slug for site in sites if site.region}),
     }
 
 
@@ -220,8 +226,8 @@ def _study_detail_out(study: Study, request: HttpRequest) -> dict[str, Any]:
     )
     data["sites"] = [
         {
-            "region": s.region.slug,
-            "region_name": s.region.name,
+            "region": s.region.slug if s.region else None,
+            "region_name": s.region.name if s.region else None,
             "care_provider": s.care_provider.slug if s.care_provider else None,
             "care_provider_name": s.care_provider.name if s.care_provider else None,
             "unit": s.unit.name if s.unit else None,
@@ -235,7 +241,10 @@ def _study_detail_out(study: Study, request: HttpRequest) -> dict[str, Any]:
     data["conditions"] = list(study.conditions.values("icd10_code", "text"))
     data["interventions"] = list(study.interventions.values("type", "name", "atc_code"))
     data["contacts"] = list(study.contacts.values("name", "role", "email", "phone"))
-    data["status_history"] = list(study.status_history.values("status", "effective_date"))
+    data["status_history"] = [
+        {"status": span.status, "effective_date": span.start, "until": span.end}
+        for span in status_periods(study)
+    ]
     return data
 
 

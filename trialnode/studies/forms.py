@@ -35,6 +35,7 @@ STUDY_FORM_FIELDS = [
     "summary_en",
     "research_subject",
     "start_date",
+    "primary_completion_date",
     "completion_date",
     "planned_enrolment",
     "actual_enrolment",
@@ -46,8 +47,34 @@ STUDY_FORM_FIELDS = [
 ]
 
 
+LOCAL_STATUSES = [
+    (value, label)
+    for value, label in Status.choices
+    if value
+    not in (
+        Status.UNKNOWN,
+        Status.WITHHELD,
+        Status.AVAILABLE,
+        Status.NO_LONGER_AVAILABLE,
+        Status.TEMPORARILY_NOT_AVAILABLE,
+        Status.APPROVED_FOR_MARKETING,
+    )
+]
+"""The overall statuses a registrant chooses from (ClinicalTrials.gov's registry-only
+and expanded-access values are left out)."""
+
+
 class StudyForm(forms.ModelForm):
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    status = forms.ChoiceField(
+        label=_("Overall status"), choices=LOCAL_STATUSES, initial=Status.NOT_YET_RECRUITING
+    )
+    status_date = forms.DateField(
+        label=_("Status in force since"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text=_("The day the status took effect; today if you leave it empty."),
+    )
     allow_duplicate = forms.BooleanField(
         label=_("I have checked: this is not the same study as the ones listed"), required=False
     )
@@ -63,6 +90,7 @@ class StudyForm(forms.ModelForm):
         fields = STUDY_FORM_FIELDS
         widgets = {
             "start_date": forms.DateInput(attrs={"type": "date"}),
+            "primary_completion_date": forms.DateInput(attrs={"type": "date"}),
             "completion_date": forms.DateInput(attrs={"type": "date"}),
             "summary_sv": forms.Textarea(attrs={"rows": 5}),
             "summary_en": forms.Textarea(attrs={"rows": 5}),
@@ -71,6 +99,13 @@ class StudyForm(forms.ModelForm):
 
     def study_fields(self) -> dict[str, Any]:
         return {name: self.cleaned_data[name] for name in STUDY_FORM_FIELDS}
+
+    def status_arguments(self) -> dict[str, Any]:
+        """The overall status and the day it took effect, as the services take them."""
+        return {
+            "status": self.cleaned_data["status"],
+            "status_date": self.cleaned_data["status_date"],
+        }
 
 
 def _formset(model, fields: list[str]):
@@ -99,6 +134,11 @@ FORMSETS = {
     "interventions": InterventionFormSet,
     "contacts": ContactFormSet,
 }
+
+
+def child_rows(formsets: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """The kept rows of every valid formset, by the name the services take them under."""
+    return {name: formset_rows(formset) for name, formset in formsets.items()}
 
 
 def formset_rows(formset) -> list[dict[str, Any]]:

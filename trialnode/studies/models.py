@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, timedelta
 from typing import ClassVar
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import Exists, OuterRef, Q
@@ -96,10 +98,26 @@ class StudyQuerySet(AuditedQuerySet["Study"]):
     """The one place that decides who may see and who may change a study."""
 
     def published(self) -> StudyQuerySet:
-        """Public studies, each once: a registry record linked to a local one is left out."""
-        return self.filter(
-            registration_state=RegistrationState.PUBLISHED, duplicate_of__isnull=True
-        )
+        """Public studies conducted in Sweden, each once (see ``counted``)."""
+        return self.counted()
+
+    def counted(self, *, unpublished_in_regions: frozenset[int] | None = None) -> StudyQuerySet:
+        """The studies the search, the exports and the statistics show, each once.
+
+        A study is shown when it is published and conducted in Sweden (a registry record
+        whose last Swedish site is gone is kept but not shown). A record of the same
+        study as another shown record (a registry record linked to a local
+        registration, a CTIS record of a ClinicalTrials.gov trial) is shown through
+        that one. The staff view also shows the submitted and returned registrations
+        of ``unpublished_in_regions``.
+        """
+        shown = Q(registration_state=RegistrationState.PUBLISHED)
+        if unpublished_in_regions is not None:
+            shown |= ~Q(registration_state=RegistrationState.DRAFT) & self._in_regions(
+                unpublished_in_regions
+            )
+        twin_shown = Exists(Study.objects.filter(shown, pk=OuterRef("duplicate_of_id")))
+        return self.filter(shown, conducted_in_sweden=True).exclude(twin_shown)
 
     def _in_regions(self, region_ids: frozenset[int]) -> Q:
         return Q(Exists(StudySite.objects.filter(study=OuterRef("pk"), region_id__in=region_ids)))
@@ -190,8 +208,8 @@ class Study(AuditedModel):
     )
 
     # Titles and description
-    title_sv = models.CharField(_("title in Swedish"), max_length=500, blank=True)
-    title_en = models.CharField(_("title in English"), max_length=500, blank=True)
+    title_sv = models.CharField(_("title in Swedish"), max_length=600, blank=True)
+    title_en = models.CharField(_("title in English"), max_length=600, blank=True)
     acronym = models.CharField(_("acronym"), max_length=60, blank=True)
     summary_sv = models.TextField(
         _("plain-language summary in Swedish"), max_length=5000, blank=True
@@ -222,6 +240,21 @@ class Study(AuditedModel):
         help_text=_("Countries where the trial is authorised, as registered in CTIS."),
     )
     therapeutic_area = models.CharField(_("therapeutic area"), max_length=500, blank=True)
+    mesh_terms = models.TextField(
+        _("MeSH terms"),
+        blank=True,
+        help_text=_(
+            "The registry's medical subject headings for the conditions and their broader "
+            "terms, one per line (ClinicalTrials.gov)."
+        ),
+    )
+    conducted_in_sweden = models.BooleanField(
+        _("conducted in Sweden"),
+        default=True,
+        help_text=_(
+            "A registry record whose last Swedish site is gone is kept, but no longer public."
+        ),
+    )
 
     # Status
     status = models.CharField(
@@ -231,6 +264,12 @@ class Study(AuditedModel):
         default=Status.NOT_YET_RECRUITING,
     )
     start_date = models.DateField(_("start date"), null=True, blank=True)
+    primary_completion_date = models.DateField(
+        _("primary completion date"),
+        null=True,
+        blank=True,
+        help_text=_("When the last participant is examined for the main outcome."),
+    )
     completion_date = models.DateField(_("completion date"), null=True, blank=True)
     planned_enrolment = models.PositiveIntegerField(
         _("planned enrolment"), null=True, blank=True, validators=[MaxValueValidator(10_000_000)]
@@ -338,6 +377,16 @@ class Study(AuditedModel):
     def __str__(self) -> str:
         return self.title
 
+    def clean(self) -> None:
+        super().clean()
+        errors = v.study_date_errors(
+            start=self.start_date,
+            primary_completion=self.primary_completion_date,
+            completion=self.completion_date,
+        )
+        if errors:
+            raise ValidationError(errors)
+
     @property
     def reference(self) -> str:
         return f"TN-{self.pk:06d}" if self.pk else ""
@@ -429,10 +478,19 @@ class StudyIntervention(AuditedModel):
 
 
 class StudySite(AuditedModel):
-    """A place where the study runs: a region, and the care provider and unit when known."""
+    """A place in Sweden where the study runs: its region, and the care provider and unit
+    when known. A registry site whose region could not be told from its facility or
+    city keeps its region empty until a coordinator places it."""
 
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="sites")
-    region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="study_sites")
+    region = models.ForeignKey(
+        Region,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="study_sites",
+        help_text=_("Empty for a registry site in Sweden that could not yet be placed."),
+    )
     care_provider = models.ForeignKey(
         CareProvider, null=True, blank=True, on_delete=models.PROTECT, related_name="study_sites"
     )
@@ -459,7 +517,17 @@ class StudySite(AuditedModel):
         parts = [self.care_provider.name if self.care_provider else self.facility_name]
         if self.unit:
             parts.append(self.unit.name)
-        return ", ".join(p for p in parts if p) or self.city or self.region.name
+        return (
+            ", ".join(p for p in parts if p)
+            or self.city
+            or (self.region.name if self.region else str(_("Place not known")))
+        )
+
+
+def region_names(sites: Iterable[StudySite]) -> list[str]:
+    """The regions of these sites by name, "region not known" for a site not yet placed."""
+    names = {site.region.name if site.region else str(_("Region not known")) for site in sites}
+    return sorted(names)
 
 
 class StudyContact(AuditedModel):
@@ -513,6 +581,26 @@ class SearchTerm(models.Model):
 
     def __str__(self) -> str:
         return self.term
+
+
+class ConditionArea(models.Model):
+    """An ICD-10 chapter a study counts in, derived by ``studies.concepts`` from the codes
+    of its conditions and, for registry records, the registry's subject headings."""
+
+    audit_exempt = "derived from the audited conditions and registry terms and rebuilt from them"
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="condition_areas")
+    chapter = models.CharField(max_length=6)
+
+    class Meta:
+        ordering = ["study_id", "chapter"]
+        indexes = [models.Index(fields=["chapter", "study"], name="condition_area_chapter")]
+        constraints = [
+            models.UniqueConstraint(fields=["study", "chapter"], name="condition_area_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.study_id} {self.chapter}"
 
 
 class StatusSpan(models.Model):

@@ -20,6 +20,7 @@ from django.db.models import QuerySet
 from django.db.models.expressions import RawSQL
 from rapidfuzz import fuzz, process
 
+from trialnode.studies.concepts import ConceptSources, concept_words
 from trialnode.studies.models import SearchTerm, Study, StudySearchDocument
 
 WORD_RE = re.compile(r"[^\W_]+", re.UNICODE)
@@ -51,12 +52,15 @@ def stems(text: str) -> str:
 def _document_texts(study: Study) -> tuple[str, str]:
     title = " ".join(filter(None, [study.title_sv, study.title_en, study.acronym]))
     identifiers = " ".join(study.identifiers().values())
+    conditions = list(study.conditions.all())
     body_parts = [
         identifiers,
         study.summary_sv,
         study.summary_en,
         study.sponsor_name,
-        " ".join(str(c) for c in study.conditions.all()),
+        " ".join(str(c) for c in conditions),
+        # The everyday words of its disease groups: "cancer" finds a leukaemia study.
+        concept_words(ConceptSources.of(study, conditions)),
         " ".join(f"{i.name} {i.atc_code}" for i in study.interventions.all()),
         " ".join(f"{s.display_name} {s.city} {s.investigator}" for s in study.sites.all()),
     ]

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from django.db.models import Q
 from rapidfuzz import fuzz
 
-from trialnode.studies.models import Study
+from trialnode.studies.models import StatusSpan, Study
 from trialnode.studies.search import TextQuery
 
 TITLE_SIMILARITY = 90
@@ -55,3 +55,9 @@ def find_possible_duplicates(
                 if same_title >= TITLE_SIMILARITY and same_sponsor:
                     found[study.pk] = study
     return list(found.values())
+
+
+def status_periods(study: Study) -> list[StatusSpan]:
+    """The study's overall status over time, as in force after every correction: the
+    periods the statistics count from. The last one is the study's current status."""
+    return list(study.status_spans.order_by("start"))

@@ -7,11 +7,17 @@ from datetime import date, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import (
+    NON_FIELD_ERRORS,
+    FieldDoesNotExist,
+    PermissionDenied,
+    ValidationError,
+)
 from django.core.mail import send_mail
-from django.db import transaction
+from django.db import models, transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
 from trialnode.audit.context import because
@@ -31,8 +37,9 @@ from trialnode.studies.models import (
     StudyType,
 )
 from trialnode.studies.selectors import find_possible_duplicates
+from trialnode.studies.validators import EARLIEST_STUDY_DATE
 
-CHILD_MODELS: dict[str, type] = {
+CHILD_MODELS: dict[str, type[models.Model]] = {
     "sites": StudySite,
     "conditions": StudyCondition,
     "interventions": StudyIntervention,
@@ -108,19 +115,67 @@ def _build_children(study: Study, children: Mapping[str, Iterable[Mapping[str, A
                 instance.region_id = instance.care_provider.region_id
             try:
                 instance.full_clean(exclude=["study"])
+                if isinstance(instance, StudySite) and instance.region_id is None:
+                    raise ValidationError(
+                        {"region": _("Choose the region or the care provider of the site.")}
+                    )
             except ValidationError as exc:
                 errors.setdefault(name, []).append({"row": position, "errors": exc.message_dict})
             built[name].append(instance)
     if errors:
         raise ValidationError(
             [
-                ValidationError(f"{name} {entry['row']}: {field}: {' '.join(msgs)}")
+                ValidationError(
+                    f"{_row_label(name, entry['row'])}: {_field_label(name, field)}: "
+                    f"{' '.join(msgs)}"
+                )
                 for name, entries in errors.items()
                 for entry in entries
                 for field, msgs in entry["errors"].items()
             ]
         )
     return built
+
+
+def _row_label(name: str, position: int) -> str:
+    return f"{capfirst(CHILD_MODELS[name]._meta.verbose_name)} {position}"
+
+
+def _field_label(name: str, field: str) -> str:
+    if field == NON_FIELD_ERRORS:
+        return str(_("row"))
+    try:
+        model_field = CHILD_MODELS[name]._meta.get_field(field)
+    except FieldDoesNotExist:
+        return field
+    return str(getattr(model_field, "verbose_name", field))
+
+
+def _check_status(*, status: str, status_date: date | None, sites: list[StudySite]) -> None:
+    """The overall status is a known one, dated no later than today, and open for
+    recruitment when a site recruits (as ClinicalTrials.gov requires)."""
+    errors: dict[str, list[str]] = {}
+    if status not in Status.values:
+        errors["status"] = [_("%(status)s is not a study status.") % {"status": status}]
+    if status_date is not None:
+        if status_date > timezone.localdate():
+            errors["status_date"] = [_("A status change cannot take effect in the future.")]
+        elif status_date < EARLIEST_STUDY_DATE:
+            errors["status_date"] = [
+                _("Give a date from %(earliest)s on.")
+                % {"earliest": EARLIEST_STUDY_DATE.isoformat()}
+            ]
+    if status != Status.RECRUITING and any(
+        site.recruitment_status == Status.RECRUITING for site in sites
+    ):
+        errors["status"] = [
+            _(
+                "A site recruits, so the study is open for recruitment: set its overall "
+                "status to “Recruiting” (or change the site's status)."
+            )
+        ]
+    if errors:
+        raise ValidationError(errors)
 
 
 def _child_values(instance) -> tuple:
@@ -131,9 +186,9 @@ def _child_values(instance) -> tuple:
     )
 
 
-def _save_children(study: Study, built: dict[str, list]) -> None:
+def replace_child_rows(study: Study, built: Mapping[str, list]) -> None:
     """Replace the child rows by the given ones, keeping rows that did not change (so the
-    history shows only real changes)."""
+    history shows only real changes). Edits and registry imports both go through here."""
     for name, instances in built.items():
         existing: dict[tuple, list] = {}
         for row in getattr(study, name).all():
@@ -159,13 +214,16 @@ def study_create(
     conditions: Iterable[Mapping[str, Any]] = (),
     interventions: Iterable[Mapping[str, Any]] = (),
     contacts: Iterable[Mapping[str, Any]] = (),
+    status: str = Status.NOT_YET_RECRUITING,
+    status_date: date | None = None,
     allow_duplicate: bool = False,
 ) -> Study:
-    """Create a draft owned by ``by``; warns (raises) on a likely duplicate first."""
+    """Create a draft owned by ``by``, with its overall status in force since
+    ``status_date`` (today when not given); warns (raises) on a likely duplicate first."""
     if not can_register_studies(by):
         raise PermissionDenied(_("You may not register studies."))
     _reject_unknown_fields(fields)
-    study = Study(**fields, owner=by, registration_state=RegistrationState.DRAFT)
+    study = Study(**fields, status=status, owner=by, registration_state=RegistrationState.DRAFT)
     study.full_clean(exclude=["owner"])
     built = _build_children(
         study,
@@ -176,6 +234,7 @@ def study_create(
             "contacts": contacts,
         },
     )
+    _check_status(status=status, status_date=status_date, sites=built.get("sites", []))
     if not allow_duplicate:
         duplicates = find_possible_duplicates(
             title=study.title, sponsor_name=study.sponsor_name, identifiers=study.identifiers()
@@ -184,9 +243,12 @@ def study_create(
             raise PossibleDuplicates(duplicates)
     study.save()
     StudyStatusChange.objects.create(
-        study=study, status=study.status, effective_date=timezone.localdate(), recorded_by=by
+        study=study,
+        status=study.status,
+        effective_date=status_date or timezone.localdate(),
+        recorded_by=by,
     )
-    _save_children(study, built)
+    replace_child_rows(study, built)
     search.index_studies([study.pk])
     return study
 
@@ -202,10 +264,15 @@ def study_update(
     conditions: Iterable[Mapping[str, Any]] | None = None,
     interventions: Iterable[Mapping[str, Any]] | None = None,
     contacts: Iterable[Mapping[str, Any]] | None = None,
+    status: str | None = None,
+    status_date: date | None = None,
     reason: str = "",
 ) -> Study:
     """Change a study's content. Refused when someone saved it since ``expected_version``;
-    a change to a published study needs a ``reason``, which the audit trail keeps."""
+    a change to a published study needs a ``reason``, which the audit trail keeps.
+
+    ``status`` with ``status_date`` records a new overall status in the history (or
+    corrects the date the current one took effect), as ``study_change_status`` does."""
     _require(Study.objects.editable_by(by), study, _("You may not change this study."))
     _reject_unknown_fields(fields)
     current = Study.objects.select_for_update().get(pk=study.pk)
@@ -217,7 +284,7 @@ def study_update(
         "contacts": contacts,
     }
     with because(reason.strip()):
-        return _apply_update(current, expected_version, fields, children)
+        return _apply_update(current, by, expected_version, fields, children, status, status_date)
 
 
 def _require_reason_if_published(study: Study, reason: str) -> None:
@@ -230,9 +297,12 @@ def _require_reason_if_published(study: Study, reason: str) -> None:
 
 def _apply_update(
     current: Study,
+    by: User,
     expected_version: int,
     fields: Mapping[str, Any],
     children: Mapping[str, Iterable[Mapping[str, Any]] | None],
+    status: str | None,
+    status_date: date | None,
 ) -> Study:
     if current.version != expected_version:
         raise StaleVersion(
@@ -246,12 +316,32 @@ def _apply_update(
         setattr(current, name, value)
     current.full_clean(exclude=["owner"])
     built = _build_children(current, children)
+    new_status = status or current.status
+    sites = built["sites"] if "sites" in built else list(current.sites.all())
+    _check_status(status=new_status, status_date=status_date, sites=sites)
+    status_changed = new_status != current.status or (
+        status_date is not None and status_date != status_in_force_since(current)
+    )
+    if status_changed:
+        StudyStatusChange.objects.create(
+            study=current,
+            status=new_status,
+            effective_date=status_date or timezone.localdate(),
+            recorded_by=by,
+        )
+        current.status = new_status
     current.version = F("version") + 1
     current.save()
     current.refresh_from_db()
-    _save_children(current, built)
+    replace_child_rows(current, built)
     search.index_studies([current.pk])
     return current
+
+
+def status_in_force_since(study: Study) -> date | None:
+    """The day the study's current overall status took effect (its open status period)."""
+    span = study.status_spans.filter(end__isnull=True).order_by("-start").first()
+    return span.start if span else None
 
 
 def minimal_data_set_problems(study: Study) -> list[str]:
@@ -383,17 +473,15 @@ def study_change_status(
     reason: str = "",
 ) -> Study:
     """Set the overall status and record it, with the date it took effect, in the history.
-    A published study's status changes only with a ``reason``."""
+    A published study's status changes only with a ``reason``. Sites that still say they
+    recruit take the new status when the study stops recruiting."""
     if by is not None:
         _require(Study.objects.editable_by(by), study, _("You may not change this study."))
-    if status not in Status.values:
-        raise ValidationError(_("%(status)s is not a study status.") % {"status": status})
-    effective_date = effective_date or timezone.localdate()
-    if effective_date > timezone.localdate():
-        raise ValidationError(_("A status change cannot take effect in the future."))
     study = Study.objects.select_for_update().get(pk=study.pk)
-    if study.status == status:
+    _check_status(status=status, status_date=effective_date, sites=[])
+    if study.status == status and effective_date in (None, status_in_force_since(study)):
         return study
+    effective_date = effective_date or timezone.localdate()
     if by is not None:
         _require_reason_if_published(study, reason)
     with because(reason.strip()):
@@ -403,6 +491,10 @@ def study_change_status(
         study.status = status
         study.version = F("version") + 1
         study.save(update_fields=["status", "version", "updated_at"])
+        if status != Status.RECRUITING:
+            for site in study.sites.filter(recruitment_status=Status.RECRUITING):
+                site.recruitment_status = status
+                site.save(update_fields=["recruitment_status"])
     study.refresh_from_db()
     return study
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
@@ -100,3 +101,41 @@ def icd10_chapter(code: str) -> str:
         if first <= head <= last:
             return chapter
     return ""
+
+
+EARLIEST_STUDY_DATE = date(1950, 1, 1)
+LATEST_STUDY_YEARS_AHEAD = 30
+
+
+def study_date_errors(
+    *, start: date | None, primary_completion: date | None, completion: date | None
+) -> dict[str, list[str]]:
+    """What is wrong with a study's dates, by field (empty when they are plausible)."""
+    errors: dict[str, list[str]] = {}
+    latest = date(date.today().year + LATEST_STUDY_YEARS_AHEAD, 12, 31)
+    named = {
+        "start_date": start,
+        "primary_completion_date": primary_completion,
+        "completion_date": completion,
+    }
+    for field, value in named.items():
+        if value is not None and not EARLIEST_STUDY_DATE <= value <= latest:
+            errors.setdefault(field, []).append(
+                str(
+                    _("Give a date between %(earliest)s and %(latest)s.")
+                    % {"earliest": EARLIEST_STUDY_DATE.isoformat(), "latest": latest.isoformat()}
+                )
+            )
+    if start and completion and completion < start:
+        errors.setdefault("completion_date", []).append(
+            str(_("The completion date cannot be before the start date."))
+        )
+    if start and primary_completion and primary_completion < start:
+        errors.setdefault("primary_completion_date", []).append(
+            str(_("The primary completion date cannot be before the start date."))
+        )
+    if primary_completion and completion and primary_completion > completion:
+        errors.setdefault("primary_completion_date", []).append(
+            str(_("The primary completion date cannot be after the completion date."))
+        )
+    return errors

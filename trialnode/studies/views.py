@@ -23,7 +23,7 @@ from trialnode.studies.forms import (
     ReturnForm,
     StatusForm,
     StudyForm,
-    formset_rows,
+    child_rows,
 )
 from trialnode.studies.models import RegistrationState, Study
 
@@ -149,11 +149,16 @@ def study_create(request: AuthenticatedHttpRequest) -> HttpResponse:
         and all(f.is_valid() for f in formsets.values())
     ):
         try:
+            rows = child_rows(formsets)
             study = services.study_create(
                 by=request.user,
                 fields=form.study_fields(),
                 allow_duplicate=form.cleaned_data["allow_duplicate"],
-                **{name: formset_rows(fs) for name, fs in formsets.items()},
+                sites=rows["sites"],
+                conditions=rows["conditions"],
+                interventions=rows["interventions"],
+                contacts=rows["contacts"],
+                **form.status_arguments(),
             )
         except services.PossibleDuplicates as exc:
             duplicates = exc.duplicates
@@ -174,7 +179,15 @@ def study_create(request: AuthenticatedHttpRequest) -> HttpResponse:
 @login_required
 def study_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     study = get_object_or_404(Study.objects.editable_by(request.user), pk=pk)
-    form = StudyForm(request.POST or None, instance=study, initial={"version": study.version})
+    form = StudyForm(
+        request.POST or None,
+        instance=study,
+        initial={
+            "version": study.version,
+            "status": study.status,
+            "status_date": services.status_in_force_since(study),
+        },
+    )
     formsets = _bound_formsets(request, study)
     if (
         request.method == "POST"
@@ -182,13 +195,18 @@ def study_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
         and all(f.is_valid() for f in formsets.values())
     ):
         try:
+            rows = child_rows(formsets)
             services.study_update(
                 study=study,
                 by=request.user,
                 expected_version=form.cleaned_data["version"] or 0,
                 fields=form.study_fields(),
                 reason=form.cleaned_data["reason"],
-                **{name: formset_rows(fs) for name, fs in formsets.items()},
+                sites=rows["sites"],
+                conditions=rows["conditions"],
+                interventions=rows["interventions"],
+                contacts=rows["contacts"],
+                **form.status_arguments(),
             )
         except ValidationError as exc:
             _apply_errors(form, exc)
