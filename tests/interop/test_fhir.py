@@ -89,3 +89,35 @@ def test_the_r5_resource_carries_the_state_in_progress_status(client, registry):
     assert body["status"] == "active"
     assert body["progressStatus"][0]["state"]["coding"][0]["code"] == "recruiting"
     assert body["associatedParty"][0]["name"] == study.sponsor_name
+
+
+def test_search_pages_link_to_the_next_and_previous_page_with_the_same_search(client, registry):
+    search = {"_lastUpdated": "gt2000-01-01", "_count": "4"}
+    first = client.get("/fhir/ResearchStudy", search).json()
+    total = first["total"]
+    assert total > 8
+    links = {link["relation"]: link["url"] for link in first["link"]}
+    assert "previous" not in links and "_lastUpdated=gt2000-01-01" in links["next"]
+    second = client.get(links["next"]).json()
+    second_links = {link["relation"]: link["url"] for link in second["link"]}
+    assert "_page=2" in second_links["self"] and "_page=1" in second_links["previous"]
+    seen = []
+    url = links["first"]
+    while url:
+        page = client.get(url).json()
+        seen += [entry["resource"]["id"] for entry in page["entry"]]
+        url = {link["relation"]: link["url"] for link in page["link"]}.get("next")
+    assert len(seen) == len(set(seen)) == total
+    last = {link["relation"]: link["url"] for link in client.get(links["last"]).json()["link"]}
+    assert "next" not in last
+
+
+def test_metadata_is_a_capability_statement_for_research_study(client, reference_data):
+    from fhir.resources.R4B.capabilitystatement import CapabilityStatement
+
+    response = client.get("/fhir/metadata")
+    assert response["Content-Type"] == "application/fhir+json"
+    statement = CapabilityStatement.model_validate(response.json())
+    resource = statement.rest[0].resource[0]
+    assert resource.type == "ResearchStudy"
+    assert {p.name for p in resource.searchParam} >= {"identifier", "status", "_lastUpdated"}

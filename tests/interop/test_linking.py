@@ -29,13 +29,36 @@ def _local(users, **fields):
     return services.study_submit(study=study, by=users.registrant)
 
 
-def test_the_same_nct_number_registered_locally_is_suggested_as_a_link(registry, users):
+def test_the_same_nct_number_registered_locally_makes_one_study_without_a_coordinator(
+    registry, users
+):
     local = _local(
         users, title_sv="Stamcellstransplantation för barn med ALL", nct_id="NCT01949129"
     )
-    assert suggest_links() == 1
     link = StudyLink.objects.get()
-    assert (link.local, link.registry.nct_id, link.score) == (local, "NCT01949129", 100)
+    assert (link.local, link.registry.nct_id, link.state) == (
+        local,
+        "NCT01949129",
+        StudyLink.State.CONFIRMED,
+    )
+    assert link.decided_by is None
+    registry_record = link.registry
+    assert registry_record.duplicate_of == local
+    # Until the local registration is published, the registry record is what the public sees.
+    assert list(Study.objects.published().filter(nct_id="NCT01949129")) == [registry_record]
+    services.study_publish(
+        study=local, by=users.coordinator, password="pw-coordinator", reason="Validerad"
+    )
+    assert list(Study.objects.published().filter(nct_id="NCT01949129")) == [local]
+    assert suggest_links() == 0
+
+
+def test_a_local_study_with_a_different_eu_ct_number_is_only_suggested(registry, users):
+    registry_record = Study.objects.get(nct_id="NCT01949129")
+    Study.objects.filter(pk=registry_record.pk).update(eu_ct_number="2023-501234-12-00")
+    _local(users, nct_id="NCT01949129", eu_ct_number="2024-509999-12-00")
+    assert suggest_links() == 1
+    assert StudyLink.objects.get().state == StudyLink.State.SUGGESTED
 
 
 def test_a_near_same_title_and_sponsor_is_suggested_without_an_identifier(registry, users):
@@ -55,8 +78,19 @@ def test_an_unrelated_local_study_gets_no_suggestion(registry, users):
     assert suggest_links() == 0
 
 
+def _near_match(users):
+    """A local registration of NCT01949129 that does not name the number."""
+    return _local(
+        users,
+        title_en="Allogeneic stem cell transplantation for children and adolescents "
+        "with acute lymphoblastic leukemia",
+        sponsor_name="St Anna Kinderkrebsforschung",
+        epm_dnr="2013/1620-31/2",
+    )
+
+
 def test_suggesting_again_does_not_repeat_decided_pairs(registry, users):
-    _local(users, nct_id="NCT01949129")
+    _near_match(users)
     suggest_links()
     link_reject(link=StudyLink.objects.get(), by=users.coordinator)
     assert suggest_links() == 0
@@ -86,7 +120,7 @@ def test_confirming_makes_one_study_with_both_identifiers_counted_once(registry,
 
 
 def test_only_a_coordinator_of_the_local_studys_region_decides(registry, users):
-    _local(users, nct_id="NCT01949129")
+    _near_match(users)
     suggest_links()
     link = StudyLink.objects.get()
     with pytest.raises(PermissionDenied):
@@ -96,7 +130,7 @@ def test_only_a_coordinator_of_the_local_studys_region_decides(registry, users):
 
 
 def test_the_coordinator_queue_shows_and_decides_suggestions(client, registry, users):
-    _local(users, nct_id="NCT01949129")
+    _near_match(users)
     suggest_links()
     client.force_login(users.coordinator)
     page = client.get("/koppling/").content.decode()

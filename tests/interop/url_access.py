@@ -44,6 +44,7 @@ def published(world):
 
 
 URL_ACCESS = {
+    "fhir_metadata": read(EVERYONE),
     "fhir_research_study_search": read(EVERYONE, query={"status": "active"}),
     "fhir_research_study": read(EVERYONE, kwargs=published),
     "fhir_r5_research_study": read(EVERYONE, kwargs=published),

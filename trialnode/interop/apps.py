@@ -6,3 +6,6 @@ class InteropConfig(AppConfig):
     name = "trialnode.interop"
     label = "interop"
     verbose_name = _("Registry interoperability")
+
+    def ready(self) -> None:
+        from trialnode.interop import signals  # noqa: F401

@@ -115,12 +115,16 @@ def research_study(study: Study, *, base_url: str) -> dict[str, Any]:
     return ResearchStudy.model_validate(resource).model_dump(mode="json", exclude_none=True)
 
 
-def search_bundle(studies: list[Study], *, total: int, base_url: str, self_url: str) -> dict:
+def search_bundle(
+    studies: list[Study], *, total: int, base_url: str, links: dict[str, str]
+) -> dict:
+    """A searchset Bundle; ``links`` maps relations (self, first, previous, next, last)
+    to the URLs of the pages."""
     bundle = {
         "resourceType": "Bundle",
         "type": "searchset",
         "total": total,
-        "link": [{"relation": "self", "url": self_url}],
+        "link": [{"relation": relation, "url": url} for relation, url in links.items()],
         "entry": [
             {
                 "fullUrl": f"{base_url}/fhir/ResearchStudy/{study.pk}",
@@ -219,3 +223,47 @@ def study_fields_from_r4b(resource: dict[str, Any]) -> dict[str, Any]:
         fields["start_date"] = validated.period.start
         fields["completion_date"] = validated.period.end
     return fields
+
+
+SEARCH_PARAMETER_DOCS = {
+    "identifier": ("token", "An identifier, with or without its system (NCT, EU CT, EPM…)"),
+    "status": ("token", "The study's status in FHIR R4 terms (active, completed…)"),
+    "_lastUpdated": ("date", "When the record last changed, with prefixes eq, gt, ge, lt, le"),
+    "_count": ("number", "Results per page, 1–100 (20 by default)"),
+    "_page": ("number", "The page, from 1"),
+}
+
+
+def capability_statement(*, base_url: str, software_version: str) -> dict:
+    """What this server offers: read and search of ResearchStudy, in FHIR R4B JSON."""
+    from fhir.resources.R4B.capabilitystatement import CapabilityStatement
+
+    statement = {
+        "resourceType": "CapabilityStatement",
+        "status": "active",
+        "date": "2026-01-01",
+        "kind": "instance",
+        "software": {"name": "trialnode", "version": software_version},
+        "implementation": {
+            "description": "Clinical studies in Swedish healthcare",
+            "url": f"{base_url}/fhir",
+        },
+        "fhirVersion": "4.3.0",
+        "format": ["json"],
+        "rest": [
+            {
+                "mode": "server",
+                "resource": [
+                    {
+                        "type": "ResearchStudy",
+                        "interaction": [{"code": "read"}, {"code": "search-type"}],
+                        "searchParam": [
+                            {"name": name, "type": kind, "documentation": text}
+                            for name, (kind, text) in SEARCH_PARAMETER_DOCS.items()
+                        ],
+                    }
+                ],
+            }
+        ],
+    }
+    return CapabilityStatement.model_validate(statement).model_dump(mode="json", exclude_none=True)

@@ -65,6 +65,8 @@ def suggest_links(local_studies: Iterable[Study] | None = None) -> int:
     registry = Study.objects.exclude(source=Source.LOCAL).filter(duplicate_of__isnull=True)
     created = 0
     for local in locals_:
+        if link_same_identifiers(local):
+            continue
         by_identifier = Q()
         for name in LINKED_IDENTIFIERS:
             if getattr(local, name):
@@ -148,43 +150,89 @@ def link_confirm(*, link: StudyLink, by) -> StudyLink:
     which takes over the registry identifiers it lacks."""
     _require(by, link)
     link = StudyLink.objects.select_for_update().get(pk=link.pk)
-    local, registry = link.local, link.registry
+    registry = link.registry
     with because(
         _("Confirmed as the same study as %(reference)s")
         % {"reference": registry.nct_id or registry.eu_ct_number or registry.reference}
     ):
-        missing = {
-            name: getattr(registry, name)
-            for name in LINKED_IDENTIFIERS
-            if getattr(registry, name) and not getattr(local, name)
-        }
-        conflicting = [
-            name
-            for name in LINKED_IDENTIFIERS
-            if getattr(registry, name)
-            and getattr(local, name)
-            and getattr(local, name) != getattr(registry, name)
-        ]
-        if conflicting:
-            raise ValidationError(
-                _("The records have different %(fields)s; correct one of them first.")
-                % {"fields": ", ".join(conflicting)}
-            )
-        for name, value in missing.items():
-            setattr(local, name, value)
-        if missing:
-            local.save(update_fields=[*missing, "updated_at"])
-        registry.duplicate_of = local
-        registry.save(update_fields=["duplicate_of", "updated_at"])
-        link.state = StudyLink.State.CONFIRMED
-        link.decided_by = by
-        link.decided_at = timezone.now()
-        link.save()
-        StudyLink.objects.filter(registry=registry, state=StudyLink.State.SUGGESTED).exclude(
-            pk=link.pk
-        ).update(state=StudyLink.State.REJECTED, decided_by=by, decided_at=link.decided_at)
-    search.index_studies([local.pk])
+        _make_one(link, by)
     return link
+
+
+def _conflicting(local: Study, registry: Study) -> list[str]:
+    return [
+        name
+        for name in LINKED_IDENTIFIERS
+        if getattr(registry, name)
+        and getattr(local, name)
+        and getattr(local, name) != getattr(registry, name)
+    ]
+
+
+def _make_one(link: StudyLink, by) -> None:
+    """Count the registry record through the local one (in the caller's transaction)."""
+    local, registry = link.local, link.registry
+    conflicting = _conflicting(local, registry)
+    if conflicting:
+        raise ValidationError(
+            _("The records have different %(fields)s; correct one of them first.")
+            % {"fields": ", ".join(conflicting)}
+        )
+    missing = {
+        name: getattr(registry, name)
+        for name in LINKED_IDENTIFIERS
+        if getattr(registry, name) and not getattr(local, name)
+    }
+    registry.duplicate_of = local
+    registry.save(update_fields=["duplicate_of", "updated_at"])
+    for name, value in missing.items():
+        setattr(local, name, value)
+    if missing:
+        local.save(update_fields=[*missing, "updated_at"])
+    link.state = StudyLink.State.CONFIRMED
+    link.decided_by = by
+    link.decided_at = timezone.now()
+    link.save()
+    StudyLink.objects.filter(registry=registry, state=StudyLink.State.SUGGESTED).exclude(
+        pk=link.pk
+    ).update(state=StudyLink.State.REJECTED, decided_by=by, decided_at=link.decided_at)
+    search.index_studies([local.pk])
+
+
+IDENTIFYING = ("nct_id", "eu_ct_number")
+"""A local registration and a registry record sharing one of these are one study: the
+registries assign them, so no coordinator needs to confirm it."""
+
+
+def link_same_identifiers(local: Study) -> int:
+    """Make a local registration one study with the registry records that carry its NCT or
+    EU CT number (their other identifiers agreeing); returns how many were linked."""
+    shared = Q()
+    for name in IDENTIFYING:
+        if getattr(local, name):
+            shared |= Q(**{name: getattr(local, name)})
+    if not shared or local.registration_state == RegistrationState.DRAFT:
+        return 0
+    linked = 0
+    twins = Study.objects.exclude(source=Source.LOCAL).filter(shared, duplicate_of__isnull=True)
+    for registry in twins:
+        if _conflicting(local, registry):
+            continue
+        with (
+            transaction.atomic(),
+            because(
+                _("Same study as %(reference)s: the same registry number")
+                % {"reference": registry.nct_id or registry.eu_ct_number}
+            ),
+        ):
+            link, _created = StudyLink.objects.get_or_create(
+                local=local,
+                registry=registry,
+                defaults={"score": 100, "reasons": "same registry number"},
+            )
+            _make_one(link, None)
+        linked += 1
+    return linked
 
 
 @transaction.atomic

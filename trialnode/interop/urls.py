@@ -18,6 +18,7 @@ export_urlpatterns = [
 ]
 
 urlpatterns = [
+    path("metadata", views.capability_statement_read, name="fhir_metadata"),
     path("ResearchStudy", views.research_study_search, name="fhir_research_study_search"),
     path("ResearchStudy/<int:pk>", views.research_study_read, name="fhir_research_study"),
     path("R5/ResearchStudy/<int:pk>", views.research_study_read_r5, name="fhir_r5_research_study"),

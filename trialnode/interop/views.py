@@ -21,6 +21,7 @@ from trialnode.interop.fhir import (
     REFERENCE_SYSTEM,
     STATUS_R4,
     SYSTEM_FIELDS,
+    capability_statement,
     research_study,
     research_study_r5,
     search_bundle,
@@ -137,9 +138,41 @@ def research_study_search(request: HttpRequest) -> JsonResponse:
     total = queryset.count()
     studies = list(queryset[(page - 1) * count : page * count])
     bundle = search_bundle(
-        studies, total=total, base_url=_base_url(request), self_url=request.build_absolute_uri()
+        studies,
+        total=total,
+        base_url=_base_url(request),
+        links=_page_links(request, page, count, total),
     )
     return JsonResponse(bundle, content_type=FHIR_JSON)
+
+
+def _page_links(request: HttpRequest, page: int, count: int, total: int) -> dict[str, str]:
+    """self, first, previous, next and last, each with the same search parameters."""
+    last = max(1, -(-total // count))
+
+    def url(number: int) -> str:
+        query = request.GET.copy()
+        query["_count"] = str(count)
+        query["_page"] = str(number)
+        return request.build_absolute_uri(f"{request.path}?{query.urlencode()}")
+
+    links = {"self": url(page), "first": url(1)}
+    if page > 1:
+        links["previous"] = url(min(page - 1, last))
+    if page < last:
+        links["next"] = url(page + 1)
+    links["last"] = url(last)
+    return links
+
+
+@require_GET
+def capability_statement_read(request: HttpRequest) -> JsonResponse:
+    from importlib.metadata import version
+
+    statement = capability_statement(
+        base_url=_base_url(request), software_version=version("trialnode")
+    )
+    return JsonResponse(statement, content_type=FHIR_JSON)
 
 
 def export_studies(request: HttpRequest, file_format: str) -> HttpResponse | StreamingHttpResponse:
