@@ -14,10 +14,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
-import ijson
 import orjson
 
 from trialnode.interop import ctgov, ctis
+from trialnode.interop.jsonstream import BadElement, JsonElements
 from trialnode.interop.linking import merge_registry_duplicates, suggest_links
 from trialnode.interop.upsert import ImportSummary, Unreadable
 
@@ -26,70 +26,86 @@ def _unreadable(where: str, error: str) -> Unreadable:
     return Unreadable(where=where, error=error)
 
 
+MAX_RECORD_BYTES = 16 * 1024 * 1024
+"""No single registry record comes near this; a larger one is refused, not read."""
+
+
 def _first_char(stream: IO[bytes]) -> bytes:
-    while True:
-        char = stream.read(1)
-        if not char or not char.isspace():
-            return char
+    """The first character that is not whitespace, read a block at a time."""
+    while block := stream.read(1 << 16):
+        stripped = block.lstrip()
+        if stripped:
+            return stripped[:1]
+    return b""
 
 
-MAX_RECORD_BYTES = 64 * 1024 * 1024
-"""No single registry record comes near this; a larger lone object is refused, not read."""
+def iter_stream_records(
+    stream: IO[bytes], name: str, size: int | None = None
+) -> Iterator[dict[str, Any]]:
+    """Records from one binary stream (seekable), whatever its layout, in bounded memory.
 
-
-def iter_stream_records(stream: IO[bytes], name: str) -> Iterator[dict[str, Any]]:
-    """Records from one binary stream (seekable), whatever its layout, in bounded memory."""
+    A JSON array or an API page larger than one record is read element by element
+    (``jsonstream``); NDJSON line by line; a single record whole.
+    """
     first = _first_char(stream)
     stream.seek(0)
     if first == b"[":
-        try:
-            yield from ijson.items(stream, "item", use_float=True)
-        except ijson.JSONError as exc:
-            yield _unreadable(name, f"malformed or truncated JSON array: {exc}")
+        yield from _elements(stream, name)
         return
     if first != b"{":
         yield _unreadable(name, "not JSON")
         return
     first_line = stream.readline(MAX_RECORD_BYTES + 1)
-    rest = stream.read(1)
+    after = _first_char(stream)
     stream.seek(0)
     try:
         single_line = orjson.loads(first_line)
     except orjson.JSONDecodeError:
         single_line = None
-    if isinstance(single_line, dict) and rest and "studies" not in single_line:
+    if isinstance(single_line, dict) and after and "studies" not in single_line:
         yield from _ndjson(stream, name)
         return
+    if size is None:
+        size = stream.seek(0, io.SEEK_END)
+        stream.seek(0)
+    if size > MAX_RECORD_BYTES:
+        # Too large for one record: an API page read element by element, or nothing.
+        yield from _elements(
+            stream,
+            name,
+            not_a_page=(
+                f"one JSON object of {size / 1_000_000:.1f} MB is larger than any registry "
+                f"record (limit {MAX_RECORD_BYTES // 1_000_000} MB) and not an API page; "
+                "give an array, NDJSON or a zip"
+            ),
+        )
+        return
     try:
-        is_page = _is_api_page(stream)
-    except ijson.JSONError as exc:
+        record = orjson.loads(stream.read())
+    except orjson.JSONDecodeError as exc:
         yield _unreadable(name, f"malformed or truncated JSON: {exc}")
         return
-    size = stream.seek(0, io.SEEK_END)
-    stream.seek(0)
-    try:
-        if is_page:
-            yield from ijson.items(stream, "studies.item", use_float=True)
-        elif size > MAX_RECORD_BYTES:
-            yield _unreadable(
-                name,
-                f"one JSON object of {size // 1_000_000} MB is larger than any registry record "
-                f"(limit {MAX_RECORD_BYTES // 1_000_000} MB); give an array, NDJSON or a zip",
-            )
+    if isinstance(record, dict) and isinstance(record.get("studies"), list):
+        for number, study in enumerate(record["studies"], start=1):
+            yield study if isinstance(study, dict) else _not_an_object(f"{name} element {number}")
+    elif isinstance(record, dict):
+        yield record
+    else:
+        yield _unreadable(name, "not a JSON object")
+
+
+def _not_an_object(where: str) -> Unreadable:
+    return _unreadable(where, "not a JSON object")
+
+
+def _elements(stream: IO[bytes], name: str, **options: str) -> Iterator[dict[str, Any]]:
+    for element in JsonElements(stream, name, **options):
+        if isinstance(element, BadElement):
+            yield _unreadable(element.where, element.reason)
+        elif isinstance(element, dict):
+            yield element
         else:
-            yield orjson.loads(stream.read())
-    except (ijson.JSONError, orjson.JSONDecodeError) as exc:
-        yield _unreadable(name, f"malformed or truncated JSON: {exc}")
-
-
-def _is_api_page(stream: IO[bytes]) -> bool:
-    """True for an API page (``{"studies": [...]}``), found without building any value."""
-    for prefix, event, value in ijson.parse(stream):
-        if prefix == "" and event == "map_key" and value == "studies":
-            return True
-        if prefix == "" and event == "end_map":
-            return False
-    return False
+            yield _not_an_object(name)
 
 
 def _ndjson(stream: IO[bytes], name: str) -> Iterator[dict[str, Any]]:
@@ -111,7 +127,7 @@ def _ndjson(stream: IO[bytes], name: str) -> Iterator[dict[str, Any]]:
         if isinstance(record, dict):
             yield record
         else:
-            yield _unreadable(f"{name} line {number}", "not a JSON object")
+            yield _not_an_object(f"{name} line {number}")
 
 
 class InputProgress:
@@ -135,7 +151,9 @@ def iter_path_records(path: Path, tracker: InputProgress | None = None) -> Itera
             for index, member in enumerate(members, start=1):
                 # A member is a seekable stream that decompresses as it is read.
                 with archive.open(member) as raw:
-                    yield from iter_stream_records(raw, f"{path.name}:{member.filename}")
+                    yield from iter_stream_records(
+                        raw, f"{path.name}:{member.filename}", size=member.file_size
+                    )
                 if tracker is not None:
                     tracker.position = size * index // len(members)
         return

@@ -248,7 +248,9 @@ def link_reject(*, link: StudyLink, by) -> StudyLink:
 
 
 def unmatched_sites_for(user):
-    """Imported sites placed by city only (no known care provider), in the user's regions."""
+    """Imported sites at no known care provider: those placed by city in the user's
+    regions, and for every coordinator those whose region is not known at all (the first
+    coordinator who recognises one places it at a provider of their regions)."""
     sites = (
         StudySite.objects.filter(care_provider__isnull=True)
         .exclude(study__source=Source.LOCAL)
@@ -256,7 +258,11 @@ def unmatched_sites_for(user):
     )
     if user.is_superuser:
         return sites
-    return sites.filter(region_id__in=user.region_ids_for(Role.COORDINATOR))
+    if not may_link(user):
+        return sites.none()
+    return sites.filter(
+        Q(region_id__in=user.region_ids_for(Role.COORDINATOR)) | Q(region__isnull=True)
+    )
 
 
 @transaction.atomic

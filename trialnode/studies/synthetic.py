@@ -278,6 +278,7 @@ def _history(rng: random.Random, status: str, start: date) -> list[StudyStatusCh
 def synthetic_studies_create(count: int, *, seed: int = 1, batch_size: int = 2000) -> int:
     """Insert ``count`` synthetic published studies (with search documents) in batches."""
     from trialnode.studies import search
+    from trialnode.studies.concepts import refresh_condition_areas
     from trialnode.studies.spans import refresh_spans
 
     factory = SyntheticStudyFactory(seed)
@@ -295,5 +296,6 @@ def synthetic_studies_create(count: int, *, seed: int = 1, batch_size: int = 200
             model.objects.bulk_create(rows, batch_size=5000)
         search.index_studies([s.pk for s in studies])
         refresh_spans([s.pk for s in studies])
+        refresh_condition_areas([s.pk for s in studies])
         created += size
     return created

@@ -10,7 +10,7 @@ def test_rebuilding_gives_the_periods_kept_while_writing(known_studies):
         StatusSpan.objects.values_list("study_id", "status", "start", "end", "first_ongoing")
     )
     StatusSpan.objects.all().delete()
-    call_command("rebuild_status_spans", verbosity=0)
+    call_command("rebuild_derived_data", verbosity=0)
     rebuilt = sorted(
         StatusSpan.objects.values_list("study_id", "status", "start", "end", "first_ongoing")
     )
