@@ -32,6 +32,13 @@ _NEXT_TOKEN = re.compile(r'["\[\]{}]')
 _SCALAR = re.compile(r"[^,\]\}\s]*")
 
 
+def _run_end(pattern: re.Pattern[str], text: str, pos: int) -> int:
+    """Where a run of ``pattern`` (which matches the empty string too) from ``pos`` ends."""
+    match = pattern.match(text, pos)
+    assert match is not None
+    return match.end()
+
+
 @dataclass(frozen=True)
 class BadElement:
     """An element that was skipped: where it was and why."""
@@ -49,7 +56,7 @@ def _scan(buffer: str, pos: int, depth: int, in_string: bool) -> tuple[int | Non
     size = len(buffer)
     while True:
         if in_string:
-            pos = _STRING_BODY.match(buffer, pos).end()
+            pos = _run_end(_STRING_BODY, buffer, pos)
             if pos < size and buffer[pos] == '"':
                 pos += 1
                 in_string = False
@@ -105,7 +112,7 @@ class _Text:
     def next_char(self) -> str:
         """The next character after whitespace ('' at the end of the stream)."""
         while True:
-            self.pos = _WHITESPACE.match(self.buffer, self.pos).end()  # type: ignore[union-attr]
+            self.pos = _run_end(_WHITESPACE, self.buffer, self.pos)
             if self.pos < len(self.buffer):
                 return self.buffer[self.pos]
             if not self.more():
@@ -126,7 +133,7 @@ class _Text:
         first = self.buffer[self.pos]
         if first in '"[{':
             return _scan(self.buffer, self.pos, 0, False)[0]
-        end = _SCALAR.match(self.buffer, self.pos).end()  # type: ignore[union-attr]
+        end = _run_end(_SCALAR, self.buffer, self.pos)
         return end if end < len(self.buffer) or self.eof else None
 
     def skip_value(self) -> bool:
