@@ -27,11 +27,19 @@ def test_an_uploaded_file_is_imported_in_the_background_and_the_page_shows_the_o
     job = Job.objects.get()
     assert response.status_code == 302 and response.url == reverse("jobs:detail", args=[job.pk])
     assert (job.state, job.progress, job.started_by) == (Job.State.DONE, 1.0, users.coordinator)
-    assert job.result["created"] == 18
-    assert Study.objects.filter(source=Source.CTGOV).count() == 18
+    # Uppsala's coordinator creates the studies with a site in Uppsala; the others are
+    # refused and listed.
+    created = job.result["created"]
+    assert 0 < created < 18 and created + job.result["rejected_count"] == 18
+    assert {reason for _nct, reason in job.result["rejected"]} == {
+        "the record has no site in your regions"
+    }
+    imported = Study.objects.filter(source=Source.CTGOV)
+    assert imported.count() == created
+    assert all(study.sites.filter(region__slug="uppsala").exists() for study in imported)
 
     page = client.get(response.url)
-    assert "100 %" in page.content.decode() and "18 new" in page.content.decode()
+    assert "100 %" in page.content.decode() and f"{created} new" in page.content.decode()
     assert "every 2s" not in page.content.decode()  # finished: the page stops asking
 
     # The imported studies are attributed to the coordinator, through the job.
@@ -75,3 +83,78 @@ def test_only_staff_who_manage_registry_data_may_start_an_import(client, users):
     assert client.get(reverse("registry_import")).status_code == 403
     client.force_login(users.node_admin)
     assert client.get(reverse("registry_import")).status_code == 200
+
+
+def test_a_coordinator_cannot_change_another_regions_record_by_uploading_a_file(
+    client, users, sample_data, django_capture_on_commit_callbacks
+):
+    from trialnode.interop.files import import_ctgov_paths
+
+    import_ctgov_paths([sample_data / "ctgov" / "sweden.json"])
+    records = json.loads((sample_data / "ctgov" / "sweden.json").read_text())
+    uppsala_only = next(
+        r
+        for r in records
+        if {
+            loc["city"]
+            for loc in r["protocolSection"]["contactsLocationsModule"]["locations"]
+            if loc.get("country") == "Sweden"
+        }
+        == {"Uppsala"}
+    )
+    nct = uppsala_only["protocolSection"]["identificationModule"]["nctId"]
+    before = Study.objects.get(nct_id=nct)
+    forged = json.loads(json.dumps(uppsala_only))
+    forged["protocolSection"]["identificationModule"]["briefTitle"] = "FORGED by coordinator"
+    forged["protocolSection"]["contactsLocationsModule"]["locations"].append(
+        {"facility": "Universitetssjukhuset Örebro", "city": "Örebro", "country": "Sweden"}
+    )
+    events = AuditEvent.objects.filter(object_type="studies.study").count()
+    client.force_login(users.other_coordinator)
+    _upload(
+        client,
+        "ctgov",
+        "forged.json",
+        json.dumps([forged]).encode(),
+        django_capture_on_commit_callbacks,
+    )
+    job = Job.objects.get()
+    assert job.result["rejected"] == [
+        [
+            nct,
+            "the stored study has no site in your regions; its coordinators or the "
+            "registry sync update it",
+        ]
+    ]
+    after = Study.objects.get(nct_id=nct)
+    assert after.title_en == before.title_en and after.version == before.version
+    assert AuditEvent.objects.filter(object_type="studies.study").count() == events
+
+
+def test_an_uploaded_change_to_a_published_record_keeps_its_reason(
+    client, users, sample_data, django_capture_on_commit_callbacks
+):
+    records = json.loads((sample_data / "ctgov" / "sweden.json").read_text())
+    from trialnode.interop.ctgov import import_records
+
+    import_records(records)
+    study = next(s for s in Study.objects.all() if s.sites.filter(region__slug="uppsala").exists())
+    record = next(
+        r for r in records if r["protocolSection"]["identificationModule"]["nctId"] == study.nct_id
+    )
+    record["protocolSection"]["identificationModule"]["acronym"] = "NYTT"
+    client.force_login(users.coordinator)
+    _upload(
+        client,
+        "ctgov",
+        "change.json",
+        json.dumps([record]).encode(),
+        django_capture_on_commit_callbacks,
+    )
+    assert Job.objects.get().result["updated"] == 1
+    change = AuditEvent.objects.filter(
+        object_type="studies.study", object_id=str(study.pk), action="update"
+    ).last()
+    payload = json.loads(change.payload)
+    assert payload["reason"] == "Imported from the uploaded file change.json"
+    assert change.actor == users.coordinator

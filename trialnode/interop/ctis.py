@@ -434,22 +434,66 @@ class CsvTemplateError(ValueError):
     """The CSV is not a CTIS search download: nothing of it is imported."""
 
 
+MAX_CSV_LINE = 1 << 20
+"""No row of CTIS's search download comes near a megabyte."""
+
+
+def _bounded_lines(text: IO[str], too_long: list[int]) -> Iterator[str]:
+    """The lines of ``text``, each at most ``MAX_CSV_LINE`` characters: a longer line is
+    skipped (read on to its end a block at a time), its number noted in ``too_long``,
+    and an empty line given in its place so that the row numbers stay true."""
+    number = 0
+    while line := text.readline(MAX_CSV_LINE + 1):
+        number += 1
+        if len(line) > MAX_CSV_LINE and not line.endswith("\n"):
+            while (more := text.readline(1 << 20)) and not more.endswith("\n"):
+                pass
+            too_long.append(number)
+            line = "\n"
+        yield line
+
+
+def _separator(header: str) -> str:
+    """The separator that splits the header into CTIS's columns (comma by default)."""
+    return max(
+        (",", ";", "\t"),
+        key=lambda sep: sum(
+            1 for c in header.split(sep) if c.strip().strip('"').lower() in CSV_COLUMNS
+        ),
+    )
+
+
 def iter_csv_records(stream: IO[bytes], name: str) -> Iterator[dict[str, Any]]:
-    """Rows of the CTIS public search's CSV download, as records ``map_record`` reads."""
-    text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
-    sample = text.read(4096)
-    text.seek(0)
-    try:
-        dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel
-    reader = csv.reader(text, dialect)
-    header = [column.strip().lower() for column in next(reader, [])]
+    """Rows of the CTIS public search's CSV download, as records ``map_record`` reads.
+
+    Read line by line with a bound on each line; a row that cannot be read is reported
+    with its number and the next rows go on.
+    """
+    text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="replace", newline="")
+    too_long: list[int] = []
+    lines = _bounded_lines(text, too_long)
+    first = next(lines, "")
+    header = [
+        column.strip().lower()
+        for column in next(csv.reader([first], delimiter=_separator(first)), [])
+    ]
     missing = [column for column in REQUIRED_CSV_COLUMNS if column not in header]
     if missing:
         raise CsvTemplateError(f"{name}: missing columns: {', '.join(missing)}")
     fields = [CSV_COLUMNS.get(column) for column in header]
-    for number, row in enumerate(reader, start=2):
+    reader = csv.reader(lines, delimiter=_separator(first))
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            yield Unreadable(where=f"{name} row {reader.line_num + 1}", error=f"unreadable ({exc})")
+            continue
+        number = reader.line_num + 1
+        if too_long and too_long[-1] == number:
+            yield Unreadable(where=f"{name} row {number}", error="row longer than a megabyte")
+            continue
         if not any(cell.strip() for cell in row):
             continue
         if len(row) != len(header):

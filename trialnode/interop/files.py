@@ -193,11 +193,13 @@ def _import(
     paths: list[Path],
     importer: Callable[..., ImportSummary],
     progress: Progress | None,
+    regions: frozenset[int] | None,
     csv_reader: CsvReader | None = None,
 ) -> ImportSummary:
     tracker = InputProgress(paths)
     summary = importer(
         _all_records(paths, tracker, csv_reader=csv_reader),
+        regions=regions,
         progress=(lambda counted: progress(counted, tracker.fraction)) if progress else None,
     )
     if summary.created or summary.updated:
@@ -206,11 +208,23 @@ def _import(
     return summary
 
 
-def import_ctgov_paths(paths: list[Path], *, progress: Progress | None = None) -> ImportSummary:
-    return _import(paths, ctgov.import_records, progress)
+def import_ctgov_paths(
+    paths: list[Path],
+    *,
+    progress: Progress | None = None,
+    regions: frozenset[int] | None = None,
+) -> ImportSummary:
+    """ClinicalTrials.gov records from files; ``regions`` limits what may change (see
+    ``upsert.import_records``)."""
+    return _import(paths, ctgov.import_records, progress, regions)
 
 
-def import_ctis_paths(paths: list[Path], *, progress: Progress | None = None) -> ImportSummary:
+def import_ctis_paths(
+    paths: list[Path],
+    *,
+    progress: Progress | None = None,
+    regions: frozenset[int] | None = None,
+) -> ImportSummary:
     """CTIS trials from JSON (one trial, arrays, NDJSON, zips) or the search's CSV download.
 
     A CSV without the required columns raises ``ctis.CsvTemplateError`` before anything
@@ -220,4 +234,4 @@ def import_ctis_paths(paths: list[Path], *, progress: Progress | None = None) ->
         if path.suffix.lower() == ".csv" and path.is_file():
             with path.open("rb") as stream:
                 next(ctis.iter_csv_records(stream, path.name), None)
-    return _import(paths, ctis.import_records, progress, csv_reader=ctis.iter_csv_records)
+    return _import(paths, ctis.import_records, progress, regions, csv_reader=ctis.iter_csv_records)

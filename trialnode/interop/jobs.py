@@ -7,10 +7,12 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
+from trialnode.audit.context import because
 from trialnode.interop.files import import_ctgov_paths, import_ctis_paths
 from trialnode.interop.upsert import ImportSummary
 from trialnode.jobs.models import Job
 from trialnode.jobs.services import Report
+from trialnode.organisations.models import Role, User
 
 REJECTIONS_KEPT = 1000
 
@@ -29,12 +31,31 @@ def counts_message(summary: ImportSummary) -> str:
     }
 
 
+IMPORT_ROLES = (Role.COORDINATOR, Role.NODE_ADMIN, Role.DATA_ENGINEER)
+
+
+def import_regions(user: User) -> frozenset[int] | None:
+    """The regions whose studies an upload by ``user`` may create or change (None: any).
+
+    Only a superuser changes any record from an uploaded file; the registry sync and the
+    command line, run by the node's operators, are not limited.
+    """
+    if user.is_superuser:
+        return None
+    regions: set[int] = set()
+    for role in IMPORT_ROLES:
+        regions |= user.region_ids_for(role)
+    return frozenset(regions)
+
+
 def run_registry_import(job: Job, report: Report) -> dict[str, Any]:
     importer = import_ctgov_paths if job.kind == Job.Kind.IMPORT_CTGOV else import_ctis_paths
-    summary = importer(
-        [Path(job.input_path)],
-        progress=lambda counted, fraction: report(fraction, counts_message(counted)),
-    )
+    with because(_("Imported from the uploaded file %(name)s") % {"name": job.input_name}):
+        summary = importer(
+            [Path(job.input_path)],
+            regions=import_regions(job.started_by),
+            progress=lambda counted, fraction: report(fraction, counts_message(counted)),
+        )
     report(1.0, counts_message(summary))
     return {
         "created": summary.created,

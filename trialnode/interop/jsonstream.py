@@ -27,7 +27,9 @@ MAX_SMALL_VALUE = 1 << 20
 
 _DECODER = json.JSONDecoder()
 _WHITESPACE = re.compile(r"[ \t\n\r]*")
-_STRING_BODY = re.compile(r'(?:[^"\\]|\\.)*', re.S)
+# Possessive, so that a string of millions of characters or escapes needs no
+# backtracking state (a plain repeated group keeps one entry per character).
+_STRING_BODY = re.compile(r'(?:[^"\\]++|\\.)*+', re.S)
 _NEXT_TOKEN = re.compile(r'["\[\]{}]')
 _SCALAR = re.compile(r"[^,\]\}\s]*")
 

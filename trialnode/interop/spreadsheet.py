@@ -11,9 +11,14 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
+import uuid
+import zipfile
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -108,31 +113,117 @@ TEMPLATE_EXAMPLE = [EXAMPLE.get(column, "") for column in COLUMNS]
 """The example row of the downloadable template."""
 
 
+MAX_COLUMNS = 60
+MAX_CELL_CHARS = 20_000
+MAX_SHEET_XML_BYTES = 50 * 1024 * 1024
+"""The largest uncompressed worksheet an XLSX may hold (a 5 MB file may unpack to far more)."""
+DELIMITERS = (",", ";", "\t")
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _cell(value: object) -> str:
+    """A cell as text, with control characters (a NUL byte, say) removed."""
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        value = value.date() if value.time() == dt.time() else value
+    text = value.isoformat() if isinstance(value, dt.date) else str(value)
+    return CONTROL_CHARACTERS.sub("", text).strip()
+
+
+def _xlsx_rows(data: bytes) -> list[list[str]]:
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            sheets = [i for i in archive.infolist() if i.filename.startswith("xl/worksheets/")]
+            strings = [i for i in archive.infolist() if i.filename == "xl/sharedStrings.xml"]
+            if any(i.file_size > MAX_SHEET_XML_BYTES for i in sheets + strings):
+                raise SpreadsheetError(
+                    _("The XLSX file unpacks to more than %(limit)d MB; split it.")
+                    % {"limit": MAX_SHEET_XML_BYTES // 1024 // 1024}
+                )
+    except zipfile.BadZipFile as exc:
+        raise SpreadsheetError(_("The XLSX file cannot be read: it is not an XLSX file.")) from exc
+    try:
+        sheet = load_workbook(io.BytesIO(data), read_only=True, data_only=True).active
+        rows: list[list[str]] = []
+        for row in sheet.iter_rows(values_only=True, max_col=MAX_COLUMNS + 1):
+            cells = [_cell(value) for value in row]
+            if any(cells):
+                rows.append(cells)
+            if len(rows) > MAX_ROWS + 1:
+                break
+        return rows
+    except SpreadsheetError:
+        raise
+    except Exception as exc:  # openpyxl raises many kinds for a broken file
+        raise SpreadsheetError(
+            _("The XLSX file cannot be read: %(error)s") % {"error": str(exc)[:200]}
+        ) from exc
+
+
+def _delimiter(header_line: str) -> str:
+    """The separator that splits the header into the template's columns."""
+    best, found = "", 0
+    for delimiter in DELIMITERS:
+        names = [name.strip().strip('"').lower() for name in header_line.split(delimiter)]
+        known = sum(1 for name in names if name in COLUMNS)
+        if known > found:
+            best, found = delimiter, known
+    if not found:
+        raise SpreadsheetError(
+            _(
+                "The first row names none of the template's columns (separated by comma, "
+                "semicolon or tab). Use the template."
+            )
+        )
+    return best
+
+
+def _csv_rows(data: bytes) -> list[list[str]]:
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise SpreadsheetError(_("The CSV file must be UTF-8.")) from exc
+    if not text.strip():
+        raise SpreadsheetError(_("The file is empty."))
+    delimiter = _delimiter(text.lstrip().splitlines()[0])
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    rows: list[list[str]] = []
+    try:
+        for row in reader:
+            if len(row) > MAX_COLUMNS:
+                raise SpreadsheetError(
+                    _("Row %(row)d has more than %(max)d columns.")
+                    % {"row": reader.line_num, "max": MAX_COLUMNS}
+                )
+            cells = [_cell(cell) for cell in row]
+            if any(cells):
+                rows.append(cells)
+            if len(rows) > MAX_ROWS + 1:
+                break
+    except csv.Error as exc:
+        raise SpreadsheetError(
+            _("Row %(row)d cannot be read: %(error)s") % {"row": reader.line_num, "error": exc}
+        ) from exc
+    return rows
+
+
 def read_rows(filename: str, data: bytes) -> list[dict[str, str]]:
-    """Rows as dictionaries of text; raises SpreadsheetError for an unreadable file."""
+    """Rows as dictionaries of text; raises SpreadsheetError for an unreadable file.
+
+    Bounded: at most ``MAX_ROWS`` rows of ``MAX_COLUMNS`` cells of ``MAX_CELL_CHARS``
+    characters; the separator of a CSV is the one that splits its header into the
+    template's columns.
+    """
     if filename.lower().endswith(".xlsx"):
-        try:
-            sheet = load_workbook(io.BytesIO(data), read_only=True, data_only=True).active
-            rows = [
-                ["" if v is None else str(v) for v in row]
-                for row in sheet.iter_rows(values_only=True)
-            ]
-        except Exception as exc:  # openpyxl raises many kinds for a broken file
-            raise SpreadsheetError(
-                _("The XLSX file cannot be read: %(error)s") % {"error": exc}
-            ) from exc
+        rows = _xlsx_rows(data)
     elif filename.lower().endswith(".csv"):
-        try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            raise SpreadsheetError(_("The CSV file must be UTF-8.")) from exc
-        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t") if text.strip() else None
-        rows = list(csv.reader(io.StringIO(text), dialect or "excel"))
+        rows = _csv_rows(data)
     else:
         raise SpreadsheetError(_("Upload a .csv or .xlsx file."))
     if not rows:
         raise SpreadsheetError(_("The file is empty."))
-    header = [cell.strip().lower() for cell in rows[0]]
+    header = [cell.lower() for cell in rows[0]]
     missing = [column for column in REQUIRED if column not in header]
     if missing:
         raise SpreadsheetError(
@@ -143,10 +234,55 @@ def read_rows(filename: str, data: bytes) -> list[dict[str, str]]:
         raise SpreadsheetError(
             _("Unknown columns: %(columns)s. Use the template.") % {"columns": ", ".join(unknown)}
         )
-    body = [row for row in rows[1:] if any(cell.strip() for cell in row)]
+    body = rows[1:]
     if len(body) > MAX_ROWS:
         raise SpreadsheetError(_("At most %(max)d rows at a time.") % {"max": MAX_ROWS})
-    return [dict(zip(header, [cell.strip() for cell in row], strict=False)) for row in body]
+    for number, row in enumerate(body, start=2):
+        if any(len(cell) > MAX_CELL_CHARS for cell in row):
+            raise SpreadsheetError(
+                _("Row %(row)d has a cell longer than %(max)d characters.")
+                % {"row": number, "max": MAX_CELL_CHARS}
+            )
+    return [dict(zip(header, row, strict=False)) for row in body]
+
+
+PREVIEW_LIFETIME = dt.timedelta(hours=12)
+PREVIEW_KEY = re.compile(r"^[0-9a-f]{32}$")
+
+
+def _preview_dir() -> Path:
+    folder = Path(settings.DATA_DIR) / "uploads" / "spreadsheet-previews"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def preview_keep(filename: str, data: bytes) -> str:
+    """Keep an uploaded file until its preview is confirmed; returns the key to it.
+
+    Files older than ``PREVIEW_LIFETIME`` (previews never confirmed) are removed.
+    """
+    folder = _preview_dir()
+    limit = dt.datetime.now().timestamp() - PREVIEW_LIFETIME.total_seconds()
+    for old in folder.iterdir():
+        if old.stat().st_mtime < limit:
+            old.unlink(missing_ok=True)
+    key = uuid.uuid4().hex
+    suffix = ".xlsx" if filename.lower().endswith(".xlsx") else ".csv"
+    (folder / f"{key}{suffix}").write_bytes(data)
+    return key
+
+
+def preview_take(key: str) -> tuple[str, bytes] | None:
+    """The kept file (its name and content) for ``key``, removed from the store."""
+    if not PREVIEW_KEY.match(key or ""):
+        return None
+    for suffix in (".csv", ".xlsx"):
+        path = _preview_dir() / f"{key}{suffix}"
+        if path.is_file():
+            data = path.read_bytes()
+            path.unlink()
+            return path.name, data
+    return None
 
 
 def _parse(row: dict[str, str]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -232,6 +368,7 @@ def _run_row(number: int, row: dict[str, str], by) -> RowPlan:
             fields, children = _parse(row)
             study = _existing(fields, by)
             if study is None:
+                _require_a_site_in_own_regions(children["sites"], by)
                 created = services.study_create(
                     by=by, fields=fields, allow_duplicate=True, **children
                 )
@@ -248,6 +385,18 @@ def _run_row(number: int, row: dict[str, str], by) -> RowPlan:
     except (ValidationError, PermissionDenied) as exc:
         messages = exc.messages if isinstance(exc, ValidationError) else [str(exc)]
         return RowPlan(number, "reject", title, errors=messages)
+
+
+def _require_a_site_in_own_regions(sites: list[dict[str, Any]], by) -> None:
+    """A coordinator registers studies of their own regions (as with an upload of a
+    registry file); a study of another region is registered by its coordinators."""
+    if by.is_superuser:
+        return
+    own = by.region_ids_for(Role.COORDINATOR)
+    if not any(site["region"].pk in own for site in sites):
+        raise ValidationError(
+            {"care_providers": _("None of the care providers is in your regions.")}
+        )
 
 
 def _require_coordinator(by) -> None:

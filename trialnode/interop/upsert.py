@@ -199,10 +199,22 @@ def _save(mapped: MappedStudy, existing: Study | None) -> bool:
 BATCH_SIZE = 250
 
 
+@dataclass(frozen=True)
+class Context:
+    """What stays the same for every record of one import."""
+
+    registry: RegistryFormat
+    matcher: SiteMatcher
+    regions: frozenset[int] | None
+    """The regions whose studies the importing user may create or change; None for any
+    (the command line, the registry sync, a national role)."""
+
+
 def import_records(
     records: Iterable[dict[str, Any]],
     registry: RegistryFormat,
     *,
+    regions: frozenset[int] | None = None,
     progress: Callable[[ImportSummary], None] | None = None,
     batch_size: int = BATCH_SIZE,
 ) -> ImportSummary:
@@ -211,10 +223,13 @@ def import_records(
     A record identical to the one imported before (same hash) is skipped: re-importing
     the same file changes nothing. New records of a batch are written together (with
     their audit events); if a batch fails as a whole, its records are retried one by
-    one so that only the bad ones are rejected.
+    one, each in its own transaction, so that only the bad ones are rejected and each
+    record is written whole or not at all. With ``regions``, a record may create or
+    change a study only when both the stored study (if any) and the record have a site
+    in one of them; the others are rejected and listed.
     """
     require_reference_data()
-    matcher = SiteMatcher()
+    context = Context(registry=registry, matcher=SiteMatcher(), regions=regions)
     summary = ImportSummary()
     batch: list[dict[str, Any]] = []
     for record in records:
@@ -223,12 +238,12 @@ def import_records(
             continue
         batch.append(record)
         if len(batch) >= batch_size:
-            _import_batch(batch, registry, matcher, summary)
+            _import_batch(batch, context, summary)
             batch = []
             if progress is not None:
                 progress(summary)
     if batch:
-        _import_batch(batch, registry, matcher, summary)
+        _import_batch(batch, context, summary)
     if progress is not None:
         progress(summary)
     return summary
@@ -236,13 +251,13 @@ def import_records(
 
 def _prepare(
     record: dict[str, Any],
-    registry: RegistryFormat,
-    matcher: SiteMatcher,
+    context: Context,
     existing: dict[str, Study],
     summary: ImportSummary,
 ) -> tuple[MappedStudy, Study | None] | None:
     """Map and validate one record; None when it is unchanged, outside Sweden or rejected
     (counted). A stored record that no longer has a site in Sweden is updated and kept."""
+    registry = context.registry
     key = registry.record_key(record)
     previous = existing.get(key)
     if previous is None and not registry.maybe_in_sweden(record):
@@ -253,17 +268,32 @@ def _prepare(
         if previous is not None and previous.source_hash == digest:
             summary.unchanged += 1
             return None
-        mapped = registry.map_record(record, matcher)
+        mapped = registry.map_record(record, context.matcher)
         if previous is None and not mapped.study.conducted_in_sweden:
             summary.outside_sweden += 1
             return None
+        _check_regions(mapped, previous, context.regions)
         mapped.study.source_hash = digest
         mapped.study.full_clean(validate_unique=False, validate_constraints=False)
-    except (RecordError, ValidationError, ValueError, TypeError, KeyError) as exc:
+    except (RecordError, ValidationError, ValueError, TypeError, KeyError, AttributeError) as exc:
         summary.rejected.append((key, _message(exc)))
         return None
     summary.unplaced_sites += sum(1 for site in mapped.sites if site.region_id is None)
     return mapped, previous
+
+
+def _check_regions(
+    mapped: MappedStudy, previous: Study | None, regions: frozenset[int] | None
+) -> None:
+    if regions is None:
+        return
+    if previous is not None and not {s.region_id for s in previous.sites.all()} & regions:
+        raise RecordError(
+            "the stored study has no site in your regions; its coordinators or the registry "
+            "sync update it"
+        )
+    if not {site.region_id for site in mapped.sites} & regions:
+        raise RecordError("the record has no site in your regions")
 
 
 def _message(exc: Exception) -> str:
@@ -277,21 +307,20 @@ def _message(exc: Exception) -> str:
     return str(exc)
 
 
-def _existing(records: list[dict[str, Any]], registry: RegistryFormat) -> dict[str, Study]:
+def _existing(records: list[dict[str, Any]], context: Context) -> dict[str, Study]:
+    registry = context.registry
     keys = {registry.record_key(record) for record in records}
     found = Study.objects.filter(source=registry.source, **{f"{registry.key_field}__in": keys})
+    if context.regions is not None:
+        found = found.prefetch_related("sites")
     return {getattr(study, registry.key_field): study for study in found}
 
 
-def _import_batch(
-    records: list[dict[str, Any]],
-    registry: RegistryFormat,
-    matcher: SiteMatcher,
-    summary: ImportSummary,
-) -> None:
+def _import_batch(records: list[dict[str, Any]], context: Context, summary: ImportSummary) -> None:
+    registry = context.registry
     counted = ImportSummary()
-    existing = _existing(records, registry)
-    prepared = [p for r in records if (p := _prepare(r, registry, matcher, existing, counted))]
+    existing = _existing(records, context)
+    prepared = [p for r in records if (p := _prepare(r, context, existing, counted))]
     new = [mapped for mapped, previous in prepared if previous is None]
     changed = [(mapped, previous) for mapped, previous in prepared if previous is not None]
     try:
@@ -307,19 +336,18 @@ def _import_batch(
             )
     except (DatabaseError, ValidationError, ValueError):
         for record in records:
-            _import_one(record, registry, matcher, summary)
+            _import_one(record, context, summary)
         return
     counted.created += len(new)
     counted.updated += len(changed)
     summary.add(counted)
 
 
-def _import_one(
-    record: dict[str, Any], registry: RegistryFormat, matcher: SiteMatcher, summary: ImportSummary
-) -> None:
+def _import_one(record: dict[str, Any], context: Context, summary: ImportSummary) -> None:
     """One record in its own transaction (the fallback when its batch could not be saved)."""
+    registry = context.registry
     counted = ImportSummary()
-    prepared = _prepare(record, registry, matcher, _existing([record], registry), counted)
+    prepared = _prepare(record, context, _existing([record], context), counted)
     if prepared is None:
         summary.add(counted)
         return

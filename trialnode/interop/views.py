@@ -26,6 +26,7 @@ from trialnode.interop.fhir import (
     research_study_r5,
     search_bundle,
 )
+from trialnode.interop.jobs import IMPORT_ROLES
 from trialnode.interop.models import StudyLink
 from trialnode.jobs.services import job_start
 from trialnode.organisations.http import AuthenticatedHttpRequest
@@ -278,12 +279,11 @@ def spreadsheet_import(request: AuthenticatedHttpRequest) -> HttpResponse:
         raise PermissionDenied
     context: dict[str, object] = {}
     if request.method == "POST" and request.POST.get("confirm"):
-        upload = request.session.pop("spreadsheet_upload", None)
-        if not upload:
+        kept = spreadsheet.preview_take(request.session.pop("spreadsheet_preview", ""))
+        if kept is None:
             messages.error(request, _("Upload the file again; the preview has expired."))
             return redirect("spreadsheet_import")
-        rows = spreadsheet.read_rows(upload["name"], bytes.fromhex(upload["data"]))
-        plan = spreadsheet.import_confirm(rows=rows, by=request.user)
+        plan = spreadsheet.import_confirm(rows=spreadsheet.read_rows(*kept), by=request.user)
         created = sum(1 for row in plan if row.action == "create")
         updated = sum(1 for row in plan if row.action == "update")
         messages.success(
@@ -308,7 +308,11 @@ def spreadsheet_import(request: AuthenticatedHttpRequest) -> HttpResponse:
                 plan = spreadsheet.import_preview(rows=rows, by=request.user)
                 context["plan"] = plan
                 context["can_confirm"] = any(r.action != "reject" for r in plan)
-                request.session["spreadsheet_upload"] = {"name": upload.name, "data": data.hex()}
+                # The file waits beside the data for the confirmation; the session keeps
+                # only its key.
+                request.session["spreadsheet_preview"] = spreadsheet.preview_keep(
+                    upload.name or "", data
+                )
     return render(
         request,
         "interop/spreadsheet_import.html",
@@ -318,7 +322,6 @@ def spreadsheet_import(request: AuthenticatedHttpRequest) -> HttpResponse:
 
 
 IMPORTERS = {"ctgov": "import_ctgov", "ctis": "import_ctis"}
-IMPORT_ROLES = ("coordinator", "node_admin", "data_engineer")
 
 
 @login_required
