@@ -44,8 +44,17 @@ if path.suffix == ".csv":
         records = list(ctis.iter_csv_records(stream, path.name))
 else:
     records = list(iter_path_records(path))
+def peak_mb():
+    # VmHWM is this process's own peak; ru_maxrss may carry the parent's peak over a fork.
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
 print(json.dumps({
-    "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    "peak_mb": peak_mb(),
     "good": sum(1 for r in records if not isinstance(r, Unreadable)),
     "rejected": [r["error"] for r in records if isinstance(r, Unreadable)],
 }))
