@@ -25,6 +25,17 @@ def omop_folder() -> Path:
     return folder / "omop"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _keys_in_a_temporary_data_dir(tmp_path_factory):
+    """Signing keys are written to the data directory: a temporary one in tests."""
+    from django.conf import settings
+
+    previous = settings.DATA_DIR
+    settings.DATA_DIR = tmp_path_factory.mktemp("data")
+    yield
+    settings.DATA_DIR = previous
+
+
 @pytest.fixture(scope="session")
 def omop() -> Path:
     return omop_folder()

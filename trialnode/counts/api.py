@@ -13,7 +13,7 @@ from trialnode.api_auth import WRITE_AUTH
 from trialnode.counts import federation, signing
 from trialnode.counts.models import CountRequest, DataSource, NodeQuery, TrustedHub
 from trialnode.counts.selectors import request_summary
-from trialnode.counts.services import nonce_accept, node_query_receive
+from trialnode.counts.services import node_query_decide, nonce_accept, node_query_receive
 
 router = Router(tags=["counts"])
 
@@ -114,6 +114,65 @@ def get_count_request(request: HttpRequest, request_id: int):
 def refresh_count_request(request: HttpRequest, request_id: int):
     item = get_object_or_404(CountRequest.objects.visible_to(request.auth), pk=request_id)
     return _out(federation.count_request_refresh(request=item, by=request.auth))
+
+
+class DecisionIn(Schema):
+    approve: bool
+    reason: str = Field("", max_length=500)
+
+
+class NodeQueryOut(Schema):
+    id: int
+    source: str
+    requester: str
+    title: str
+    state: str
+    created_at: Any
+    definition: dict[str, Any]
+    released: dict[str, Any]
+    message: str
+
+
+def _query_out(query: NodeQuery) -> dict[str, Any]:
+    return {
+        "id": query.pk,
+        "source": query.source.slug,
+        "requester": query.requester,
+        "title": query.title,
+        "state": query.state,
+        "created_at": query.created_at,
+        "definition": query.definition,
+        "released": query.released,
+        "message": query.message,
+    }
+
+
+@router.get(
+    "/counts/queries",
+    response={200: list[NodeQueryOut], 401: Detail},
+    auth=WRITE_AUTH,
+    summary="Counts asked of this node's data that wait for your approval",
+)
+def list_waiting_queries(request: HttpRequest):
+    queries = NodeQuery.objects.awaiting_approval_by(request.auth).select_related("source")
+    return [_query_out(query) for query in queries[:200]]
+
+
+@router.post(
+    "/counts/queries/{query_id}/decide",
+    response={200: NodeQueryOut, 400: Detail, 401: Detail, 403: Detail, 404: Detail},
+    auth=WRITE_AUTH,
+    summary="Approve (the count runs) or refuse a waiting count",
+)
+def decide_query(request: HttpRequest, query_id: int, payload: DecisionIn):
+    query = get_object_or_404(
+        NodeQuery.objects.awaiting_approval_by(request.auth).select_related("source"),
+        pk=query_id,
+    )
+    decided = node_query_decide(
+        query=query, by=request.auth, approve=payload.approve, reason=payload.reason
+    )
+    return _query_out(decided)
 
 
 def _signed(source: DataSource, path: str, message: dict[str, Any], status: int = 200):
