@@ -21,7 +21,9 @@ def omop_folder() -> Path:
 
     folder = sample_data_dir()
     if folder is None or not (folder / "omop" / "gibleed_cdm53" / "person.parquet").is_file():
-        pytest.fail("The OMOP sample data (omop/gibleed_cdm53) is missing: set TRIALNODE_SAMPLE_DATA.")
+        pytest.fail(
+            "The OMOP sample data (omop/gibleed_cdm53) is missing: set TRIALNODE_SAMPLE_DATA."
+        )
     return folder / "omop"
 
 

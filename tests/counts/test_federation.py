@@ -17,7 +17,6 @@ import threading
 import time
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import pytest
 
@@ -93,7 +92,9 @@ def nodes(tmp_path_factory, gibleed):
     for slug, name, copy, approval in NODES:
         folder = root / slug
         folder.mkdir()
-        data = gibleed if copy == 0 else replicate(gibleed, folder / "omop", first=copy, offset=offset)
+        data = (
+            gibleed if copy == 0 else replicate(gibleed, folder / "omop", first=copy, offset=offset)
+        )
         env = {
             **os.environ,
             "TRIALNODE_DATA_DIR": str(folder),
@@ -106,7 +107,10 @@ def nodes(tmp_path_factory, gibleed):
         }
         setup = subprocess.Popen(
             [sys.executable, "-m", "trialnode", "manage", "shell", "-c", SETUP],
-            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         started.append((slug, env, setup))
     running = {}
@@ -119,7 +123,10 @@ def nodes(tmp_path_factory, gibleed):
             port = _free_port()
             server = subprocess.Popen(
                 [sys.executable, "-m", "trialnode", "serve", "--no-worker", "--port", str(port)],
-                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                text=True,
             )
             processes.append(server)
             _wait_for(port, server)
@@ -143,15 +150,19 @@ def peers(nodes, db, reference_data):
         url, key, _token, _port = nodes[slug]
         made.append(
             Peer.objects.create(
-                slug=slug, name=name, region=Region.objects.get(slug=slug), url=url,
-                public_key=key, timeout_seconds=30,
+                slug=slug,
+                name=name,
+                region=Region.objects.get(slug=slug),
+                url=url,
+                public_key=key,
+                timeout_seconds=30,
             )
         )
     return made
 
 
 def _decide(nodes, slug: str, approve: bool) -> dict:
-    url, _key, token, port = nodes[slug]
+    _url, _key, token, port = nodes[slug]
     listed = urllib.request.Request(
         f"http://127.0.0.1:{port}/api/v1/counts/queries",
         headers={"Authorization": f"Bearer {token}"},
@@ -206,7 +217,9 @@ def test_an_answer_with_a_bad_signature_is_ignored(nodes, peers, users):
     wrong = signing.public_pem(signing.private_key("not-the-node"))
     Peer.objects.filter(slug="orebro").update(public_key=wrong)
     request = count_request_create(
-        by=users.coordinator, title="Celecoxib", definition=load_cohort("cg_celecoxib.json"),
+        by=users.coordinator,
+        title="Celecoxib",
+        definition=load_cohort("cg_celecoxib.json"),
         peers=Peer.objects.filter(slug__in=["uppsala", "orebro"]),
     )
     states = {r.peer.slug: (r.state, r.released) for r in request.results.all()}
@@ -233,7 +246,9 @@ def test_a_node_that_does_not_answer_in_time_is_marked_late(peers, users):
         )
         started = time.monotonic()
         request = count_request_create(
-            by=users.coordinator, title="Celecoxib", definition=load_cohort("cg_celecoxib.json"),
+            by=users.coordinator,
+            title="Celecoxib",
+            definition=load_cohort("cg_celecoxib.json"),
             peers=Peer.objects.filter(slug__in=["uppsala", "orebro"]),
         )
         assert time.monotonic() - started < 25
@@ -250,10 +265,14 @@ def _signed_request(url: str, message: dict) -> tuple[int, bytes]:
     body = signing.encode(message)
     key = signing.private_key("hub")
     request = urllib.request.Request(
-        url + "/evaluate", data=body, method="POST",
+        url + "/evaluate",
+        data=body,
+        method="POST",
         headers={
             "Content-Type": "application/json",
-            signing.SIGNATURE_HEADER: signing.sign(key, "POST", urlsplit(url + "/evaluate").path, body),
+            signing.SIGNATURE_HEADER: signing.sign(
+                key, "POST", urlsplit(url + "/evaluate").path, body
+            ),
             signing.KEY_HEADER: signing.key_id(signing.public_pem(key)),
         },
     )
@@ -270,16 +289,24 @@ def test_a_replayed_or_tampered_request_is_refused(nodes):
 
     url = nodes["uppsala"][0]
     message = {
-        "kind": "evaluate", "hub": "Testhubb", "request_id": "replay-test",
-        "nonce": secrets.token_hex(16), "issued_at": dt.datetime.now(dt.UTC).isoformat(),
-        "definition": load_cohort("cg_celecoxib.json"), "title": "x", "requester": "a@hub",
+        "kind": "evaluate",
+        "hub": "Testhubb",
+        "request_id": "replay-test",
+        "nonce": secrets.token_hex(16),
+        "issued_at": dt.datetime.now(dt.UTC).isoformat(),
+        "definition": load_cohort("cg_celecoxib.json"),
+        "title": "x",
+        "requester": "a@hub",
     }
     status, _body = _signed_request(url, message)
     assert status == 200
     status, body = _signed_request(url, message)
     assert status == 409 and b"replayed" in body
-    stale = {**message, "nonce": secrets.token_hex(16),
-             "issued_at": (dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)).isoformat()}
+    stale = {
+        **message,
+        "nonce": secrets.token_hex(16),
+        "issued_at": (dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)).isoformat(),
+    }
     status, _body = _signed_request(url, stale)
     assert status == 409
     # A body changed after signing fails the signature.
@@ -287,9 +314,13 @@ def test_a_replayed_or_tampered_request_is_refused(nodes):
     key = signing.private_key("hub")
     signature = signing.sign(key, "POST", "/elsewhere", body)
     request = urllib.request.Request(
-        url + "/evaluate", data=body, method="POST",
-        headers={signing.SIGNATURE_HEADER: signature,
-                 signing.KEY_HEADER: signing.key_id(signing.public_pem(key))},
+        url + "/evaluate",
+        data=body,
+        method="POST",
+        headers={
+            signing.SIGNATURE_HEADER: signature,
+            signing.KEY_HEADER: signing.key_id(signing.public_pem(key)),
+        },
     )
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(request, timeout=30)
@@ -298,7 +329,9 @@ def test_a_replayed_or_tampered_request_is_refused(nodes):
 
 def test_nothing_about_the_node_queries_is_stored_on_the_hub(nodes, peers, users):
     count_request_create(
-        by=users.coordinator, title="Celecoxib", definition=load_cohort("cg_celecoxib.json"),
+        by=users.coordinator,
+        title="Celecoxib",
+        definition=load_cohort("cg_celecoxib.json"),
         peers=Peer.objects.filter(slug="uppsala"),
     )
     assert not NodeQuery.objects.exists()

@@ -13,7 +13,7 @@ from trialnode.api_auth import WRITE_AUTH
 from trialnode.counts import federation, signing
 from trialnode.counts.models import CountRequest, DataSource, NodeQuery, TrustedHub
 from trialnode.counts.selectors import request_summary
-from trialnode.counts.services import node_query_decide, nonce_accept, node_query_receive
+from trialnode.counts.services import node_query_decide, node_query_receive, nonce_accept
 
 router = Router(tags=["counts"])
 

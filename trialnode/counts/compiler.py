@@ -200,9 +200,7 @@ NUMERIC_COLUMNS = {
     ("ConditionEra", "EraLength"): (
         "date_diff('day', C.condition_era_start_date, C.condition_era_end_date)"
     ),
-    ("VisitOccurrence", "VisitLength"): (
-        "date_diff('day', C.visit_start_date, C.visit_end_date)"
-    ),
+    ("VisitOccurrence", "VisitLength"): ("date_diff('day', C.visit_start_date, C.visit_end_date)"),
     ("ObservationPeriod", "PeriodLength"): (
         "date_diff('day', C.observation_period_start_date, C.observation_period_end_date)"
     ),
@@ -385,7 +383,9 @@ class Compiler:
                 self.tables.add("visit_occurrence")
                 outer.append(_in("V.visit_concept_id", _concept_list(value, here)))
             elif (name, key) in CONCEPT_LIST_COLUMNS:
-                outer.append(_in(f"C.{CONCEPT_LIST_COLUMNS[(name, key)]}", _concept_list(value, here)))
+                outer.append(
+                    _in(f"C.{CONCEPT_LIST_COLUMNS[(name, key)]}", _concept_list(value, here))
+                )
             elif (name, key) in NUMERIC_COLUMNS:
                 outer.append(_range(NUMERIC_COLUMNS[(name, key)], value, here))
             elif (name, key) in DATE_COLUMNS:
@@ -412,9 +412,7 @@ class Compiler:
                 )
             elif key in ("RangeLowRatio", "RangeHighRatio") and name == "Measurement":
                 bound = "C.range_low" if key == "RangeLowRatio" else "C.range_high"
-                outer.append(
-                    _range(f"(C.value_as_number / NULLIF({bound}, 0))", value, here)
-                )
+                outer.append(_range(f"(C.value_as_number / NULLIF({bound}, 0))", value, here))
             else:
                 raise DefinitionError(f"{here}: this attribute is not supported.")
         if person_join:
@@ -656,9 +654,8 @@ class Compiler:
             "person_id, start_date) AS min_event_id FROM event_rules) er)"
         )
         ctes.append(
-            "best AS (SELECT *, ((person_id % {p}) * {a1} + {b1}) % {p} AS h1, "
-            "((person_id % {p}) * {a2} + {b2}) % {p} AS h2 FROM ranked WHERE rank_value = 1)"
-            "".format(p=PRIME, a1=keys.a1, b1=keys.b1, a2=keys.a2, b2=keys.b2)
+            f"best AS (SELECT *, ((person_id % {PRIME}) * {keys.a1} + {keys.b1}) % {PRIME} AS h1, "
+            f"((person_id % {PRIME}) * {keys.a2} + {keys.b2}) % {PRIME} AS h2 FROM ranked WHERE rank_value = 1)"
         )
         ctes.append(
             f"keyed AS (SELECT *, (h1 * h1 + {keys.c1}) % {PRIME} AS k, "

@@ -62,8 +62,7 @@ class Engine:
         if "cdm_source" in tables:
             parts.extend(
                 self.run(
-                    "SELECT cdm_source_name, cdm_release_date, vocabulary_version "
-                    "FROM cdm_source",
+                    "SELECT cdm_source_name, cdm_release_date, vocabulary_version FROM cdm_source",
                     timeout=60,
                 )
             )
@@ -119,7 +118,7 @@ class DuckDBEngine(Engine):
                 continue
             quoted = source.replace("'", "''")
             self.connection.execute(
-                f'CREATE VIEW "{name}" AS SELECT * FROM read_parquet(\'{quoted}\')'
+                f"CREATE VIEW \"{name}\" AS SELECT * FROM read_parquet('{quoted}')"
             )
             tables.add(name)
         if not tables:

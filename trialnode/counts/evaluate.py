@@ -71,9 +71,7 @@ class Evaluation:
             ],
         }
 
-    def release(
-        self, *, policy: Policy, anchors: AnchorStore
-    ) -> dict[str, Released]:
+    def release(self, *, policy: Policy, anchors: AnchorStore) -> dict[str, Released]:
         """Protected values of every set, in a fixed order (anchors depend on it)."""
         released: dict[str, Released] = {}
         order = ["final", "initial"] + [s.key for s in self.sets if s.key[:5] in ("rule_", "after")]
@@ -126,9 +124,12 @@ def evaluate(
     named = concept_ids({"ConceptSets": definition.get("ConceptSets") or []})
     if named:
         listed = ", ".join(str(i) for i in sorted(named))
-        known = {row[0] for row in engine.run(
-            f"SELECT concept_id FROM concept WHERE concept_id IN ({listed})", timeout=timeout
-        )}
+        known = {
+            row[0]
+            for row in engine.run(
+                f"SELECT concept_id FROM concept WHERE concept_id IN ({listed})", timeout=timeout
+            )
+        }
         unknown = sorted(named - known)
         if unknown:
             shown = ", ".join(str(i) for i in unknown[:10])
@@ -137,9 +138,7 @@ def evaluate(
                 f"Unknown concept ids in the concept sets: {shown}{more} "
                 "(not in this data's vocabulary)."
             )
-    codesets: dict[int, list[int]] = {
-        cs["id"]: [] for cs in definition.get("ConceptSets") or []
-    }
+    codesets: dict[int, list[int]] = {cs["id"]: [] for cs in definition.get("ConceptSets") or []}
     statement = codeset_sql(definition)
     if statement:
         if "concept_ancestor" not in tables and "concept_ancestor" in statement:

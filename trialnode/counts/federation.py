@@ -76,7 +76,7 @@ def _post(peer_url: str, public_key: str, kind: str, message: dict[str, Any], ti
         },
     )
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+        with urllib.request.urlopen(request, timeout=timeout) as response:
             answer = response.read(signing.MAX_MESSAGE_BYTES + 1)
             signature = response.headers.get(signing.SIGNATURE_HEADER, "")
     except urllib.error.HTTPError as exc:
@@ -98,7 +98,12 @@ def _post(peer_url: str, public_key: str, kind: str, message: dict[str, Any], ti
         return Reply(RegionResult.State.BAD_SIGNATURE, {}, "the answer is not to this request")
     state = NODE_STATES.get(reply.get("state"), RegionResult.State.ERROR)
     released = reply.get("released") if isinstance(reply.get("released"), dict) else {}
-    return Reply(state, released, str(reply.get("message", ""))[:500], str(reply.get("data_version", ""))[:32])
+    return Reply(
+        state,
+        released,
+        str(reply.get("message", ""))[:500],
+        str(reply.get("data_version", ""))[:32],
+    )
 
 
 def _message(request: CountRequest, kind: str) -> dict[str, Any]:
@@ -143,14 +148,15 @@ def fan_out(request: CountRequest, results: Iterable[RegionResult], kind: str) -
     with transaction.atomic():
         for result in results:
             reply = replies[result.pk]
-            if reply.state == RegionResult.State.ANSWERED:
-                if not _valid_released(reply.released):
-                    reply = Reply(RegionResult.State.ERROR, {}, "the answer is malformed")
+            if reply.state == RegionResult.State.ANSWERED and not _valid_released(reply.released):
+                reply = Reply(RegionResult.State.ERROR, {}, "the answer is malformed")
             result.state = reply.state
             result.released = reply.released
             result.message = reply.message
             result.data_version = reply.data_version
-            result.save(update_fields=["state", "released", "message", "data_version", "updated_at"])
+            result.save(
+                update_fields=["state", "released", "message", "data_version", "updated_at"]
+            )
         if not request.results.filter(state__in=OPEN_STATES).exists():
             request.state = CountRequest.State.COMPLETE
             request.save(update_fields=["state"])

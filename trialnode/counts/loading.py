@@ -95,8 +95,7 @@ def replicate(
         if columns:
             replaced = ", ".join(f"{c} + (r.k + {first}) * {offset} AS {c}" for c in columns)
             select = (
-                f"SELECT * REPLACE ({replaced}) FROM read_parquet('{path}'), "
-                f"range({copies}) r(k)"
+                f"SELECT * REPLACE ({replaced}) FROM read_parquet('{path}'), range({copies}) r(k)"
             )
             if "person_id" in columns:
                 select += " ORDER BY person_id"
@@ -137,14 +136,18 @@ def load_postgres(source: Path, url: str, schema: str) -> None:
         connection.execute(f'CREATE SCHEMA "{schema}"')
         for table, path in _tables(source).items():
             described = reader.execute(f"DESCRIBE SELECT * FROM read_parquet('{path}')").fetchall()
-            columns = [(name, types.get(kind.upper().split("(")[0], "text")) for name, kind, *_ in described]
+            columns = [
+                (name, types.get(kind.upper().split("(")[0], "text"))
+                for name, kind, *_ in described
+            ]
             ddl = ", ".join(f'"{name}" {kind}' for name, kind in columns)
             connection.execute(f'CREATE TABLE "{schema}"."{table}" ({ddl})')
             names = ", ".join(f'"{name}"' for name, _kind in columns)
             result = reader.execute(f"SELECT * FROM read_parquet('{path}')")
-            with connection.cursor() as cursor, cursor.copy(
-                f'COPY "{schema}"."{table}" ({names}) FROM STDIN'
-            ) as copy:
+            with (
+                connection.cursor() as cursor,
+                cursor.copy(f'COPY "{schema}"."{table}" ({names}) FROM STDIN') as copy,
+            ):
                 while True:
                     batch = result.fetchmany(10_000)
                     if not batch:
@@ -152,9 +155,7 @@ def load_postgres(source: Path, url: str, schema: str) -> None:
                     for row in batch:
                         copy.write_row(row)
             if any(name == "person_id" for name, _kind in columns):
-                connection.execute(
-                    f'CREATE INDEX ON "{schema}"."{table}" (person_id)'
-                )
+                connection.execute(f'CREATE INDEX ON "{schema}"."{table}" (person_id)')
             connection.execute(f'ANALYZE "{schema}"."{table}"')
 
 

@@ -196,7 +196,12 @@ class MemoryAnchors:
 
 
 def protect(
-    n: int, cell_key: int, sketch: Sequence[int], *, data_version: str, policy: Policy,
+    n: int,
+    cell_key: int,
+    sketch: Sequence[int],
+    *,
+    data_version: str,
+    policy: Policy,
     anchors: AnchorStore,
 ) -> Released:
     """The released value of one set of persons, snapping to an earlier release."""

@@ -28,6 +28,14 @@ class RegionRow:
     def answered(self) -> bool:
         return self.state == RegionResult.State.ANSWERED
 
+    @property
+    def below_threshold(self) -> int | None:
+        """The threshold when the region released "fewer than N", else None."""
+        if isinstance(self.persons, str) and self.persons.startswith("<"):
+            digits = self.persons[1:]
+            return int(digits) if digits.isdigit() else None
+        return None
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "region": self.region,
@@ -90,7 +98,9 @@ def request_summary(request: CountRequest) -> Summary:
                 attrition=list(released.get("attrition") or []) if answered else [],
             )
         )
-    return Summary(rows=rows, low=low, high=high, answered=len(rows) - len(missing), missing=missing)
+    return Summary(
+        rows=rows, low=low, high=high, answered=len(rows) - len(missing), missing=missing
+    )
 
 
 def requests_for(target_type: str, target_id: Any, user) -> list[tuple[CountRequest, Summary]]:

@@ -53,9 +53,10 @@ def record_keys() -> Keys:
     secret key)."""
     from trialnode.counts.protection import keys_from_secret
 
-    secret = settings.TRIALNODE_COUNTS_SECRET or hmac.new(
-        settings.SECRET_KEY.encode(), b"trialnode-counts", hashlib.sha256
-    ).hexdigest()
+    secret = (
+        settings.TRIALNODE_COUNTS_SECRET
+        or hmac.new(settings.SECRET_KEY.encode(), b"trialnode-counts", hashlib.sha256).hexdigest()
+    )
     return keys_from_secret(secret.encode())
 
 
@@ -324,3 +325,17 @@ def node_query_decide(*, query: NodeQuery, by, approve: bool, reason: str = "") 
             return query
         query.save(update_fields=["decided_by"])
         return _answer(query)
+
+
+def vocabulary_engine():
+    """An engine over the OMOP vocabulary the builder looks codes up in: the first active
+    data source of this instance (concept ids are the same in every OMOP database)."""
+    from trialnode.counts.engines import Engine
+
+    for source in DataSource.objects.filter(is_active=True).order_by("pk"):
+        try:
+            engine: Engine = open_engine(source.engine, source.location)
+        except EngineError:
+            continue
+        return engine
+    return None
