@@ -75,6 +75,7 @@ def create_count_request(request: HttpRequest, payload: CountRequestIn):
         study=study,
         target_type=payload.target_type,
         target_id=payload.target_id,
+        base_url=request.build_absolute_uri("/"),
     )
     return Status(201, _out(created))
 
@@ -113,7 +114,10 @@ def get_count_request(request: HttpRequest, request_id: int):
 )
 def refresh_count_request(request: HttpRequest, request_id: int):
     item = get_object_or_404(CountRequest.objects.visible_to(request.auth), pk=request_id)
-    return _out(federation.count_request_refresh(request=item, by=request.auth))
+    refreshed = federation.count_request_refresh(
+        request=item, by=request.auth, base_url=request.build_absolute_uri("/")
+    )
+    return _out(refreshed)
 
 
 class DecisionIn(Schema):

@@ -59,6 +59,15 @@ class Reply:
     data_version: str = ""
 
 
+def resolve_url(peer_url: str, base_url: str = "") -> str:
+    """A peer's address; a path alone ("/api/v1/counts/node/x") is a data source of this
+    instance, reached through this instance's own address."""
+    if peer_url.startswith("/"):
+        base = base_url or settings.TRIALNODE_COUNTS_SELF_URL
+        return base.rstrip("/") + peer_url
+    return peer_url
+
+
 def _post(peer_url: str, public_key: str, kind: str, message: dict[str, Any], timeout: float):
     """One signed request and the checked, signed answer (runs in a worker thread)."""
     url = peer_url.rstrip("/") + f"/{kind}"
@@ -121,7 +130,9 @@ def _message(request: CountRequest, kind: str) -> dict[str, Any]:
     return message
 
 
-def fan_out(request: CountRequest, results: Iterable[RegionResult], kind: str) -> None:
+def fan_out(
+    request: CountRequest, results: Iterable[RegionResult], kind: str, base_url: str = ""
+) -> None:
     """Ask every node of ``results`` at once; record each answer, or that none came."""
     results = list(results)
     if not results:
@@ -132,7 +143,7 @@ def fan_out(request: CountRequest, results: Iterable[RegionResult], kind: str) -
             peer = result.peer
             calls[result.pk] = pool.submit(
                 _post,
-                peer.url,
+                resolve_url(peer.url, base_url),
                 peer.public_key,
                 kind,
                 _message(request, kind),
@@ -183,6 +194,7 @@ def count_request_create(
     target_type: str = "",
     target_id: str = "",
     peers: Iterable[Peer] | None = None,
+    base_url: str = "",
 ) -> CountRequest:
     """Send a count to every active region node (or ``peers``) and collect the answers."""
     if not can_count(by):
@@ -217,18 +229,18 @@ def count_request_create(
             target_id=str(target_id),
         )
         results = [RegionResult.objects.create(request=request, peer=peer) for peer in chosen]
-    fan_out(request, results, "evaluate")
+    fan_out(request, results, "evaluate", base_url)
     return request
 
 
-def count_request_refresh(*, request: CountRequest, by) -> CountRequest:
+def count_request_refresh(*, request: CountRequest, by, base_url: str = "") -> CountRequest:
     """Ask again the nodes that have not answered (late, or waiting for approval)."""
     if not CountRequest.objects.visible_to(by).filter(pk=request.pk).exists():
         raise PermissionDenied
     open_results = list(request.results.filter(state__in=OPEN_STATES).select_related("peer"))
     late = [r for r in open_results if r.state != RegionResult.State.AWAITING_APPROVAL]
     waiting = [r for r in open_results if r.state == RegionResult.State.AWAITING_APPROVAL]
-    fan_out(request, late, "evaluate")
-    fan_out(request, waiting, "status")
+    fan_out(request, late, "evaluate", base_url)
+    fan_out(request, waiting, "status", base_url)
     request.refresh_from_db()
     return request

@@ -109,7 +109,7 @@ class BuilderForm(CleanTextMixin, forms.Form):
 class CriterionForm(CleanTextMixin, forms.Form):
     include = forms.ChoiceField(label=_("Inclusion or exclusion"), choices=INCLUDE_CHOICES)
     kind = forms.ChoiceField(label=_("Kind"), choices=KIND_CHOICES)
-    codes = forms.CharField(label=_("Codes"), max_length=500)
+    codes = forms.CharField(label=_("Codes"), max_length=500, required=False)
     days_before = forms.IntegerField(
         label=_("Within days before"),
         min_value=0,
@@ -147,7 +147,7 @@ class CriterionForm(CleanTextMixin, forms.Form):
         )
 
 
-CriteriaFormSet = forms.formset_factory(CriterionForm, extra=3, max_num=20, validate_max=True)
+CriteriaFormSet = forms.formset_factory(CriterionForm, extra=2, max_num=20, validate_max=True)
 
 
 class DecisionForm(CleanTextMixin, forms.Form):

@@ -121,6 +121,7 @@ def new(request: HttpRequest) -> HttpResponse:
                         study=attachment["study"],
                         target_type=attachment["target_type"],
                         target_id=attachment["target_id"],
+                        base_url=request.build_absolute_uri("/"),
                     )
                 except ValidationError as exc:
                     problems.append(("builder", " ".join(exc.messages)))
@@ -206,7 +207,9 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def refresh(request: HttpRequest, pk: int) -> HttpResponse:
     count_request = get_object_or_404(CountRequest.objects.visible_to(request.user), pk=pk)
-    federation.count_request_refresh(request=count_request, by=request.user)
+    federation.count_request_refresh(
+        request=count_request, by=request.user, base_url=request.build_absolute_uri("/")
+    )
     messages.success(request, _("The regions that had not answered were asked again."))
     return redirect("counts:detail", pk=pk)
 
