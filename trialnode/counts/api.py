@@ -42,6 +42,11 @@ class Detail(Schema):
     detail: str
 
 
+def _user(request: HttpRequest) -> Any:
+    """The authenticated user (django-ninja sets ``request.auth``)."""
+    return request.auth  # type: ignore[attr-defined]
+
+
 def _out(request: CountRequest) -> dict[str, Any]:
     return {
         "id": request.pk,
@@ -67,9 +72,9 @@ def create_count_request(request: HttpRequest, payload: CountRequestIn):
     if payload.study_id is not None:
         from trialnode.studies.models import Study
 
-        study = get_object_or_404(Study.objects.visible_to(request.auth), pk=payload.study_id)
+        study = get_object_or_404(Study.objects.visible_to(_user(request)), pk=payload.study_id)
     created = federation.count_request_create(
-        by=request.auth,
+        by=_user(request),
         title=payload.title,
         definition=payload.definition,
         study=study,
@@ -89,7 +94,7 @@ def create_count_request(request: HttpRequest, payload: CountRequestIn):
 def list_count_requests(
     request: HttpRequest, target_type: str | None = None, target_id: str | None = None
 ):
-    queryset = CountRequest.objects.visible_to(request.auth)
+    queryset = CountRequest.objects.visible_to(_user(request))
     if target_type:
         queryset = queryset.for_target(target_type, target_id or "")
     return [_out(item) for item in queryset[:100]]
@@ -102,7 +107,7 @@ def list_count_requests(
     summary="One count request with its result per region",
 )
 def get_count_request(request: HttpRequest, request_id: int):
-    item = get_object_or_404(CountRequest.objects.visible_to(request.auth), pk=request_id)
+    item = get_object_or_404(CountRequest.objects.visible_to(_user(request)), pk=request_id)
     return _out(item)
 
 
@@ -113,9 +118,9 @@ def get_count_request(request: HttpRequest, request_id: int):
     summary="Ask the regions that have not answered again",
 )
 def refresh_count_request(request: HttpRequest, request_id: int):
-    item = get_object_or_404(CountRequest.objects.visible_to(request.auth), pk=request_id)
+    item = get_object_or_404(CountRequest.objects.visible_to(_user(request)), pk=request_id)
     refreshed = federation.count_request_refresh(
-        request=item, by=request.auth, base_url=request.build_absolute_uri("/")
+        request=item, by=_user(request), base_url=request.build_absolute_uri("/")
     )
     return _out(refreshed)
 
@@ -158,7 +163,7 @@ def _query_out(query: NodeQuery) -> dict[str, Any]:
     summary="Counts asked of this node's data that wait for your approval",
 )
 def list_waiting_queries(request: HttpRequest):
-    queries = NodeQuery.objects.awaiting_approval_by(request.auth).select_related("source")
+    queries = NodeQuery.objects.awaiting_approval_by(_user(request)).select_related("source")
     return [_query_out(query) for query in queries[:200]]
 
 
@@ -170,11 +175,11 @@ def list_waiting_queries(request: HttpRequest):
 )
 def decide_query(request: HttpRequest, query_id: int, payload: DecisionIn):
     query = get_object_or_404(
-        NodeQuery.objects.awaiting_approval_by(request.auth).select_related("source"),
+        NodeQuery.objects.awaiting_approval_by(_user(request)).select_related("source"),
         pk=query_id,
     )
     decided = node_query_decide(
-        query=query, by=request.auth, approve=payload.approve, reason=payload.reason
+        query=query, by=_user(request), approve=payload.approve, reason=payload.reason
     )
     return _query_out(decided)
 
@@ -256,11 +261,12 @@ def node_endpoint(request: HttpRequest, source: str, kind: str):
                 definition=message.get("definition"),
             )
         else:
-            query = NodeQuery.objects.filter(
+            found = NodeQuery.objects.filter(
                 hub=hub, request_id=request_id, source=data_source
             ).first()
-            if query is None:
+            if found is None:
                 return _plain(404, "no such request")
+            query = found
     except PermissionDenied as exc:
         return _plain(403, str(exc))
     except ValidationError as exc:

@@ -246,7 +246,12 @@ class CompiledQuery:
 def transpile(sql: str, dialect: str) -> str:
     if dialect == "duckdb":
         return sql
-    return sqlglot.transpile(sql, read="duckdb", write=dialect)[0]
+    tree = sqlglot.parse_one(sql, read="duckdb")
+    if dialect == "spark":
+        # Spark SQL has no MATERIALIZED hint on common table expressions.
+        for cte in tree.find_all(sqlglot.exp.CTE):
+            cte.set("materialized", None)
+    return tree.sql(dialect=dialect)
 
 
 def _number(value: Any, where: str) -> str:
@@ -483,7 +488,9 @@ class Compiler:
             f"GROUP BY E.person_id, E.event_id HAVING COUNT(CQ.index_id) {having}"
         )
 
-    def demographic_query(self, criteria: Any, events: str, where: str) -> str:
+    def demographic_clauses(
+        self, criteria: Any, where: str, event: str = "E", person: str = "P"
+    ) -> list[str]:
         if not isinstance(criteria, dict):
             raise DefinitionError(f"{where}: expected an object.")
         self.tables.add("person")
@@ -493,24 +500,45 @@ class Compiler:
             if _empty(value):
                 continue
             if key == "Age":
-                clauses.append(_range("(year(E.start_date) - P.year_of_birth)", value, here))
+                age = f"(year({event}.start_date) - {person}.year_of_birth)"
+                clauses.append(_range(age, value, here))
             elif key == "Gender":
-                clauses.append(_in("P.gender_concept_id", _concept_list(value, here)))
+                clauses.append(_in(f"{person}.gender_concept_id", _concept_list(value, here)))
             elif key == "Race":
-                clauses.append(_in("P.race_concept_id", _concept_list(value, here)))
+                clauses.append(_in(f"{person}.race_concept_id", _concept_list(value, here)))
             elif key == "Ethnicity":
-                clauses.append(_in("P.ethnicity_concept_id", _concept_list(value, here)))
+                clauses.append(_in(f"{person}.ethnicity_concept_id", _concept_list(value, here)))
             elif key == "OccurrenceStartDate":
-                clauses.append(_range("E.start_date", value, here, _date))
+                clauses.append(_range(f"{event}.start_date", value, here, _date))
             elif key == "OccurrenceEndDate":
-                clauses.append(_range("E.end_date", value, here, _date))
+                clauses.append(_range(f"{event}.end_date", value, here, _date))
             else:
                 raise DefinitionError(f"{here}: this demographic attribute is not supported.")
+        return clauses
+
+    def demographic_query(self, criteria: Any, events: str, where: str) -> str:
+        clauses = self.demographic_clauses(criteria, where)
         condition = f" WHERE {' AND '.join(clauses)}" if clauses else ""
         return (
             f"SELECT E.person_id, E.event_id FROM {events} E "
             f"JOIN person P ON P.person_id = E.person_id{condition}"
         )
+
+    def inline_demographics(self, group: Any, where: str) -> str | None:
+        """A rule made only of demographic criteria (all or any of them) as a condition
+        on the event and its person, instead of a group query of its own."""
+        if not isinstance(group, dict) or group.get("CriteriaList") or group.get("Groups"):
+            return None
+        items = group.get("DemographicCriteriaList") or []
+        kind = str(group.get("Type") or "ALL").upper()
+        if not items or kind not in ("ALL", "ANY"):
+            return None
+        parts = []
+        for index, item in enumerate(items):
+            here = f"{where}.DemographicCriteriaList[{index}]"
+            clauses = self.demographic_clauses(item, here, event="Q", person="PD")
+            parts.append("(" + (" AND ".join(clauses) or "1 = 1") + ")")
+        return (" AND " if kind == "ALL" else " OR ").join(parts)
 
     def _window(self, window: Any, where: str, *, end_window: bool, check_op: bool) -> list[str]:
         if _empty(window):
@@ -610,12 +638,14 @@ class Compiler:
         ]
         additional = d.get("AdditionalCriteria")
         qualified_limit = str((d.get("QualifiedLimit") or {}).get("Type") or "First").upper()
-        if not _empty(additional) and _group_has_content(additional):
+        qualified_has_limit = not _empty(additional) and _group_has_content(additional)
+        if qualified_has_limit:
             group = self.group_query(additional, "primary_events", "AdditionalCriteria")
             q_order = "DESC" if qualified_limit == "LAST" else "ASC"
             q_filter = "" if qualified_limit == "ALL" else " WHERE ordinal = 1"
             ctes.append(
-                "qualified_events AS (SELECT person_id, event_id, start_date, end_date, "
+                "qualified_events AS MATERIALIZED (SELECT person_id, event_id, start_date, "
+                "end_date, "
                 "op_start_date, op_end_date, visit_occurrence_id FROM (SELECT pe.*, "
                 "row_number() OVER (PARTITION BY pe.person_id ORDER BY pe.start_date "
                 f"{q_order}, pe.event_id) AS ordinal FROM primary_events pe JOIN ({group}) AC "
@@ -623,13 +653,27 @@ class Compiler:
                 f"{q_filter})"
             )
         else:
-            ctes.append("qualified_events AS (SELECT * FROM primary_events)")
+            # Materialised when the inclusion rules read it more than once.
+            hint = " MATERIALIZED" if d.get("InclusionRules") else ""
+            ctes.append(f"qualified_events AS{hint} (SELECT * FROM primary_events)")
         rules = d.get("InclusionRules") or []
         names = []
         joins = []
         flags = []
+        person_join = False
         for index, rule in enumerate(rules):
             names.append(str(rule.get("name") or f"Rule {index + 1}"))
+            inline = self.inline_demographics(
+                rule.get("expression") or {}, f"InclusionRules[{index}].expression"
+            )
+            if inline is not None:
+                person_join = True
+                # A missing person row satisfies no demographic criterion, as in the join.
+                flags.append(
+                    f"CASE WHEN PD.person_id IS NOT NULL AND ({inline}) THEN 1 ELSE 0 END "
+                    f"AS r{index}"
+                )
+                continue
             group = self.group_query(
                 rule.get("expression") or {}, "qualified_events", f"InclusionRules[{index}]"
             )
@@ -639,6 +683,8 @@ class Compiler:
                 f"AND I{index}.event_id = Q.event_id"
             )
             flags.append(f"CASE WHEN I{index}.event_id IS NULL THEN 0 ELSE 1 END AS r{index}")
+        if person_join:
+            joins.append("LEFT JOIN person PD ON PD.person_id = Q.person_id")
         rule_count = " + ".join(f"r{i}" for i in range(len(rules))) or "0"
         ctes.append(
             "event_rules AS (SELECT Q.person_id, Q.event_id, Q.start_date"
@@ -646,16 +692,25 @@ class Compiler:
             + f" FROM qualified_events Q {' '.join(joins)})"
         )
         # The best event of each person: the one that satisfies the most rules (circe-be's
-        # inclusion statistics, mode "by person").
-        ctes.append(
-            "ranked AS (SELECT *, row_number() OVER (PARTITION BY person_id ORDER BY "
-            "rule_count DESC, min_event_id, start_date, event_id) AS rank_value FROM "
-            f"(SELECT *, {rule_count} AS rule_count, min(event_id) OVER (PARTITION BY "
-            "person_id, start_date) AS min_event_id FROM event_rules) er)"
-        )
+        # inclusion statistics, mode "by person"). With at most one qualified event per
+        # person (a First or Last limit) that is the event itself, and without rules any
+        # event will do: the two windows are needed only otherwise.
+        one_per_person = limit != "ALL" or (qualified_has_limit and qualified_limit != "ALL")
+        if one_per_person:
+            ctes.append("ranked AS (SELECT * FROM event_rules)")
+        elif not rules:
+            ctes.append("ranked AS (SELECT person_id FROM event_rules GROUP BY person_id)")
+        else:
+            ctes.append(
+                "ranked AS (SELECT * FROM (SELECT *, row_number() OVER (PARTITION BY person_id "
+                "ORDER BY rule_count DESC, min_event_id, start_date, event_id) AS rank_value "
+                f"FROM (SELECT *, {rule_count} AS rule_count, min(event_id) OVER (PARTITION BY "
+                "person_id, start_date) AS min_event_id FROM event_rules) er) rk "
+                "WHERE rank_value = 1)"
+            )
         ctes.append(
             f"best AS (SELECT *, ((person_id % {PRIME}) * {keys.a1} + {keys.b1}) % {PRIME} AS h1, "
-            f"((person_id % {PRIME}) * {keys.a2} + {keys.b2}) % {PRIME} AS h2 FROM ranked WHERE rank_value = 1)"
+            f"((person_id % {PRIME}) * {keys.a2} + {keys.b2}) % {PRIME} AS h2 FROM ranked)"
         )
         ctes.append(
             f"keyed AS (SELECT *, (h1 * h1 + {keys.c1}) % {PRIME} AS k, "

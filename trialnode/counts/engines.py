@@ -105,6 +105,16 @@ class DuckDBEngine(Engine):
         if threads:
             self.connection.execute(f"SET threads = {int(threads)}")
 
+    @classmethod
+    def from_connection(cls, connection, path: str | Path = "") -> DuckDBEngine:
+        """An engine over an open DuckDB connection (benchmarks share one)."""
+        engine = cls.__new__(cls)
+        engine.path = Path(path)
+        engine.connection = connection
+        rows = connection.execute("SELECT table_name FROM information_schema.tables").fetchall()
+        engine._tables = {row[0].lower() for row in rows}
+        return engine
+
     def _register_parquet(self, folder: Path) -> set[str]:
         tables = set()
         for entry in sorted(folder.iterdir()):

@@ -30,7 +30,7 @@ from trialnode.counts.definition import DefinitionError, check_definition
 from trialnode.counts.models import CountRequest, NodeQuery, Peer, RegionResult
 from trialnode.counts.services import can_count, check_quota
 
-NODE_STATES = {
+NODE_STATES: dict[str, str] = {
     NodeQuery.State.ANSWERED: RegionResult.State.ANSWERED,
     NodeQuery.State.AWAITING_APPROVAL: RegionResult.State.AWAITING_APPROVAL,
     NodeQuery.State.REFUSED: RegionResult.State.REFUSED,
@@ -105,8 +105,9 @@ def _post(peer_url: str, public_key: str, kind: str, message: dict[str, Any], ti
         return Reply(RegionResult.State.BAD_SIGNATURE, {}, str(exc))
     if reply.get("request_id") != message["request_id"] or reply.get("nonce") != message["nonce"]:
         return Reply(RegionResult.State.BAD_SIGNATURE, {}, "the answer is not to this request")
-    state = NODE_STATES.get(reply.get("state"), RegionResult.State.ERROR)
-    released = reply.get("released") if isinstance(reply.get("released"), dict) else {}
+    state = NODE_STATES.get(str(reply.get("state")), RegionResult.State.ERROR)
+    raw = reply.get("released")
+    released: dict[str, Any] = raw if isinstance(raw, dict) else {}
     return Reply(
         state,
         released,

@@ -88,6 +88,7 @@ def replicate(
     else:
         target.mkdir(parents=True, exist_ok=True)
         connection = duckdb.connect()
+    connection.execute("SET enable_progress_bar = false")
     if threads:
         connection.execute(f"SET threads = {int(threads)}")
     for table, path in _tables(source).items():

@@ -8,6 +8,7 @@ Exact counts are never stored in these tables: they go into the audit trail only
 from __future__ import annotations
 
 import uuid
+from typing import ClassVar
 
 from django.conf import settings
 from django.db import models
@@ -48,7 +49,7 @@ class DataSource(AuditedModel):
     region's node. ``location`` is a folder or file for DuckDB and Spark, a
     ``postgres://…?schema=`` URL for PostgreSQL."""
 
-    audit_masked_fields = frozenset({"location"})
+    audit_masked_fields: ClassVar[frozenset[str]] = frozenset({"location"})
 
     slug = models.SlugField(unique=True)
     name = models.CharField(_("name"), max_length=200)
@@ -60,7 +61,7 @@ class DataSource(AuditedModel):
     )
     is_active = models.BooleanField(_("active"), default=True)
 
-    objects = DataSourceQuerySet.as_manager()
+    objects = DataSourceQuerySet.as_manager()  # type: ignore[misc]
 
     class Meta:
         ordering = ["name"]
@@ -130,7 +131,7 @@ class CountRequest(AuditedModel):
         SENT = "sent", _("Sent to the regions")
         COMPLETE = "complete", _("All regions answered")
 
-    audit_state_fields = ("state",)
+    audit_state_fields: ClassVar[tuple[str, ...]] = ("state",)
 
     request_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     title = models.CharField(_("title"), max_length=200)
@@ -153,7 +154,7 @@ class CountRequest(AuditedModel):
     )
     target_id = models.CharField(_("attached to (id)"), max_length=64, blank=True)
 
-    objects = CountRequestQuerySet.as_manager()
+    objects = CountRequestQuerySet.as_manager()  # type: ignore[misc]
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -176,7 +177,7 @@ class RegionResult(AuditedModel):
         BAD_SIGNATURE = "bad_signature", _("Answer with a bad signature (ignored)")
         ERROR = "error", _("Could not count")
 
-    audit_state_fields = ("state",)
+    audit_state_fields: ClassVar[tuple[str, ...]] = ("state",)
 
     request = models.ForeignKey(CountRequest, on_delete=models.CASCADE, related_name="results")
     peer = models.ForeignKey(Peer, on_delete=models.PROTECT, related_name="results")
@@ -213,7 +214,7 @@ class NodeQuery(AuditedModel):
         REFUSED = "refused", _("Refused")
         FAILED = "failed", _("Could not count")
 
-    audit_state_fields = ("state",)
+    audit_state_fields: ClassVar[tuple[str, ...]] = ("state",)
 
     source = models.ForeignKey(DataSource, on_delete=models.PROTECT, related_name="queries")
     hub = models.ForeignKey(
@@ -243,7 +244,7 @@ class NodeQuery(AuditedModel):
     )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
-    objects = NodeQueryQuerySet.as_manager()
+    objects = NodeQueryQuerySet.as_manager()  # type: ignore[misc]
 
     class Meta:
         ordering = ["-created_at", "-id"]

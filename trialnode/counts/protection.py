@@ -146,14 +146,12 @@ def distance(a: bytes, b: bytes) -> int:
 
 def nearest(candidate: bytes, anchors: Iterable[tuple[int, bytes]], limit: int) -> int | None:
     """The id of the first anchor within ``limit`` persons of the candidate."""
-    try:
-        import numpy as np
-    except ImportError:  # pragma: no cover - numpy is a dependency
-        np = None
+    import numpy as np
+
     rows = list(anchors)
     if not rows:
         return None
-    if np is not None and len(rows) > 32:
+    if len(rows) > 32:
         ids = [row[0] for row in rows]
         matrix = np.frombuffer(b"".join(row[1] for row in rows), dtype=np.uint8).reshape(
             len(rows), BUCKETS

@@ -142,9 +142,9 @@ def _lookup(engine: Engine, system: str, code: str) -> Resolution | None:
         if mapped:
             concepts = _names(engine, [int(r[0]) for r in mapped])
             return Resolution(system, code, code, concepts, True, "source_to_concept_map")
-    ids = crosswalk()[system].get(code)
-    if ids:
-        return Resolution(system, code, code, _names(engine, ids), True, "crosswalk")
+    crossed = crosswalk()[system].get(code)
+    if crossed:
+        return Resolution(system, code, code, _names(engine, crossed), True, "crosswalk")
     return None
 
 
