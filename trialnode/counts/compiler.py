@@ -621,14 +621,29 @@ class Compiler:
         post = _integer(window.get("PostDays", 0), "ObservationWindow.PostDays")
         limit = str((primary.get("PrimaryCriteriaLimit") or {}).get("Type") or "First").upper()
         order = "DESC" if limit == "LAST" else "ASC"
-        primary_filter = "" if limit == "ALL" else " WHERE ordinal = 1"
+        # One criterion that takes each person's first occurrence leaves at most one event
+        # per person (observation periods do not overlap): no ordering is needed then.
+        listed = primary["CriteriaList"]
+        single_first = (
+            len(listed) == 1
+            and isinstance(listed[0], dict)
+            and len(listed[0]) == 1
+            and isinstance(next(iter(listed[0].values())), dict)
+            and bool(next(iter(listed[0].values())).get("First"))
+        )
+        ordinal = (
+            "1"
+            if single_first
+            else "row_number() OVER "
+            f"(PARTITION BY E.person_id ORDER BY E.sort_date {order}, E.event_id)"
+        )
+        primary_filter = "" if limit == "ALL" or single_first else " WHERE ordinal = 1"
         ctes = [
             "primary_events AS (SELECT person_id, ordinal AS event_id, start_date, end_date, "
             "op_start_date, op_end_date, visit_occurrence_id FROM (SELECT E.person_id, "
             "E.start_date, E.end_date, E.visit_occurrence_id, "
             "OP.observation_period_start_date AS op_start_date, "
-            "OP.observation_period_end_date AS op_end_date, row_number() OVER "
-            f"(PARTITION BY E.person_id ORDER BY E.sort_date {order}, E.event_id) AS ordinal "
+            f"OP.observation_period_end_date AS op_end_date, {ordinal} AS ordinal "
             f"FROM ({' UNION ALL '.join(events)}) E JOIN observation_period OP "
             "ON E.person_id = OP.person_id AND E.start_date >= OP.observation_period_start_date "
             "AND E.start_date <= OP.observation_period_end_date "
@@ -695,7 +710,9 @@ class Compiler:
         # inclusion statistics, mode "by person"). With at most one qualified event per
         # person (a First or Last limit) that is the event itself, and without rules any
         # event will do: the two windows are needed only otherwise.
-        one_per_person = limit != "ALL" or (qualified_has_limit and qualified_limit != "ALL")
+        one_per_person = (
+            limit != "ALL" or single_first or (qualified_has_limit and qualified_limit != "ALL")
+        )
         if one_per_person:
             ctes.append("ranked AS (SELECT * FROM event_rules)")
         elif not rules:
