@@ -258,12 +258,6 @@ def fanout_benchmark(gibleed: Path, nodes: int, runs: int) -> dict:
                 "DATABASE_URL": f"sqlite:///{folder / 'node.sqlite3'}",
             }
             # Each node has its own key (made on first use in its own data directory).
-            subprocess.run(
-                [sys.executable, "-m", "trialnode", "manage", "counts_setup", "keys"],
-                env=node_env,
-                check=True,
-                capture_output=True,
-            )
             keys = json.loads(
                 subprocess.run(
                     [sys.executable, "-m", "trialnode", "manage", "counts_setup", "keys"],
