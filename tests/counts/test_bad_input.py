@@ -58,3 +58,37 @@ def test_a_runaway_duckdb_query_is_stopped_at_its_time_limit(gibleed):
 def test_a_runaway_postgresql_query_is_stopped_at_its_time_limit(gibleed_postgres):
     with opened("postgres", gibleed_postgres) as engine, pytest.raises(QueryTimeout):
         engine.run("SELECT pg_sleep(30)", timeout=0.5)
+
+
+def test_an_engine_error_reaches_the_requester_without_the_statement(db, users, tmp_path, gibleed):
+    from trialnode.audit.models import AuditEvent
+    from trialnode.counts.models import DataSource, NodeQuery, TrustedHub
+    from trialnode.counts.services import node_query_receive
+    from trialnode.organisations.models import Region
+
+    broken = tmp_path / "omop"
+    broken.mkdir()
+    for parquet in gibleed.glob("*.parquet"):
+        if parquet.stem != "drug_era":
+            (broken / parquet.name).symlink_to(parquet)
+    (broken / "drug_era.parquet").write_bytes(b"PAR1 not really parquet")
+    source = DataSource.objects.create(
+        slug="broken",
+        name="Broken",
+        region=Region.objects.get(slug="uppsala"),
+        engine="duckdb",
+        location=str(broken),
+    )
+    hub = TrustedHub.objects.create(name="hub", public_key="-")
+    query = node_query_receive(
+        source=source,
+        hub=hub,
+        request_id="r",
+        requester="a@hub",
+        title="t",
+        definition={"PrimaryCriteria": {"CriteriaList": [{"DrugEra": {}}]}},
+    )
+    assert query.state == NodeQuery.State.FAILED
+    assert "audit trail" in query.message and "SELECT" not in query.message
+    event = AuditEvent.objects.filter(object_type="counts.nodequery").last()
+    assert "error" in event.payload

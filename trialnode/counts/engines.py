@@ -116,7 +116,9 @@ class DuckDBEngine(Engine):
         return engine
 
     def _register_parquet(self, folder: Path) -> set[str]:
-        tables = set()
+        """Note the tables of a Parquet folder; their views are made when first used
+        (reading the metadata of every file up front costs more than most counts)."""
+        self._parquet: dict[str, str] = {}
         for entry in sorted(folder.iterdir()):
             if entry.suffix == ".parquet" and entry.is_file():
                 name, source = entry.stem.lower(), str(entry)
@@ -124,16 +126,21 @@ class DuckDBEngine(Engine):
                 name, source = entry.name.lower(), str(entry / "*.parquet")
             else:
                 continue
-            if not name.replace("_", "").isalnum():
-                continue
-            quoted = source.replace("'", "''")
-            self.connection.execute(
-                f"CREATE VIEW \"{name}\" AS SELECT * FROM read_parquet('{quoted}')"
-            )
-            tables.add(name)
-        if not tables:
+            if name.replace("_", "").isalnum():
+                self._parquet[name] = source
+        if not self._parquet:
             raise EngineError(f"No Parquet tables in {folder}.")
-        return tables
+        return set(self._parquet)
+
+    def _ensure_views(self, sql: str) -> None:
+        import re
+
+        for name in list(getattr(self, "_parquet", {})):
+            if re.search(rf"\b{name}\b", sql, flags=re.IGNORECASE):
+                quoted = self._parquet.pop(name).replace("'", "''")
+                self.connection.execute(
+                    f"CREATE VIEW \"{name}\" AS SELECT * FROM read_parquet('{quoted}')"
+                )
 
     def tables(self) -> set[str]:
         return set(self._tables)
@@ -143,6 +150,7 @@ class DuckDBEngine(Engine):
 
         timer = _timer(timeout, self.connection.interrupt)
         try:
+            self._ensure_views(sql)
             return self.connection.execute(sql).fetchall()
         except duckdb.InterruptException:
             raise QueryTimeout(f"The query took longer than {timeout:.0f} s.") from None

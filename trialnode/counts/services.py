@@ -20,7 +20,7 @@ from trialnode.audit.models import AuditEvent
 from trialnode.audit.trail import record_event
 from trialnode.counts.compiler import Keys
 from trialnode.counts.definition import DefinitionError, check_definition
-from trialnode.counts.engines import EngineError, open_engine
+from trialnode.counts.engines import EngineError, QueryTimeout, open_engine
 from trialnode.counts.evaluate import Evaluation, evaluate
 from trialnode.counts.models import (
     COUNTING_ROLES,
@@ -246,7 +246,14 @@ def _answer(query: NodeQuery) -> NodeQuery:
         )
     except (DefinitionError, EngineError) as exc:
         query.state = NodeQuery.State.FAILED
-        query.message = str(exc)[:500]
+        # An engine's own message may quote the statement (and the secret constants of the
+        # record keys in it): it goes to the audit trail, the requester gets a plain one.
+        shown = (
+            str(exc)
+            if isinstance(exc, DefinitionError | QueryTimeout)
+            else ("The node could not run the count; its staff find the reason in the audit trail.")
+        )
+        query.message = shown[:500]
         query.save(update_fields=["state", "message"])
         audit_query(
             result=None,
