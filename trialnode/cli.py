@@ -310,6 +310,13 @@ def cmd_restore(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_counts_evaluate(args: argparse.Namespace) -> int:
+    """Count a cohort definition on local OMOP data (see trialnode/counts/cli.py)."""
+    from trialnode.counts.cli import evaluate_command
+
+    return evaluate_command(args, _prepare_environment)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="trialnode", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -374,6 +381,15 @@ def build_parser() -> argparse.ArgumentParser:
     restore = commands.add_parser("restore", help="restore a full backup, then verify the trail")
     restore.add_argument("path")
     restore.set_defaults(func=cmd_restore)
+
+    counts = commands.add_parser("counts", help="patient counts on OMOP data")
+    counts_commands = counts.add_subparsers(dest="counts_command", required=True)
+    evaluate = counts_commands.add_parser("evaluate", help="count a cohort definition")
+    evaluate.add_argument("definition", help="OHDSI cohort definition (Circe JSON)")
+    evaluate.add_argument("--omop", required=True, help="Parquet folder, DuckDB file or URL")
+    evaluate.add_argument("--engine", choices=["duckdb", "postgres", "spark"], default="duckdb")
+    evaluate.add_argument("--exact", action="store_true", help="true counts (audited)")
+    evaluate.set_defaults(func=cmd_counts_evaluate)
 
     audit = commands.add_parser("audit", help="the audit trail")
     audit_commands = audit.add_subparsers(dest="audit_command", required=True)

@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "trialnode.interop",
     "trialnode.jobs",
     "trialnode.statistics",
+    "trialnode.counts",
     "django_tasks",
     "django_tasks_db",
 ]
@@ -208,6 +209,16 @@ TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 TRIALNODE_NATIONAL_INSTANCES = env_list("TRIALNODE_NATIONAL_INSTANCES", [])
 # Registry files uploaded for import may be as large as the bulk download.
 TRIALNODE_UPLOAD_LIMIT_MB = env_int("TRIALNODE_UPLOAD_LIMIT_MB", 2048)
+
+# Patient counts (trialnode/counts): disclosure protection, limits, the hub's name.
+TRIALNODE_COUNTS_THRESHOLD = env_int("TRIALNODE_COUNTS_THRESHOLD", 10)
+TRIALNODE_COUNTS_ROUND_TO = env_int("TRIALNODE_COUNTS_ROUND_TO", 10)
+TRIALNODE_COUNTS_NOISE = env_int("TRIALNODE_COUNTS_NOISE", 5)
+TRIALNODE_COUNTS_DAILY_LIMIT = env_int("TRIALNODE_COUNTS_DAILY_LIMIT", 50)
+TRIALNODE_COUNTS_TIMEOUT_SECONDS = env_int("TRIALNODE_COUNTS_TIMEOUT_SECONDS", 120)
+TRIALNODE_COUNTS_SECRET = env_str("TRIALNODE_COUNTS_SECRET") or ""
+TRIALNODE_COUNTS_HUB_NAME = env_str("TRIALNODE_COUNTS_HUB_NAME", "trialnode") or "trialnode"
+TRIALNODE_COUNTS_SELF_URL = env_str("TRIALNODE_COUNTS_SELF_URL", "http://127.0.0.1:8000") or ""
 
 LOGGING = {
     "version": 1,

@@ -18,4 +18,5 @@ urlpatterns = [
     path("koppling/", include(link_urlpatterns)),
     path("jobb/", include("trialnode.jobs.urls")),
     path("statistik/", include("trialnode.statistics.urls")),
+    path("antal/", include("trialnode.counts.urls")),
 ]

@@ -47,10 +47,61 @@ def _sample(label: str, users):
         return Study.objects.create(title_sv="Provstudie", study_type="OTHER")
 
     from trialnode.audit.models import AuditReview
+    from trialnode.counts.models import (
+        CountRequest,
+        DataSource,
+        NodeQuery,
+        Peer,
+        RegionResult,
+        TrustedHub,
+    )
     from trialnode.interop.models import StudyLink, SyncState
     from trialnode.jobs.models import Job
 
+    def source():
+        return DataSource.objects.create(
+            slug=f"prov{DataSource.objects.count()}",
+            name="Prov",
+            region=region,
+            engine="duckdb",
+            location="/prov",
+        )
+
+    def peer():
+        return Peer.objects.create(
+            slug=f"prov{Peer.objects.count()}",
+            name="Prov",
+            region=region,
+            url="http://127.0.0.1:9/",
+            public_key="-",
+        )
+
+    def count_request():
+        return CountRequest.objects.create(
+            title="Prov", definition={}, created_by=users.coordinator
+        )
+
     samples = {
+        "counts.datasource": lambda: (source(), "requires_approval", True),
+        "counts.trustedhub": lambda: (
+            TrustedHub.objects.create(name="Prov", public_key="-"),
+            "is_active",
+            False,
+        ),
+        "counts.peer": lambda: (peer(), "timeout_seconds", 5),
+        "counts.countrequest": lambda: (count_request(), "state", "complete"),
+        "counts.regionresult": lambda: (
+            RegionResult.objects.create(request=count_request(), peer=peer()),
+            "state",
+            "late",
+        ),
+        "counts.nodequery": lambda: (
+            NodeQuery.objects.create(
+                source=source(), requester="prov", definition={}, state="answered"
+            ),
+            "state",
+            "refused",
+        ),
         "audit.auditreview": lambda: (
             AuditReview.objects.create(
                 scope="Prov",
