@@ -156,11 +156,13 @@ class Role(models.TextChoices):
     AUDITOR = "auditor", _("Auditor")
 
 
-_UserManagerBase = DjangoUserManager.from_queryset(AuditedQuerySet)
+class UserManager(DjangoUserManager["User"]):
+    """Django's user manager whose querysets record bulk changes in the audit trail."""
 
-
-class UserManager(_UserManagerBase):
     use_in_migrations = True
+
+    def get_queryset(self) -> AuditedQuerySet:
+        return AuditedQuerySet(self.model, using=self._db)
 
 
 class User(AuditedModel, AbstractUser):
