@@ -16,7 +16,7 @@ from django.utils import timezone, translation
 
 from trialnode.organisations.models import Node
 from trialnode.statistics import definitions as d
-from trialnode.statistics import engine, tables
+from trialnode.statistics import engine, sections, tables
 from trialnode.statistics.params import StatisticsQuery
 
 REPORT_DIMENSIONS = (
@@ -83,6 +83,7 @@ def report_context(year: int, node: Node | None) -> dict[str, object]:
         "month_bars": bars(month_series.rows, limit=12),
         "breakdowns": breakdowns,
         "collaboration": tables.collaboration_table(query),
+        "sections": sections.sections_for(year, regions),
         "generated_at": timezone.now(),
     }
 

@@ -21,7 +21,7 @@ from trialnode.jobs.services import job_start
 from trialnode.organisations.http import AuthenticatedHttpRequest
 from trialnode.organisations.models import Node, Region, Role
 from trialnode.statistics import definitions as d
-from trialnode.statistics import engine, tables
+from trialnode.statistics import engine, sections, tables
 from trialnode.statistics.params import StatisticsQuery
 from trialnode.studies.filters import FilterError
 from trialnode.studies.models import Phase, SponsorType, Study, StudySite, StudyType
@@ -45,6 +45,7 @@ def _dashboard_context(query: StatisticsQuery) -> dict[str, object]:
         "series_year": tables.series_table(query, "year"),
         "breakdowns": [tables.breakdown_table(query, by) for by in tables.DASHBOARD_DIMENSIONS],
         "collaboration": tables.collaboration_table(query),
+        "sections": sections.sections_for(query.year, query.scope.regions),
         "regions": Region.objects.all(),
         "study_types": StudyType.choices,
         "sponsor_types": SponsorType.choices,
