@@ -1,8 +1,10 @@
 """The in-memory counting gives exactly what the definitions' database queries give."""
 
+import itertools
 from datetime import date
 
 import pytest
+from django.db import connection
 
 from trialnode.organisations.models import Region
 from trialnode.statistics import definitions as d
@@ -20,6 +22,11 @@ PERIODS = [
 @pytest.fixture
 def many_studies(known_studies):
     synthetic_studies_create(400, seed=7)
+    if connection.vendor == "postgresql":
+        # Fresh tables have no planner statistics until autovacuum comes by, and the
+        # reference queries' nested subqueries get a plan fit for empty tables.
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
 
 
 def _scopes():
@@ -33,25 +40,37 @@ def _scopes():
     ]
 
 
-def test_every_measure_dimension_period_and_scope_agrees(many_studies):
+def test_every_measure_period_and_scope_agrees(many_studies):
     for scope in _scopes():
         for period in PERIODS:
             for measure in d.Measure.ALL:
                 expected = d.studies(measure, period, scope).count()
                 assert d.count(measure, period, scope) == expected, (measure, period, scope)
-                for by in d.Dimension.ALL:
-                    engine = {row.key: row.value for row in d.breakdown(measure, by, period, scope)}
-                    reference = {
-                        key: value
-                        for key, value in d.reference_counts_by_value(
-                            measure, by, period, scope
-                        ).items()
-                        if value
-                    }
-                    assert engine == reference, (measure, by, period, scope)
             assert d.collaboration("ongoing", period, scope) == d.reference_collaboration(
                 "ongoing", period, scope
             )
+
+
+def test_every_breakdown_agrees(many_studies):
+    """Every measure by every dimension, each pair in two periods and scopes.
+
+    The pairs rotate through the periods and scopes, so that every period and scope
+    is met by many breakdowns without running the whole product of them all.
+    """
+    combinations = list(itertools.product(_scopes(), PERIODS))
+    pairs = list(itertools.product(d.Measure.ALL, d.Dimension.ALL))
+    for i, (measure, by) in enumerate(pairs):
+        for scope, period in (
+            combinations[i % len(combinations)],
+            combinations[(7 * i + 3) % len(combinations)],
+        ):
+            engine = {row.key: row.value for row in d.breakdown(measure, by, period, scope)}
+            reference = {
+                key: value
+                for key, value in d.reference_counts_by_value(measure, by, period, scope).items()
+                if value
+            }
+            assert engine == reference, (measure, by, period, scope)
 
 
 def test_the_status_in_force_is_the_status_on_the_study(many_studies):
