@@ -117,6 +117,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {"NAME": None}
     Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
 
+# The application may run as a database role that only reads and writes rows, while
+# `trialnode migrate` creates and alters the tables as their owner (see the README).
+DATABASE_MIGRATE_URL = env_str("DATABASE_MIGRATE_URL") or ""
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "organisations.User"
 
@@ -194,6 +198,14 @@ OTP_TOTP_ISSUER = "trialnode"
 LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
 LOGIN_FAILURE_LIMIT_PER_ADDRESS = env_int("LOGIN_FAILURE_LIMIT_PER_ADDRESS", 30)
 LOGIN_LOCKOUT_MINUTES = env_int("LOGIN_LOCKOUT_MINUTES", 15)
+
+# The audit trail's keys, kept outside the database (default: files in the data
+# directory, created on first use), and where its signed checkpoints go.
+TRIALNODE_AUDIT_KEY = env_str("TRIALNODE_AUDIT_KEY") or ""
+TRIALNODE_AUDIT_SIGNING_KEY = env_str("TRIALNODE_AUDIT_SIGNING_KEY") or ""
+TRIALNODE_AUDIT_CHECKPOINT_DIR = env_str("TRIALNODE_AUDIT_CHECKPOINT_DIR") or ""
+TRIALNODE_AUDIT_CHECKPOINT_MAIL = env_list("TRIALNODE_AUDIT_CHECKPOINT_MAIL", [])
+TRIALNODE_AUDIT_CHECKPOINT_HOURS = env_int("TRIALNODE_AUDIT_CHECKPOINT_HOURS", 24)
 
 # Records re-confirmed less recently than this are flagged as stale.
 TRIALNODE_RECONFIRM_AFTER_DAYS = env_int("TRIALNODE_RECONFIRM_AFTER_DAYS", 365)
