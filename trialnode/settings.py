@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 
 import dj_database_url
@@ -43,6 +44,7 @@ INSTALLED_APPS = [
     "ninja",
     "django_otp",
     "django_otp.plugins.otp_totp",
+    "axes",
     "trialnode.core",
     "trialnode.audit",
     "trialnode.organisations",
@@ -69,6 +71,12 @@ MIDDLEWARE = [
     "trialnode.audit.middleware.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",
+]
+
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "trialnode.urls"
@@ -194,10 +202,32 @@ X_FRAME_OPTIONS = "DENY"
 REQUIRE_SECOND_FACTOR = env_bool("TRIALNODE_REQUIRE_SECOND_FACTOR", True)
 OTP_TOTP_ISSUER = "trialnode"
 
-# Failed logins per user name (and per address) before a pause of LOGIN_LOCKOUT_MINUTES.
+# Login protection (django-axes, counters in the database): after LOGIN_FAILURE_LIMIT
+# failures for one user name from one address, that pair waits LOGIN_COOLOFF_MINUTES,
+# doubled for each further lock-out within LOGIN_COOLOFF_MAX_HOURS (the longest wait). The client address
+# is taken from X-Forwarded-For only when the request comes from one of
+# TRIALNODE_TRUSTED_PROXIES.
 LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
-LOGIN_FAILURE_LIMIT_PER_ADDRESS = env_int("LOGIN_FAILURE_LIMIT_PER_ADDRESS", 30)
-LOGIN_LOCKOUT_MINUTES = env_int("LOGIN_LOCKOUT_MINUTES", 15)
+LOGIN_COOLOFF_MINUTES = env_int("LOGIN_COOLOFF_MINUTES", 5)
+LOGIN_COOLOFF_MAX_HOURS = env_int("LOGIN_COOLOFF_MAX_HOURS", 24)
+TRIALNODE_TRUSTED_PROXIES = env_list("TRIALNODE_TRUSTED_PROXIES", [])
+for _proxy in TRIALNODE_TRUSTED_PROXIES:
+    try:
+        ipaddress.ip_network(_proxy, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"TRIALNODE_TRUSTED_PROXIES: {_proxy!r} is not an address or network"
+        ) from None
+AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_COOLOFF_TIME = "trialnode.organisations.login_protection.cool_off"
+AXES_CLIENT_IP_CALLABLE = "trialnode.core.client_address.client_address"
+AXES_LOCKOUT_CALLABLE = "trialnode.organisations.login_protection.locked_out_response"
+AXES_RESET_ON_SUCCESS = True
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_ENABLE_ACCESS_FAILURE_LOG = False
+AXES_DISABLE_ACCESS_LOG = True
+AXES_VERBOSE = False
 
 # The audit trail's keys, kept outside the database (default: files in the data
 # directory, created on first use), and where its signed checkpoints go.

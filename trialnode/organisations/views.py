@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -9,10 +10,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 from django_otp import login as otp_login
 
 from trialnode.core import spreadsheets
-from trialnode.organisations import twofactor
+from trialnode.organisations import login_protection, twofactor
 from trialnode.organisations.forms import SecondFactorForm
 from trialnode.organisations.http import AuthenticatedHttpRequest
 from trialnode.organisations.models import Role, RoleAssignment
@@ -134,3 +136,28 @@ def second_factor_setup(request: AuthenticatedHttpRequest) -> HttpResponse:
             "next": _next_url(request),
         },
     )
+
+
+@login_required
+def lockout_list(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """Logins locked after failed attempts, for the node admin to see and lift."""
+    if not login_protection.may_lift_lockouts(request.user):
+        raise PermissionDenied
+    return render(
+        request,
+        "organisations/lockout_list.html",
+        {
+            "lockouts": login_protection.lockouts_visible_to(request.user)[:500],
+            "failure_limit": settings.LOGIN_FAILURE_LIMIT,
+        },
+    )
+
+
+@login_required
+@require_POST
+def lockout_lift(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    attempt = login_protection.lockout_lift(attempt_id=pk, by=request.user)
+    messages.success(
+        request, _("The lock of %(username)s was lifted.") % {"username": attempt.username}
+    )
+    return redirect("lockouts")
