@@ -13,18 +13,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django_otp import login as otp_login
 
+from trialnode.audit.permissions import sees_client_addresses
 from trialnode.core import spreadsheets
-from trialnode.organisations import login_protection, twofactor
+from trialnode.organisations import login_protection, permissions, twofactor
 from trialnode.organisations.forms import SecondFactorForm
 from trialnode.organisations.http import AuthenticatedHttpRequest
-from trialnode.organisations.models import Role, RoleAssignment
-
-
-def _may_review_access(user) -> bool:
-    return user.is_active and (
-        user.is_superuser or bool(user.active_roles() & {Role.AUDITOR, Role.NODE_ADMIN})
-    )
-
+from trialnode.organisations.models import RoleAssignment
 
 ACCESS_REVIEW_COLUMNS = [
     "user",
@@ -55,12 +49,15 @@ def _access_review_row(a: RoleAssignment) -> list[object]:
 
 @login_required
 def access_review(request: AuthenticatedHttpRequest) -> HttpResponse | StreamingHttpResponse:
-    """Who holds which role where, since when, granted by whom, and their last login."""
-    if not _may_review_access(request.user):
+    """Who holds which role where in the reviewer's node, since when, granted by whom, and
+    their last login."""
+    if not permissions.can_review_access(request.user):
         raise PermissionDenied
-    assignments = RoleAssignment.objects.select_related(
-        "user", "region", "node", "care_provider", "granted_by"
-    ).order_by("user__username", "role", "granted_at")
+    assignments = (
+        permissions.assignments_reviewable_by(request.user)
+        .select_related("user", "region", "node", "care_provider", "granted_by")
+        .order_by("user__username", "role", "granted_at")
+    )
     if request.GET.get("history") != "1":
         assignments = assignments.filter(revoked_at__isnull=True)
     if request.GET.get("format") == "csv":
@@ -149,6 +146,7 @@ def lockout_list(request: AuthenticatedHttpRequest) -> HttpResponse:
         {
             "lockouts": login_protection.lockouts_visible_to(request.user)[:500],
             "failure_limit": settings.LOGIN_FAILURE_LIMIT,
+            "shows_addresses": sees_client_addresses(request.user),
         },
     )
 
