@@ -93,3 +93,28 @@ def test_the_runtime_role_cannot(statement, runtime_role, make_study):
         conn.execute(statement)
     assert AuditEvent.objects.count() == events
     assert trail.verify().intact
+
+
+def test_migrate_runs_as_the_owner_and_grants_the_runtime_role(settings):
+    from trialnode.core.database_roles import migrate_as_owner
+
+    role = f"trialnode_runtime_{secrets.token_hex(4)}"
+    with connection.cursor() as cursor:
+        cursor.execute(f'CREATE ROLE "{role}" LOGIN NOSUPERUSER')
+    current = connection.settings_dict
+    settings.DATABASE_MIGRATE_URL = (
+        f"postgres://{current['USER']}@{current['HOST'] or 'localhost'}:"
+        f"{current['PORT'] or 5432}/{current['NAME']}"
+    )
+    try:
+        with application_as(role):
+            assert migrate_as_owner(verbosity=0) == role
+        with connected_as(role) as conn:
+            assert conn.execute("SELECT count(*) FROM audit_auditevent").fetchone()[0] >= 0
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute("TRUNCATE audit_auditevent")
+    finally:
+        connection.close()
+        with connection.cursor() as cursor:
+            cursor.execute(f'DROP OWNED BY "{role}"')
+            cursor.execute(f'DROP ROLE "{role}"')

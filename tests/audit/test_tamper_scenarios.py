@@ -238,3 +238,12 @@ def test_a_checkpoint_is_mailed_to_the_auditors_when_addresses_are_set(
     checkpoint = checkpoints.checkpoint_write()
     assert mail.outbox[-1].to == ["granskning@example.se"]
     assert checkpoint.head in mail.outbox[-1].body
+
+
+def test_the_scheduled_task_writes_a_checkpoint(checkpointed_trail):
+    from trialnode.audit.tasks import audit_checkpoint
+
+    before = len(checkpoints.all_checkpoints())
+    path = audit_checkpoint.call()
+    assert len(checkpoints.all_checkpoints()) == before + 1
+    assert path.endswith(".json")
