@@ -172,7 +172,7 @@ def make_study(reference_data):
 
 @pytest.fixture(autouse=True)
 def _empty_cache():
-    """Login throttling counts failures in the cache; every test starts from zero."""
+    """Every test starts with an empty cache."""
     from django.core.cache import cache
 
     cache.clear()

@@ -2,23 +2,72 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError
 from ninja.errors import ValidationError as NinjaValidationError
 
+from trialnode.api_auth import OPTIONAL_AUTH
 from trialnode.counts.api import router as counts_router
 from trialnode.statistics.api import router as statistics_router
 from trialnode.studies.api import router as studies_router
 from trialnode.studies.filters import FilterError
 from trialnode.studies.services import PossibleDuplicates, StaleVersion
 
-api = NinjaAPI(
+ERROR_SCHEMA = {
+    "type": "object",
+    "properties": {"detail": {"type": "string"}, "errors": {}},
+    "required": ["detail"],
+}
+ERROR_RESPONSES = {
+    400: "The request is not valid; `detail` says why.",
+    401: "A token was sent and is not valid, or the operation needs a token or a session.",
+    403: "The account may not do this.",
+    404: "There is no such record (or one the request names), or the account may not see it.",
+    409: "The change conflicts with the record's state (a newer version, a duplicate).",
+}
+
+
+class TrialnodeAPI(NinjaAPI):
+    """The API whose OpenAPI document also names the errors every operation can answer
+    with (they come from the shared handlers below), and marks the token as optional
+    where an operation is open to everyone."""
+
+    def get_openapi_schema(self, **kwargs: Any) -> Any:
+        schema = super().get_openapi_schema(**kwargs)
+        schema.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+        for path, item in schema.get("paths", {}).items():
+            for method, operation in item.items():
+                codes = {400, 401}
+                if "{" in path or method != "get":
+                    codes.add(404)
+                if method != "get":
+                    codes |= {403, 409}
+                responses = operation.setdefault("responses", {})
+                for code in sorted(codes - {int(c) for c in responses}):
+                    responses[code] = {
+                        "description": ERROR_RESPONSES[code],
+                        "content": {
+                            "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}
+                        },
+                    }
+                security = operation.get("security", [])
+                if any("OptionalTokenAuth" in entry for entry in security):
+                    operation["security"] = [*security, {}]
+        return schema
+
+
+api = TrialnodeAPI(
     title="trialnode API",
     version="1",
-    description="Clinical studies in Swedish healthcare: search, registration and statistics.",
+    description="Clinical studies in Swedish healthcare: search, registration and statistics. "
+    "Every operation accepts a personal token (`Authorization: Bearer …`); "
+    "those open to everyone answer the same without one.",
     urls_namespace="api",
+    auth=OPTIONAL_AUTH,
 )
 api.add_router("/", studies_router)
 api.add_router("/", statistics_router)

@@ -72,6 +72,9 @@ def cmd_worker(args: argparse.Namespace) -> int:
     _prepare_environment()
     from django.core.management import call_command
 
+    from trialnode.audit.tasks import checkpoint_schedule
+
+    checkpoint_schedule()
     call_command("db_worker", interval=args.interval, verbosity=0)
     return 0
 
@@ -245,16 +248,49 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     _prepare_environment()
     import time
 
+    from trialnode.audit.checkpoints import CheckpointError, all_checkpoints, checkpoint_dir
     from trialnode.audit.trail import verify
 
     started = time.perf_counter()
-    result = verify()
+    try:
+        checkpoints = all_checkpoints()
+    except CheckpointError as exc:
+        print(f"Audit checkpoint refused: {exc}", file=sys.stderr)
+        return 2
+    result = verify(checkpoints=checkpoints)
     seconds = time.perf_counter() - started
-    if result.intact:
-        print(f"Audit chain intact: {result.events} events verified in {seconds:.2f}s.")
-        return 0
-    print(f"Audit chain broken at event {result.broken_seq}: {result.problem}", file=sys.stderr)
-    return 2
+    if not result.intact:
+        print(f"Audit chain broken at event {result.broken_seq}: {result.problem}", file=sys.stderr)
+        return 2
+    print(f"Audit chain intact: {result.events} events verified in {seconds:.2f}s.")
+    if checkpoints:
+        latest = checkpoints[-1]
+        print(
+            f"It holds all {len(checkpoints)} signed checkpoints in {checkpoint_dir()}; "
+            f"the latest: {latest.events} events at {latest.created_at}."
+        )
+    else:
+        print(f"No signed checkpoint in {checkpoint_dir()} to compare with.")
+    return 0
+
+
+def cmd_audit_checkpoint(args: argparse.Namespace) -> int:
+    _prepare_environment()
+    from trialnode.audit.checkpoints import checkpoint_write
+
+    checkpoint = checkpoint_write()
+    print(f"Checkpoint of {checkpoint.events} events written to {checkpoint.path}.")
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    _prepare_environment()
+    from trialnode.core.database_roles import migrate_as_owner
+
+    granted = migrate_as_owner(verbosity=1)
+    if granted:
+        print(f"Migrated as the tables' owner; the role {granted} may read and write rows.")
+    return 0
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
@@ -393,8 +429,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     audit = commands.add_parser("audit", help="the audit trail")
     audit_commands = audit.add_subparsers(dest="audit_command", required=True)
-    verify = audit_commands.add_parser("verify", help="check the hash chain of every event")
+    verify = audit_commands.add_parser(
+        "verify", help="check the chain of every event against the signed checkpoints"
+    )
     verify.set_defaults(func=cmd_audit_verify)
+    checkpoint = audit_commands.add_parser(
+        "checkpoint", help="sign the chain head and write it outside the database"
+    )
+    checkpoint.set_defaults(func=cmd_audit_checkpoint)
+
+    migrate = commands.add_parser(
+        "migrate", help="apply migrations (as DATABASE_MIGRATE_URL's owner role when set)"
+    )
+    migrate.set_defaults(func=cmd_migrate)
     return parser
 
 

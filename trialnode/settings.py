@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 
 import dj_database_url
@@ -43,6 +44,7 @@ INSTALLED_APPS = [
     "ninja",
     "django_otp",
     "django_otp.plugins.otp_totp",
+    "axes",
     "trialnode.core",
     "trialnode.audit",
     "trialnode.organisations",
@@ -69,6 +71,12 @@ MIDDLEWARE = [
     "trialnode.audit.middleware.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",
+]
+
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "trialnode.urls"
@@ -116,6 +124,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
     DATABASES["default"]["TEST"] = {"NAME": None}
     Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+
+# The application may run as a database role that only reads and writes rows, while
+# `trialnode migrate` creates and alters the tables as their owner (see the README).
+DATABASE_MIGRATE_URL = env_str("DATABASE_MIGRATE_URL") or ""
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "organisations.User"
@@ -190,10 +202,40 @@ X_FRAME_OPTIONS = "DENY"
 REQUIRE_SECOND_FACTOR = env_bool("TRIALNODE_REQUIRE_SECOND_FACTOR", True)
 OTP_TOTP_ISSUER = "trialnode"
 
-# Failed logins per user name (and per address) before a pause of LOGIN_LOCKOUT_MINUTES.
+# Login protection (django-axes, counters in the database): after LOGIN_FAILURE_LIMIT
+# failures for one user name from one address, that pair waits LOGIN_COOLOFF_MINUTES,
+# doubled for each further lock-out within LOGIN_COOLOFF_MAX_HOURS (the longest wait). The client address
+# is taken from X-Forwarded-For only when the request comes from one of
+# TRIALNODE_TRUSTED_PROXIES.
 LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
-LOGIN_FAILURE_LIMIT_PER_ADDRESS = env_int("LOGIN_FAILURE_LIMIT_PER_ADDRESS", 30)
-LOGIN_LOCKOUT_MINUTES = env_int("LOGIN_LOCKOUT_MINUTES", 15)
+LOGIN_COOLOFF_MINUTES = env_int("LOGIN_COOLOFF_MINUTES", 5)
+LOGIN_COOLOFF_MAX_HOURS = env_int("LOGIN_COOLOFF_MAX_HOURS", 24)
+TRIALNODE_TRUSTED_PROXIES = env_list("TRIALNODE_TRUSTED_PROXIES", [])
+for _proxy in TRIALNODE_TRUSTED_PROXIES:
+    try:
+        ipaddress.ip_network(_proxy, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"TRIALNODE_TRUSTED_PROXIES: {_proxy!r} is not an address or network"
+        ) from None
+AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_COOLOFF_TIME = "trialnode.organisations.login_protection.cool_off"
+AXES_CLIENT_IP_CALLABLE = "trialnode.core.client_address.client_address"
+AXES_LOCKOUT_CALLABLE = "trialnode.organisations.login_protection.locked_out_response"
+AXES_RESET_ON_SUCCESS = True
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_ENABLE_ACCESS_FAILURE_LOG = False
+AXES_DISABLE_ACCESS_LOG = True
+AXES_VERBOSE = False
+
+# The audit trail's keys, kept outside the database (default: files in the data
+# directory, created on first use), and where its signed checkpoints go.
+TRIALNODE_AUDIT_KEY = env_str("TRIALNODE_AUDIT_KEY") or ""
+TRIALNODE_AUDIT_SIGNING_KEY = env_str("TRIALNODE_AUDIT_SIGNING_KEY") or ""
+TRIALNODE_AUDIT_CHECKPOINT_DIR = env_str("TRIALNODE_AUDIT_CHECKPOINT_DIR") or ""
+TRIALNODE_AUDIT_CHECKPOINT_MAIL = env_list("TRIALNODE_AUDIT_CHECKPOINT_MAIL", [])
+TRIALNODE_AUDIT_CHECKPOINT_HOURS = env_int("TRIALNODE_AUDIT_CHECKPOINT_HOURS", 24)
 
 # Records re-confirmed less recently than this are flagged as stale.
 TRIALNODE_RECONFIRM_AFTER_DAYS = env_int("TRIALNODE_RECONFIRM_AFTER_DAYS", 365)

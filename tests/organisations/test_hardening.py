@@ -1,4 +1,4 @@
-"""Security headers, session time-out, login throttling and the deployment check."""
+"""Security headers, session time-out, login protection and the deployment check."""
 
 import os
 import subprocess

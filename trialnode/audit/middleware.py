@@ -6,6 +6,7 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse
 
 from trialnode.audit.context import AuditContext, _current
+from trialnode.core.client_address import client_address
 
 
 class AuditContextMiddleware:
@@ -20,7 +21,7 @@ class AuditContextMiddleware:
             actor=user if user is not None and user.is_authenticated else None,
             via="api" if request.path.startswith("/api/") else "web",
             request_id=uuid.uuid4().hex,
-            ip=request.META.get("REMOTE_ADDR"),
+            ip=client_address(request),
         )
         token = _current.set(context)
         try:

@@ -121,6 +121,8 @@ class AuditEvent(models.Model):
         ROLE_GRANT = "role_grant", _("Role granted")
         ROLE_REVOKE = "role_revoke", _("Role revoked")
         EXPORT = "export", _("Exported")
+        LOCKOUT = "lockout", _("Login locked after failed attempts")
+        LOCKOUT_LIFTED = "lockout_lifted", _("Login lock lifted")
 
     audit_exempt = "the trail itself"
 

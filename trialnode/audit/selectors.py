@@ -12,21 +12,15 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from trialnode.audit.models import AuditEvent
-from trialnode.organisations.models import Role
+from trialnode.audit.permissions import can_review_trail, sees_client_addresses
+
+__all__ = ["can_review_trail"]
 
 # Values of these fields are shown only to auditors (AT8): personal data of accounts.
 RESTRICTED_FIELDS = {
     "organisations.user": {"email", "first_name", "last_name", "username"},
 }
 MASK = "•••"
-
-
-def can_review_trail(user: Any) -> bool:
-    return (
-        user.is_authenticated
-        and user.is_active
-        and (user.is_superuser or user.has_role(Role.AUDITOR))
-    )
 
 
 @dataclass(frozen=True)
@@ -87,7 +81,7 @@ def readable(event: AuditEvent, *, reader: Any) -> ReadableEvent:
         from_state=body.get("from_state"),
         to_state=body.get("to_state"),
         changes=changes,
-        ip=body.get("ip") if can_review_trail(reader) else None,
+        ip=body.get("ip") if sees_client_addresses(reader) else None,
         request_id=body.get("request_id", ""),
     )
 

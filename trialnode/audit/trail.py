@@ -1,11 +1,15 @@
 """Writing and verifying the audit trail.
 
-Each event's ``hash`` is SHA-256 over ``"{seq}|{prev_hash}|{payload}"``, where
-``payload`` is the event's canonical JSON. The chain head (one row) holds the last
-sequence number and hash; advancing it takes that row's lock, which orders
-concurrent writers. On PostgreSQL one statement advances the head and inserts the
-event; elsewhere the writer holds the database's write lock (SQLite's immediate
-transactions).
+Each event's ``hash`` is HMAC-SHA256, keyed with the chain key (kept outside the
+database, see ``keys``), over ``"{seq}|{prev_hash}|{payload}"``, where ``payload`` is
+the event's canonical JSON. The chain head (one row) holds the last sequence number
+and hash; advancing it takes that row's lock, which orders concurrent writers.
+
+On PostgreSQL one event costs one statement: the writer computes the link from the
+head it saw last and advances the head only if it is still that head (otherwise it
+reads the head under its lock and tries again). Elsewhere the writer holds the
+database's write lock (SQLite's immediate transactions). A batch of events advances
+the head once.
 """
 
 from __future__ import annotations
@@ -13,19 +17,23 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import hashlib
+import hmac
 import json
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from django.db import connection, models, transaction
 from django.utils import timezone
 
-from trialnode.audit import context
+from trialnode.audit import context, keys
 from trialnode.audit.models import AuditChainHead, AuditedModel, AuditEvent
 from trialnode.core.copyinsert import copy_rows
+
+if TYPE_CHECKING:
+    from trialnode.audit.checkpoints import Checkpoint
 
 MASKED = "[masked]"
 GENESIS = "0" * 64
@@ -151,16 +159,15 @@ def _entry(
 
 
 def link_hash(seq: int, prev_hash: str, payload: str) -> str:
-    return hashlib.sha256(f"{seq}|{prev_hash}|{payload}".encode()).hexdigest()
+    message = f"{seq}|{prev_hash}|{payload}".encode()
+    return hmac.new(keys.chain_key(), message, hashlib.sha256).hexdigest()
 
 
 _POSTGRES_APPEND = """
 WITH head AS (
     UPDATE audit_auditchainhead
-    SET seq = seq + 1,
-        prev = hash,
-        hash = encode(sha256(convert_to((seq + 1)::text || '|' || hash || '|' || %s, 'UTF8')), 'hex')
-    WHERE id = 1
+    SET seq = %s, prev = hash, hash = %s
+    WHERE id = 1 AND seq = %s AND hash = %s
     RETURNING seq, prev, hash
 )
 INSERT INTO audit_auditevent
@@ -168,31 +175,22 @@ INSERT INTO audit_auditevent
 SELECT head.seq, %s, %s, %s, %s, %s, %s, head.prev, head.hash FROM head
 """
 
+# The head each database connection last wrote: a guess that saves reading the head
+# under its lock. A wrong guess (another writer, a rolled-back transaction) only costs
+# the locked read.
+_last_head: dict[str, tuple[int, str]] = {}
+
 
 def append(entries: list[Entry]) -> None:
     """Add entries to the chain, inside the caller's transaction."""
     if not entries:
         return
     with transaction.atomic(savepoint=False):
-        if connection.vendor == "postgresql" and len(entries) == 1:
-            entry = entries[0]
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    _POSTGRES_APPEND,
-                    [
-                        entry.payload,
-                        entry.occurred_at,
-                        entry.actor_id,
-                        entry.action,
-                        entry.object_type,
-                        entry.object_id,
-                        entry.payload,
-                    ],
-                )
-                if cursor.rowcount == 1:
-                    return
-            _create_head()
-            append(entries)
+        if (
+            connection.vendor == "postgresql"
+            and len(entries) == 1
+            and _append_one_on_guessed_head(entries[0])
+        ):
             return
         head = AuditChainHead.objects.select_for_update().filter(pk=1).first() or _create_head()
         seq, previous = head.seq, head.hash
@@ -221,6 +219,37 @@ def append(entries: list[Entry]) -> None:
         AuditChainHead.objects.filter(pk=1).update(
             seq=seq, hash=previous, prev=previous_hash_for_head
         )
+        _last_head[connection.alias] = (seq, previous)
+
+
+def _append_one_on_guessed_head(entry: Entry) -> bool:
+    guess = _last_head.get(connection.alias)
+    if guess is None:
+        return False
+    seq, previous = guess[0] + 1, guess[1]
+    digest = link_hash(seq, previous, entry.payload)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _POSTGRES_APPEND,
+            [
+                seq,
+                digest,
+                guess[0],
+                previous,
+                entry.occurred_at,
+                entry.actor_id,
+                entry.action,
+                entry.object_type,
+                entry.object_id,
+                entry.payload,
+            ],
+        )
+        written = cursor.rowcount == 1
+    if written:
+        _last_head[connection.alias] = (seq, digest)
+    else:
+        _last_head.pop(connection.alias, None)
+    return written
 
 
 EVENT_COLUMNS = (
@@ -354,9 +383,11 @@ class VerifyResult:
         return self.broken_seq is None
 
 
-def verify(*, chunk_size: int = 10_000) -> VerifyResult:
-    """Walk the chain in order; report the first changed, deleted or inserted event."""
+def verify(*, chunk_size: int = 10_000, checkpoints: Sequence[Checkpoint] = ()) -> VerifyResult:
+    """Walk the chain in order; report the first changed, deleted or inserted event, and
+    any of ``checkpoints`` (signed, from outside the database) the trail no longer holds."""
     expected_seq, previous = 0, GENESIS
+    at_checkpoint = {c.events: c for c in checkpoints}
     rows = (
         AuditEvent.objects.order_by("seq")
         .values_list(*EVENT_COLUMNS)
@@ -371,7 +402,7 @@ def verify(*, chunk_size: int = 10_000) -> VerifyResult:
             return VerifyResult(count, expected_seq, f"event {expected_seq} is {kind}")
         if prev != previous:
             return VerifyResult(count, seq, f"event {seq} does not link to event {seq - 1}")
-        if link_hash(seq, prev, payload) != digest:
+        if not hmac.compare_digest(link_hash(seq, prev, payload), digest):
             return VerifyResult(count, seq, f"event {seq} was changed (hash mismatch)")
         body = orjson.loads(payload)
         if (
@@ -382,7 +413,23 @@ def verify(*, chunk_size: int = 10_000) -> VerifyResult:
             or body["occurred_at"] != occurred_at.isoformat()
         ):
             return VerifyResult(count, seq, f"event {seq} was changed (columns differ)")
+        checkpoint = at_checkpoint.get(seq)
+        if checkpoint is not None and checkpoint.head != digest:
+            return VerifyResult(
+                count,
+                seq,
+                f"event {seq} differs from the checkpoint of {checkpoint.created_at} "
+                "(the trail was rewritten)",
+            )
         previous = digest
+    longest = max((c for c in checkpoints), key=lambda c: c.events, default=None)
+    if longest is not None and longest.events > expected_seq:
+        return VerifyResult(
+            count,
+            expected_seq + 1,
+            f"the trail ends at event {expected_seq} but the checkpoint of "
+            f"{longest.created_at} recorded {longest.events} events (events were removed)",
+        )
     head = AuditChainHead.objects.filter(pk=1).values_list("seq", "hash").first()
     if head is None or tuple(head) != (expected_seq, previous):
         return VerifyResult(

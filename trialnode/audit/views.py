@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from trialnode.audit import services, trail
 from trialnode.audit.forms import EventFilterForm, ReviewOutcomeForm, ReviewPlanForm
 from trialnode.audit.models import AuditEvent, AuditReview
+from trialnode.audit.permissions import events_readable_by
 from trialnode.audit.selectors import EventFilter, can_review_trail, readable
 from trialnode.core import spreadsheets
 from trialnode.organisations.http import AuthenticatedHttpRequest
@@ -76,7 +77,7 @@ def csv_response(events, *, reader, filename: str) -> StreamingHttpResponse:
 def event_list(request: AuthenticatedHttpRequest) -> HttpResponse | StreamingHttpResponse:
     _require_auditor(request)
     form = EventFilterForm(request.GET or None)
-    events: QuerySet[AuditEvent] = AuditEvent.objects.order_by("-seq")
+    events: QuerySet[AuditEvent] = events_readable_by(request.user).order_by("-seq")
     if form.is_valid():
         events = EventFilter(**form.cleaned_data).apply(events)
     elif form.is_bound:

@@ -6,3 +6,6 @@ class OrganisationsConfig(AppConfig):
     name = "trialnode.organisations"
     label = "organisations"
     verbose_name = _("Organisations")
+
+    def ready(self) -> None:
+        from trialnode.organisations import login_protection  # noqa: F401  (signal receivers)

@@ -154,6 +154,7 @@ class Role(models.TextChoices):
     DATA_ENGINEER = "data_engineer", _("Data engineer")
     NODE_ADMIN = "node_admin", _("Node administrator")
     AUDITOR = "auditor", _("Auditor")
+    SECURITY_AUDITOR = "security_auditor", _("Security auditor")
 
 
 class UserManager(DjangoUserManager["User"]):

@@ -1,20 +1,23 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from trialnode.organisations.forms import ThrottledAuthenticationForm
 from trialnode.organisations.views import (
     access_review,
+    lockout_lift,
+    lockout_list,
     second_factor_setup,
     second_factor_verify,
 )
 
 urlpatterns = [
     path("behorigheter/", access_review, name="access_review"),
+    path("inloggningssparrar/", lockout_list, name="lockouts"),
+    path("inloggningssparrar/<int:pk>/hav/", lockout_lift, name="lockout_lift"),
     path("tvafaktor/", second_factor_verify, name="second_factor_verify"),
     path("tvafaktor/ny/", second_factor_setup, name="second_factor_setup"),
     path(
         "login/",
-        auth_views.LoginView.as_view(authentication_form=ThrottledAuthenticationForm),
+        auth_views.LoginView.as_view(),
         name="login",
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -9,20 +10,15 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 from django_otp import login as otp_login
 
+from trialnode.audit.permissions import sees_client_addresses
 from trialnode.core import spreadsheets
-from trialnode.organisations import twofactor
+from trialnode.organisations import login_protection, permissions, twofactor
 from trialnode.organisations.forms import SecondFactorForm
 from trialnode.organisations.http import AuthenticatedHttpRequest
-from trialnode.organisations.models import Role, RoleAssignment
-
-
-def _may_review_access(user) -> bool:
-    return user.is_active and (
-        user.is_superuser or bool(user.active_roles() & {Role.AUDITOR, Role.NODE_ADMIN})
-    )
-
+from trialnode.organisations.models import RoleAssignment
 
 ACCESS_REVIEW_COLUMNS = [
     "user",
@@ -53,12 +49,15 @@ def _access_review_row(a: RoleAssignment) -> list[object]:
 
 @login_required
 def access_review(request: AuthenticatedHttpRequest) -> HttpResponse | StreamingHttpResponse:
-    """Who holds which role where, since when, granted by whom, and their last login."""
-    if not _may_review_access(request.user):
+    """Who holds which role where in the reviewer's node, since when, granted by whom, and
+    their last login."""
+    if not permissions.can_review_access(request.user):
         raise PermissionDenied
-    assignments = RoleAssignment.objects.select_related(
-        "user", "region", "node", "care_provider", "granted_by"
-    ).order_by("user__username", "role", "granted_at")
+    assignments = (
+        permissions.assignments_reviewable_by(request.user)
+        .select_related("user", "region", "node", "care_provider", "granted_by")
+        .order_by("user__username", "role", "granted_at")
+    )
     if request.GET.get("history") != "1":
         assignments = assignments.filter(revoked_at__isnull=True)
     if request.GET.get("format") == "csv":
@@ -134,3 +133,29 @@ def second_factor_setup(request: AuthenticatedHttpRequest) -> HttpResponse:
             "next": _next_url(request),
         },
     )
+
+
+@login_required
+def lockout_list(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """Logins locked after failed attempts, for the node admin to see and lift."""
+    if not login_protection.may_lift_lockouts(request.user):
+        raise PermissionDenied
+    return render(
+        request,
+        "organisations/lockout_list.html",
+        {
+            "lockouts": login_protection.lockouts_visible_to(request.user)[:500],
+            "failure_limit": settings.LOGIN_FAILURE_LIMIT,
+            "shows_addresses": sees_client_addresses(request.user),
+        },
+    )
+
+
+@login_required
+@require_POST
+def lockout_lift(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    attempt = login_protection.lockout_lift(attempt_id=pk, by=request.user)
+    messages.success(
+        request, _("The lock of %(username)s was lifted.") % {"username": attempt.username}
+    )
+    return redirect("lockouts")

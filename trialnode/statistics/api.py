@@ -1,9 +1,7 @@
 """Statistics as JSON: the same numbers as the dashboard and the report, for aggregation."""
 
-from __future__ import annotations
-
 from django.http import HttpRequest
-from ninja import Router, Schema
+from ninja import Field, Query, Router, Schema
 
 from trialnode.statistics import definitions as d
 from trialnode.statistics import engine
@@ -11,6 +9,20 @@ from trialnode.statistics.params import StatisticsQuery
 from trialnode.studies.filters import FilterError
 
 router = Router(tags=["statistics"])
+
+
+class StatisticsParams(Schema):
+    """The parameters every statistics operation reads (strictly, by ``StatisticsQuery``);
+    declared here so the OpenAPI document lists them as query parameters."""
+
+    date: str | None = Field(None, description="YYYY-MM-DD (default today)")
+    year: str | None = Field(None, description="YYYY (default this year)")
+    measure: str | None = Field(None, description="ongoing, recruiting, started or completed")
+    by: str | None = Field(None, description="the breakdown's dimension")
+    region: list[str] | None = Field(None, description="region slugs (repeatable)")
+    study_type: str | None = None
+    sponsor_type: str | None = None
+    phase: str | None = None
 
 
 class SummaryOut(Schema):
@@ -56,7 +68,7 @@ class PairOut(Schema):
     "phase. Definitions in the README.",
 )
 @engine.consistent
-def statistics_summary(request: HttpRequest):
+def statistics_summary(request: HttpRequest, params: Query[StatisticsParams]):
     query = StatisticsQuery.from_params(request.GET)
     return d.summary(query.day, query.scope)
 
@@ -70,7 +82,7 @@ def statistics_summary(request: HttpRequest):
     "date=YYYY-MM-DD, and the summary's filters. `total` counts each study once.",
 )
 @engine.consistent
-def statistics_breakdown(request: HttpRequest):
+def statistics_breakdown(request: HttpRequest, params: Query[StatisticsParams]):
     query = StatisticsQuery.from_params(request.GET)
     rows = d.breakdown(query.measure, query.by, query.period, query.scope)
     return {
@@ -90,7 +102,9 @@ def statistics_breakdown(request: HttpRequest):
     "year=YYYY, ongoing during each year), with the summary's filters.",
 )
 @engine.consistent
-def statistics_timeseries(request: HttpRequest, interval: str = "month"):
+def statistics_timeseries(
+    request: HttpRequest, params: Query[StatisticsParams], interval: str = "month"
+):
     query = StatisticsQuery.from_params(request.GET)
     return {
         "measure": query.measure,
@@ -104,7 +118,7 @@ def statistics_timeseries(request: HttpRequest, interval: str = "month"):
     summary="Pairs of regions that share counted studies",
 )
 @engine.consistent
-def statistics_collaboration(request: HttpRequest):
+def statistics_collaboration(request: HttpRequest, params: Query[StatisticsParams]):
     query = StatisticsQuery.from_params(request.GET)
     pairs = d.collaboration(query.measure, query.period, query.scope)
     return [{"region_a": a, "region_b": b, "value": n} for a, b, n in pairs]
@@ -145,7 +159,7 @@ class CountedStudiesOut(Schema):
     description="The same parameters as the breakdown. For aggregating several trialnode "
     "instances nationally: studies that share an identifier are one study.",
 )
-def statistics_studies(request: HttpRequest):
+def statistics_studies(request: HttpRequest, params: Query[StatisticsParams]):
     query = StatisticsQuery.from_params(request.GET)
     return {
         "measure": query.measure,

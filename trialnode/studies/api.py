@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
-from ninja import Field, Router, Schema, Status
+from ninja import Field, Query, Router, Schema, Status
 
 from trialnode.api_auth import WRITE_AUTH, WriteAuthRequest
 from trialnode.organisations.models import CareProvider, Region, Unit
@@ -288,15 +288,15 @@ def _rows(items) -> list[dict[str, Any]] | None:
 def list_studies(
     request: HttpRequest,
     q: str | None = None,
-    status: list[str] | None = None,
-    region: list[str] | None = None,
-    care_provider: list[str] | None = None,
+    status: Annotated[list[str] | None, Query()] = None,
+    region: Annotated[list[str] | None, Query()] = None,
+    care_provider: Annotated[list[str] | None, Query()] = None,
     recruiting: str | None = None,
-    study_type: list[str] | None = None,
-    phase: list[str] | None = None,
-    sponsor_type: list[str] | None = None,
-    condition_area: list[str] | None = None,
-    age_group: list[str] | None = None,
+    study_type: Annotated[list[str] | None, Query()] = None,
+    phase: Annotated[list[str] | None, Query()] = None,
+    sponsor_type: Annotated[list[str] | None, Query()] = None,
+    condition_area: Annotated[list[str] | None, Query()] = None,
+    age_group: Annotated[list[str] | None, Query()] = None,
     sex: str | None = None,
     healthy_volunteers: str | None = None,
     sort: str | None = None,
