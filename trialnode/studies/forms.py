@@ -154,17 +154,14 @@ class SiteForm(ChildForm):
             "recruitment_status",
         ]
         labels = {"region": _("Region"), "care_provider": _("Care provider"), "unit": _("Unit")}
+        help_texts = {
+            "region": "",  # the model's note is about imported registry sites
+            "unit": _("The list shows the units of the chosen care provider."),
+        }
         widgets = {"unit": UnitSelect}
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        unit = self.fields["unit"]
-        assert isinstance(unit, forms.ModelChoiceField)
-        unit.queryset = unit.queryset.select_related("care_provider")
-        unit.help_text = _("The list shows the units of the chosen care provider.")
-
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         unit, provider = data.get("unit"), data.get("care_provider")
         if unit is not None and unit.care_provider_id != getattr(provider, "pk", None):
             self.add_error("unit", _("Choose a unit of the chosen care provider."))

@@ -30,6 +30,7 @@ from trialnode.studies.forms import (
     child_rows,
     error_summary,
 )
+from trialnode.studies.history import history_entries
 from trialnode.studies.models import RegistrationState, Study
 
 
@@ -177,7 +178,9 @@ def study_history(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     if not Study.objects.followable_by(request.user).filter(pk=pk).exists():
         raise PermissionDenied
     events = [readable(e, reader=request.user) for e in study_history_events(study)]
-    return render(request, "studies/history.html", {"study": study, "events": events})
+    return render(
+        request, "studies/history.html", {"study": study, "entries": history_entries(events)}
+    )
 
 
 @login_required
