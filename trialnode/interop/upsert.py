@@ -23,10 +23,10 @@ from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from trialnode.audit import trail
+from trialnode.core.labels import field_label
 from trialnode.organisations.models import CareProvider, Locality, Region, normalise_name
 from trialnode.studies import search
 from trialnode.studies.concepts import refresh_condition_areas
-from trialnode.studies.history import field_label
 from trialnode.studies.models import (
     RegistrationState,
     Study,

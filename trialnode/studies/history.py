@@ -10,15 +10,13 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from django.apps import apps
 from django.db import models
 from django.utils import formats, timezone
-from django.utils.functional import Promise
-from django.utils.text import capfirst
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from trialnode.audit.selectors import MASK, ReadableEvent
+from trialnode.core.labels import field_label, model_of
 
 HIDDEN_FIELDS = {
     "id",
@@ -31,18 +29,6 @@ HIDDEN_FIELDS = {
 }
 """Bookkeeping columns with no meaning for a reader of the study's history (the audit
 pages still show them to auditors)."""
-
-FIELD_LABELS: dict[str, Any] = {
-    "region": _("Region"),
-    "care_provider": _("Care provider"),
-    "unit": _("Unit"),
-    "published_by": _("Published by"),
-    "recorded_by": _("Recorded by"),
-    "submitted_at": _("Submitted"),
-    "published_at": _("Published"),
-    "chapter": _("ICD-10 chapter"),
-}
-"""Labels of the columns that carry no translated name of their own."""
 
 MODEL_LABELS: dict[str, Any] = {
     "studies.study": _("Study"),
@@ -63,20 +49,6 @@ class HistoryEntry:
     changes: list[tuple[str, str, str]]
 
 
-def field_label(model: type[models.Model], name: str) -> str:
-    """The field's translated label; its column name never reaches the page."""
-    if name in FIELD_LABELS:
-        return str(FIELD_LABELS[name])
-    try:
-        field = model._meta.get_field(name)
-    except Exception:
-        return gettext(capfirst(name.replace("_", " ")))
-    verbose_name = getattr(field, "verbose_name", name)
-    if isinstance(verbose_name, Promise):
-        return capfirst(str(verbose_name))
-    return gettext(capfirst(str(verbose_name)))
-
-
 class _Values:
     """Turns stored values into what a reader understands; related rows are read in one
     query per model for the whole page."""
@@ -84,7 +56,7 @@ class _Values:
     def __init__(self, events: list[ReadableEvent]) -> None:
         wanted: dict[type[models.Model], set[Any]] = {}
         for event in events:
-            model = _model(event.object_type)
+            model = model_of(event.object_type)
             if model is None:
                 continue
             for name, old, new in event.changes:
@@ -121,13 +93,6 @@ class _Values:
         return str(value)
 
 
-def _model(object_type: str) -> type[models.Model] | None:
-    try:
-        return apps.get_model(object_type)
-    except (LookupError, ValueError):
-        return None
-
-
 def _field(model: type[models.Model], name: str) -> Any:
     try:
         return model._meta.get_field(name)
@@ -150,7 +115,7 @@ def history_entries(events: list[ReadableEvent]) -> list[HistoryEntry]:
     values = _Values(events)
     entries = []
     for event in events:
-        model = _model(event.object_type)
+        model = model_of(event.object_type)
         changes = [
             (
                 field_label(model, name) if model else name,

@@ -1,0 +1,48 @@
+"""Field labels for pages that show stored changes: the translated name, never the column."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+from django.apps import apps
+from django.core.exceptions import FieldDoesNotExist
+from django.db import models
+from django.utils.functional import Promise
+from django.utils.text import capfirst
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+FIELD_LABELS: dict[str, Any] = {
+    "region": _("Region"),
+    "care_provider": _("Care provider"),
+    "unit": _("Unit"),
+    "published_by": _("Published by"),
+    "recorded_by": _("Recorded by"),
+    "submitted_at": _("Submitted"),
+    "published_at": _("Published"),
+    "chapter": _("ICD-10 chapter"),
+}
+"""Labels of the columns that carry no translated name of their own."""
+
+
+def field_label(model: type[models.Model] | None, name: str) -> str:
+    """The field's translated label; its column name never reaches the page."""
+    if name in FIELD_LABELS:
+        return str(FIELD_LABELS[name])
+    verbose_name: Any = name.replace("_", " ")
+    if model is not None:
+        with contextlib.suppress(FieldDoesNotExist):
+            verbose_name = getattr(model._meta.get_field(name), "verbose_name", verbose_name)
+    if isinstance(verbose_name, Promise):
+        return capfirst(str(verbose_name))
+    # A name without a translated label: the catalogue may still know it.
+    return capfirst(gettext(str(verbose_name)))
+
+
+def model_of(object_type: str) -> type[models.Model] | None:
+    """The model of an ``app_label.model_name`` string, None if there is none."""
+    try:
+        return apps.get_model(object_type)
+    except (LookupError, ValueError):
+        return None
