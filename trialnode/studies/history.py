@@ -116,15 +116,13 @@ def history_entries(events: list[ReadableEvent]) -> list[HistoryEntry]:
     entries = []
     for event in events:
         model = model_of(event.object_type)
-        changes = [
-            (
-                field_label(model, name) if model else name,
-                values.show(model, name, old),
-                values.show(model, name, new),
-            )
-            for name, old, new in event.changes
-            if name not in HIDDEN_FIELDS and old != new
-        ]
+        changes = []
+        for name, old, new in event.changes:
+            if name in HIDDEN_FIELDS:
+                continue
+            before, after = values.show(model, name, old), values.show(model, name, new)
+            if before != after:  # an empty field created empty is no change to read
+                changes.append((field_label(model, name), before, after))
         entries.append(
             HistoryEntry(
                 event=event,
