@@ -31,8 +31,8 @@ def test_the_owner_reads_the_history_of_a_study_as_a_timeline(client, users):
     page = client.get(f"/studier/{study.pk}/historik/").content.decode()
     assert "Ny titel enligt protokollet" in page
     assert "Träning och hjärtsvikt" in page
-    assert "draft → submitted" in page
-    assert "study site" in page  # the site created with the study is part of its history
+    assert "Draft → Submitted for validation" in page  # states by their labels
+    assert "Site «" in page  # the site created with the study is part of its history
 
 
 def test_the_history_is_closed_to_the_public_and_to_other_registrants(client, users, make_study):

@@ -18,11 +18,12 @@ from typing import Any
 
 import orjson
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from trialnode.audit import trail
+from trialnode.core.labels import field_label
 from trialnode.organisations.models import CareProvider, Locality, Region, normalise_name
 from trialnode.studies import search
 from trialnode.studies.concepts import refresh_condition_areas
@@ -299,8 +300,10 @@ def _check_regions(
 def _message(exc: Exception) -> str:
     if isinstance(exc, ValidationError):
         if hasattr(exc, "error_dict"):
+            # Field labels, not column names: the reasons are read by coordinators.
             return "; ".join(
-                f"{name}: {' '.join(str(m) for m in messages)}"
+                (f"{field_label(Study, name)}: " if name != NON_FIELD_ERRORS else "")
+                + " ".join(str(m) for m in messages)
                 for name, messages in exc.message_dict.items()
             )
         return "; ".join(str(m) for m in exc.messages)

@@ -62,7 +62,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         return query
     context = _dashboard_context(query)
     template = (
-        "statistics/_dashboard.html"
+        "statistics/_stats.html"
         if request.headers.get("HX-Request")
         else "statistics/dashboard.html"
     )

@@ -65,6 +65,10 @@ and expanded-access values are left out)."""
 
 
 class StudyForm(forms.ModelForm):
+    """The study's own fields. A new study has no change reason (there is no change yet);
+    an edit has no duplicate override (duplicates are looked for at registration)."""
+
+    required_css_class = "required"
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
     status = forms.ChoiceField(
         label=_("Overall status"), choices=LOCAL_STATUSES, initial=Status.NOT_YET_RECRUITING
@@ -97,6 +101,19 @@ class StudyForm(forms.ModelForm):
             "eligibility_criteria": forms.Textarea(attrs={"rows": 5}),
         }
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is None:
+            del self.fields["reason"]
+        else:
+            del self.fields["allow_duplicate"]
+
+    @property
+    def main_fields(self) -> list[forms.BoundField]:
+        """The visible fields in page order; the duplicate override is shown beside the
+        duplicates it overrides, not among them."""
+        return [f for f in self.visible_fields() if f.name != "allow_duplicate"]
+
     def study_fields(self) -> dict[str, Any]:
         return {name: self.cleaned_data[name] for name in STUDY_FORM_FIELDS}
 
@@ -108,25 +125,65 @@ class StudyForm(forms.ModelForm):
         }
 
 
-def _formset(model, fields: list[str]):
-    return inlineformset_factory(Study, model, fields=fields, extra=1, can_delete=True)
+class UnitSelect(forms.Select):
+    """A unit menu whose options name their care provider, so the page can show only
+    the units of the provider chosen beside it."""
+
+    def create_option(self, name, value, label, selected, index, subindex=None, attrs=None):
+        option = super().create_option(name, value, label, selected, index, subindex, attrs)
+        instance = getattr(value, "instance", None)
+        if instance is not None:
+            option["attrs"]["data-care-provider"] = str(instance.care_provider_id)
+        return option
 
 
-SiteFormSet = _formset(
-    StudySite,
-    [
-        "region",
-        "care_provider",
-        "unit",
-        "facility_name",
-        "city",
-        "investigator",
-        "recruitment_status",
-    ],
-)
-ConditionFormSet = _formset(StudyCondition, ["icd10_code", "text"])
-InterventionFormSet = _formset(StudyIntervention, ["type", "name", "atc_code"])
-ContactFormSet = _formset(StudyContact, ["name", "role", "email", "phone"])
+class ChildForm(forms.ModelForm):
+    required_css_class = "required"
+
+
+class SiteForm(ChildForm):
+    class Meta:
+        model = StudySite
+        fields = [
+            "region",
+            "care_provider",
+            "unit",
+            "facility_name",
+            "city",
+            "investigator",
+            "recruitment_status",
+        ]
+        labels = {"region": _("Region"), "care_provider": _("Care provider"), "unit": _("Unit")}
+        help_texts = {
+            "region": "",  # the model's note is about imported registry sites
+            "unit": _("The list shows the units of the chosen care provider."),
+        }
+        widgets = {"unit": UnitSelect}
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        unit, provider = data.get("unit"), data.get("care_provider")
+        if unit is not None and unit.care_provider_id != getattr(provider, "pk", None):
+            self.add_error("unit", _("Choose a unit of the chosen care provider."))
+        return data
+
+
+def _formset(model, form=ChildForm, fields: list[str] | None = None):
+    return inlineformset_factory(Study, model, form=form, fields=fields, extra=1, can_delete=True)
+
+
+SiteFormSet = _formset(StudySite, form=SiteForm)
+ConditionFormSet = _formset(StudyCondition, fields=["icd10_code", "text"])
+InterventionFormSet = _formset(StudyIntervention, fields=["type", "name", "atc_code"])
+ContactFormSet = _formset(StudyContact, fields=["name", "role", "email", "phone"])
+
+FORMSET_TITLES = {
+    "sites": (_("Sites"), _("Site"), _("Add a site")),
+    "conditions": (_("Conditions"), _("Condition"), _("Add a condition")),
+    "interventions": (_("Interventions"), _("Intervention"), _("Add an intervention")),
+    "contacts": (_("Contacts"), _("Contact"), _("Add a contact")),
+}
+"""Per formset: the heading, the name of one row, and the label of the button adding one."""
 
 FORMSETS = {
     "sites": SiteFormSet,
@@ -187,3 +244,35 @@ class PublishForm(forms.Form):
         max_length=8,
         widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
     )
+
+
+def error_summary(form: forms.BaseForm, formsets: dict[str, Any]) -> list[tuple[str, str]]:
+    """Every error of the study form and its formsets as (message, link to the field),
+    in page order, for the summary at the top of the page."""
+    errors: list[tuple[str, str]] = []
+    for error in form.non_field_errors().as_data():
+        if error.code == "duplicate":  # the studies are listed once, beside the override
+            errors.append((str(_("Check the possible duplicates below.")), "#duplicates"))
+        else:
+            errors.extend((message, "#study-form") for message in error.messages)
+    for field in form:
+        errors.extend(
+            (f"{field.label}: {message}", f"#{field.auto_id}") for message in field.errors
+        )
+    for name, formset in formsets.items():
+        heading, row_name, _add = FORMSET_TITLES[name]
+        errors.extend(
+            (f"{heading}: {message}", f"#formset-{name}") for message in formset.non_form_errors()
+        )
+        for number, subform in enumerate(formset.forms, start=1):
+            prefix = f"{row_name} {number}"
+            errors.extend(
+                (f"{prefix}: {message}", f"#formset-{name}")
+                for message in subform.non_field_errors()
+            )
+            for field in subform:
+                errors.extend(
+                    (f"{prefix}, {field.label}: {message}", f"#{field.auto_id}")
+                    for message in field.errors
+                )
+    return errors

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -8,6 +10,7 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.cache import patch_vary_headers
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -18,13 +21,16 @@ from trialnode.organisations.http import AuthenticatedHttpRequest
 from trialnode.studies import services
 from trialnode.studies.filters import FILTERS, SORTS, FilterError, StudySearch
 from trialnode.studies.forms import (
+    FORMSET_TITLES,
     FORMSETS,
     PublishForm,
     ReturnForm,
     StatusForm,
     StudyForm,
     child_rows,
+    error_summary,
 )
+from trialnode.studies.history import history_entries
 from trialnode.studies.models import RegistrationState, Study
 
 
@@ -39,12 +45,19 @@ def search(request: HttpRequest) -> HttpResponse:
         Study.objects.visible_to(request.user).published(),
         page_size=settings.TRIALNODE_SEARCH_PAGE_SIZE,
     )
-    facets = [(f, result.facets[f.name]) for f in FILTERS if result.facets.get(f.name)]
+    facets = [
+        (f, result.facets[f.name], _without(study_search, f.name) if not f.multiple else "")
+        for f in FILTERS
+        if result.facets.get(f.name)
+    ]
+    chosen = chosen_search_terms(study_search)
     context = {
         "search": study_search,
         "result": result,
         "facets": facets,
-        "sorts": [(key, label) for key, (label, _o) in SORTS.items()],
+        "chosen": chosen,
+        "chosen_filter_count": sum(len(values) for values in study_search.values.values()),
+        "sort_options": sort_options(study_search),
         "errors": errors,
         "export_query": urlencode(study_search.query_items(sort=None)),
         "previous_url": _page_url(study_search, result.page - 1) if result.page > 1 else "",
@@ -52,10 +65,72 @@ def search(request: HttpRequest) -> HttpResponse:
             _page_url(study_search, result.page + 1) if result.page < result.page_count else ""
         ),
     }
-    template = (
-        "studies/_search_area.html" if request.headers.get("HX-Request") else "studies/search.html"
+    template = "studies/_search_form.html" if _wants_partial(request) else "studies/search.html"
+    response = render(request, template, context, status=400 if errors else 200)
+    # The page and its htmx partial share a URL: caches must keep them apart.
+    patch_vary_headers(response, ["HX-Request", "HX-History-Restore-Request"])
+    return response
+
+
+def sort_options(study_search: StudySearch) -> list[tuple[str, str, bool]]:
+    """(value, label, selected) of the sort menu. The first option is the default order
+    (relevance with search words, latest update without) and sends no value, so a new
+    search from the menu's default sorts by relevance."""
+    default = "relevance" if study_search.text else "updated"
+    options = [("", str(SORTS[default][0]), study_search.sort == default)]
+    options.extend(
+        (key, str(label), study_search.sort == key)
+        for key, (label, _order) in SORTS.items()
+        if key not in (default, "relevance")
     )
-    return render(request, template, context, status=400 if errors else 200)
+    return options
+
+
+def _wants_partial(request: HttpRequest) -> bool:
+    """An htmx update of the search form; Back on a page missing from htmx's cache
+    asks for the whole page."""
+    return bool(request.headers.get("HX-Request")) and not request.headers.get(
+        "HX-History-Restore-Request"
+    )
+
+
+@dataclass(frozen=True)
+class ChosenTerm:
+    """One choice of the searcher, shown with a link that undoes it."""
+
+    label: str
+    value: str
+    remove_url: str
+
+
+def chosen_search_terms(study_search: StudySearch) -> list[ChosenTerm]:
+    """The search words and every chosen filter value, each with the URL without it."""
+    chosen = []
+    if study_search.text:
+        chosen.append(
+            ChosenTerm(str(_("Search words")), study_search.text, _without(study_search, "q"))
+        )
+    for definition in FILTERS:
+        values = study_search.values.get(definition.name, [])
+        labels = dict(study_search.choices.get(definition.name, []))
+        for value in values:
+            remaining = [v for v in values if v != value]
+            chosen.append(
+                ChosenTerm(
+                    str(definition.label),
+                    str(labels.get(value, value)),
+                    _without(study_search, definition.name, remaining),
+                )
+            )
+    return chosen
+
+
+def _without(study_search: StudySearch, name: str, remaining: list[str] | None = None) -> str:
+    overrides: dict[str, object] = {name: remaining or None, "page": None}
+    if name == "q" and study_search.sort == "relevance":
+        overrides["sort"] = None  # relevance needs words to be relevant to
+    items = study_search.query_items(**overrides)
+    return reverse("studies:search") + ("?" + urlencode(items) if items else "")
 
 
 def _page_url(study_search: StudySearch, page: int) -> str:
@@ -103,7 +178,9 @@ def study_history(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     if not Study.objects.followable_by(request.user).filter(pk=pk).exists():
         raise PermissionDenied
     events = [readable(e, reader=request.user) for e in study_history_events(study)]
-    return render(request, "studies/history.html", {"study": study, "events": events})
+    return render(
+        request, "studies/history.html", {"study": study, "entries": history_entries(events)}
+    )
 
 
 @login_required
@@ -168,12 +245,7 @@ def study_create(request: AuthenticatedHttpRequest) -> HttpResponse:
         else:
             messages.success(request, _("The draft was saved."))
             return redirect("studies:detail", pk=study.pk)
-    return render(
-        request,
-        "studies/form.html",
-        {"form": form, "formsets": formsets, "duplicates": duplicates, "study": None},
-        status=400 if request.method == "POST" else 200,
-    )
+    return _form_page(request, form, formsets, duplicates=duplicates, study=None)
 
 
 @login_required
@@ -213,10 +285,28 @@ def study_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, _("The study was saved."))
             return redirect("studies:detail", pk=study.pk)
+    return _form_page(request, form, formsets, duplicates=[], study=study)
+
+
+def _form_page(
+    request: HttpRequest,
+    form: StudyForm,
+    formsets: dict,
+    *,
+    duplicates: list[Study],
+    study: Study | None,
+) -> HttpResponse:
+    parts = [(name, formset, *FORMSET_TITLES[name]) for name, formset in formsets.items()]
     return render(
         request,
         "studies/form.html",
-        {"form": form, "formsets": formsets, "duplicates": [], "study": study},
+        {
+            "form": form,
+            "formset_parts": parts,
+            "errors": error_summary(form, formsets) if form.is_bound else [],
+            "duplicates": duplicates,
+            "study": study,
+        },
         status=400 if request.method == "POST" else 200,
     )
 
