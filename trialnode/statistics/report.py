@@ -327,7 +327,8 @@ def _summary(
         ongoing=figures["ongoing_end"].current,
         recruiting=figures["recruiting_end"].current,
     )
-    kinds, places = [], []
+    kinds: list[str] = []
+    places: list[str] = []
     for by in (*SUMMARY_DIMENSIONS, d.Dimension.REGION):
         breakdown = found.get(by)
         if breakdown is None or (by == d.Dimension.REGION and len(breakdown.rows) < 2):
@@ -342,7 +343,7 @@ def _summary(
     if pairs and (len(pairs) == 1 or pairs[0][2] > pairs[1][2]):
         first, second, count = pairs[0]
         places.append(narrative.most_shared(first=first, second=second, count=count))
-    missing = []
+    missing: list[str] = []
     if left_out:
         missing.append(
             narrative.left_out(
