@@ -137,3 +137,11 @@ def test_every_word_is_in_the_reports_language(known_studies, language, foreign)
     footer = html[html.index("@bottom-left") : html.index("@page :first")]
     words |= set(re.findall(r"[^\W\d_]+", footer))
     assert words & foreign == set()
+
+
+def test_the_summary_names_the_most_common_value_but_not_a_tie(known_studies):
+    summary = _summary(report_html(2024, None, language="en"))
+    # 2024: A and C interventional, B observational; A breast cancer (II), B heart (IX).
+    assert "The most common study type was “Interventional”: 2 of 3 ongoing studies" in summary
+    assert "The most common sponsor type was “Academic or public”: 2 of 3" in summary
+    assert "condition area" not in summary

@@ -334,7 +334,12 @@ def _summary(
         if breakdown is None or (by == d.Dimension.REGION and len(breakdown.rows) < 2):
             continue
         stated = [row for row in breakdown.rows if row.label != str(d.UNKNOWN_LABEL)]
-        if stated and stated[0].current:
+        # A tie has no "most common".
+        if (
+            stated
+            and stated[0].current
+            and (len(stated) == 1 or stated[0].current > stated[1].current)
+        ):
             (places if by == d.Dimension.REGION else kinds).append(
                 narrative.most_common(
                     by, label=stated[0].label, count=stated[0].current, total=ongoing.current
