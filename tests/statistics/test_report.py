@@ -4,6 +4,7 @@ import re
 from html import unescape
 
 import pytest
+from django.urls import reverse
 
 from trialnode.organisations.models import Node
 from trialnode.statistics import sections
@@ -145,3 +146,26 @@ def test_the_summary_names_the_most_common_value_but_not_a_tie(known_studies):
     assert "The most common study type was “Interventional”: 2 of 3 ongoing studies" in summary
     assert "The most common sponsor type was “Academic or public”: 2 of 3" in summary
     assert "condition area" not in summary
+
+
+def test_the_command_writes_the_report_and_refuses_a_year_not_begun(
+    known_studies, tmp_path, capsys
+):
+    from trialnode.cli import main
+
+    out = tmp_path / "clinical-studies.pdf"
+    arguments = ["report", "--node", "forum-mellansverige", "--language", "en", "--out", str(out)]
+    assert main([*arguments, "--year", "2024"]) == 0
+    assert out.read_bytes().startswith(b"%PDF")
+    assert '<html lang="en">' in out.with_suffix(".html").read_text()
+    assert main([*arguments, "--year", "2999"]) == 2
+    assert "2999 has not begun" in capsys.readouterr().err
+
+
+def test_the_dashboard_shows_the_sections_in_the_same_format(client, known_studies, fake_section):
+    client.cookies["django_language"] = "sv"
+    page = client.get(reverse("statistics:dashboard"), {"year": "2024"}).content.decode()
+    section = page[page.index('id="section-fake-inquiries"') :]
+    assert f'<td class="number">1{NNBSP}234</td>' in section
+    assert '<td class="number">0,93</td>' in section
+    assert 'href="/api/v1/fake/measures"' in section

@@ -64,7 +64,7 @@ def test_the_yearly_report_can_be_made_in_english(
     assert "Clinical studies in Forum Mellansverige 2024" in html
 
 
-def test_a_report_in_an_unknown_language_is_refused_and_nothing_started(
+def test_a_report_in_an_unknown_language_or_a_future_year_is_refused_and_nothing_started(
     client, users, known_studies
 ):
     client.force_login(users.coordinator)
@@ -73,4 +73,8 @@ def test_a_report_in_an_unknown_language_is_refused_and_nothing_started(
         {"year": "2024", "node": "forum-mellansverige", "language": "de"},
     )
     assert response.status_code == 403
+    future = client.post(
+        reverse("statistics:staff"), {"year": "2999", "node": "forum-mellansverige"}
+    )
+    assert future.status_code == 403
     assert not Job.objects.exists()

@@ -107,17 +107,25 @@ def staff_dashboard(request: AuthenticatedHttpRequest) -> HttpResponse:
             "own_regions": Region.objects.filter(pk__in=regions),
             "nodes": Node.objects.filter(regions__in=regions).distinct(),
             "report_languages": REPORT_LANGUAGES.items(),
-            "report_years": range(timezone.localdate().year, timezone.localdate().year - 10, -1),
+            "report_years": report_years(),
         }
     )
     return render(request, "statistics/staff.html", context)
+
+
+def report_years() -> range:
+    """The years a yearly report can be made for: this one (so far) and the nine before."""
+    this_year = timezone.localdate().year
+    return range(this_year, this_year - 10, -1)
 
 
 def _start_report(request: AuthenticatedHttpRequest, regions: frozenset[int]) -> HttpResponse:
     year = request.POST.get("year", "")
     node = Node.objects.filter(slug=request.POST.get("node", ""), regions__in=regions).first()
     language = request.POST.get("language", "sv")
-    if not year.isdigit() or node is None or language not in REPORT_LANGUAGES:
+    if not year.isdigit() or int(year) not in report_years() or node is None:
+        raise PermissionDenied(_("Choose a year and one of your nodes."))
+    if language not in REPORT_LANGUAGES:
         raise PermissionDenied(_("Choose a year and one of your nodes."))
     job = job_start(
         kind=Job.Kind.YEARLY_REPORT,
