@@ -95,13 +95,13 @@ def test_the_reports_summary_in_words_has_the_apis_numbers(client, known_studies
         f"to {now['ongoing_this_year']} in 2024." in summary
     )
     assert (
-        f"{now['started_this_year']} studies started in 2024, "
+        f"In 2024, {now['started_this_year']} studies started, "
         f"compared with {before['started_this_year']} in 2023." in summary
     )
     assert f"({before['completed_this_year']} in 2023)" in summary
     assert now["completed_this_year"] == 0 and "No study was completed in 2024" in summary
     assert f"On 31 December 2024, {now['ongoing']} studies were ongoing." in summary
-    assert f"{now['recruiting']} of them were open for recruitment." in summary
+    assert f"Of them, {now['recruiting']} were open for recruitment." in summary
 
 
 def test_every_number_links_to_the_studies_it_counts(client, known_studies):

@@ -1,11 +1,13 @@
 """The yearly report a node can send as it is: cover, summary, sections, both languages."""
 
 import re
+from datetime import date
 from html import unescape
 
 import pytest
 from django.urls import reverse
 
+from tests.statistics.conftest import _study
 from trialnode.organisations.models import Node
 from trialnode.statistics import sections
 from trialnode.statistics.report import report_html
@@ -83,9 +85,9 @@ def test_the_summary_says_in_words_what_the_numbers_say(node):
         "Antalet pågående studier ökade med 50,0\u00a0%, från 2 under 2023 till 3 under 2024."
         in summary
     )
-    assert "2 studier startade under 2024, jämfört med 0 under 2023." in summary
+    assert "Under 2024 startade 2 studier, jämfört med 0 under 2023." in summary
     assert "Ingen studie avslutades under 2024 (1 under 2023)." in summary
-    assert "Den 31 december 2024 pågick 3 studier. 2 av dem var öppna för rekrytering." in summary
+    assert "Den 31 december 2024 pågick 3 studier. Av dem var 2 öppna för rekrytering." in summary
 
 
 def test_a_year_without_studies_has_no_empty_tables_and_says_why(known_studies):
@@ -169,3 +171,12 @@ def test_the_dashboard_shows_the_sections_in_the_same_format(client, known_studi
     assert f'<td class="number">1{NNBSP}234</td>' in section
     assert '<td class="number">0,93</td>' in section
     assert 'href="/api/v1/fake/measures"' in section
+
+
+def test_a_condition_area_is_named_in_words_without_its_chapter_number(known_studies):
+    _study("G", ["uppsala"], [(date(2024, 1, 1), "RECRUITING")], icd10="C61")
+    summary = _summary(report_html(2024, None, language="sv"))
+    assert (
+        "Det vanligaste sjukdomsområdet var ”Cancer och tumörer”: 2 av 4 pågående studier "
+        "(50,0\u00a0%)." in summary
+    )

@@ -49,10 +49,10 @@ def test_an_unchanged_number_is_said_to_be_the_same():
 
 def test_without_a_previous_year_there_is_no_percentage():
     assert _sv(narrative.ongoing_change, year=2024, count=3, before=0) == (
-        "3 studier pågick under 2024; under 2023 pågick ingen att jämföra med."
+        "Under 2024 pågick 3 studier; under 2023 pågick ingen att jämföra med."
     )
     assert _en(narrative.ongoing_change, year=2024, count=1, before=0) == (
-        "1 study was ongoing in 2024; none was ongoing in 2023 to compare with."
+        "In 2024, 1 study was ongoing; none was ongoing in 2023 to compare with."
     )
     assert _sv(narrative.ongoing_change, year=2024, count=0, before=0) == (
         "Ingen studie pågick under 2024."
@@ -62,8 +62,8 @@ def test_without_a_previous_year_there_is_no_percentage():
 @pytest.mark.parametrize(
     ("count", "swedish", "english"),
     [
-        (1, "1 studie startade under 2024", "1 study started in 2024"),
-        (2, "2 studier startade under 2024", "2 studies started in 2024"),
+        (1, "Under 2024 startade 1 studie,", "In 2024, 1 study started,"),
+        (2, "Under 2024 startade 2 studier,", "In 2024, 2 studies started,"),
         (0, "Ingen studie startade under 2024", "No study started in 2024"),
     ],
 )
@@ -76,7 +76,7 @@ def test_what_was_open_at_the_end_agrees_in_number():
     day = date(2024, 12, 31)
     assert _sv(narrative.at_end, day=day, ongoing=1, recruiting=1) == [
         "Den 31 december 2024 pågick 1 studie.",
-        "1 av dem var öppen för rekrytering.",
+        "Av dem var 1 öppen för rekrytering.",
     ]
     assert _en(narrative.at_end, day=day, ongoing=2500, recruiting=0) == [
         "On 31 December 2024, 2,500 studies were ongoing.",

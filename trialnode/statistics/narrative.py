@@ -38,9 +38,9 @@ def ongoing_change(*, year: int, count: int, before: int) -> str:
     if before == 0:
         return (
             ngettext(
-                "%(count)s study was ongoing in %(year)s; none was ongoing in %(previous)s "
+                "In %(year)s, %(count)s study was ongoing; none was ongoing in %(previous)s "
                 "to compare with.",
-                "%(count)s studies were ongoing in %(year)s; none was ongoing in %(previous)s "
+                "In %(year)s, %(count)s studies were ongoing; none was ongoing in %(previous)s "
                 "to compare with.",
                 count,
             )
@@ -70,8 +70,8 @@ def started(*, year: int, count: int, before: int) -> str:
         return _("No study started in %(year)s (%(before)s in %(previous)s).") % numbers
     return (
         ngettext(
-            "%(count)s study started in %(year)s, compared with %(before)s in %(previous)s.",
-            "%(count)s studies started in %(year)s, compared with %(before)s in %(previous)s.",
+            "In %(year)s, %(count)s study started, compared with %(before)s in %(previous)s.",
+            "In %(year)s, %(count)s studies started, compared with %(before)s in %(previous)s.",
             count,
         )
         % numbers
@@ -84,8 +84,8 @@ def completed(*, year: int, count: int, before: int) -> str:
         return _("No study was completed in %(year)s (%(before)s in %(previous)s).") % numbers
     return (
         ngettext(
-            "%(count)s study was completed in %(year)s, compared with %(before)s in %(previous)s.",
-            "%(count)s studies were completed in %(year)s, compared with %(before)s in "
+            "In %(year)s, %(count)s study was completed, compared with %(before)s in %(previous)s.",
+            "In %(year)s, %(count)s studies were completed, compared with %(before)s in "
             "%(previous)s.",
             count,
         )
@@ -110,8 +110,8 @@ def at_end(*, day: date, ongoing: int, recruiting: int) -> list[str]:
     else:
         sentences.append(
             ngettext(
-                "%(count)s of them was open for recruitment.",
-                "%(count)s of them were open for recruitment.",
+                "Of them, %(count)s was open for recruitment.",
+                "Of them, %(count)s were open for recruitment.",
                 recruiting,
             )
             % {"count": _n(recruiting)}

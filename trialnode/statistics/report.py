@@ -25,6 +25,7 @@ from trialnode.organisations.models import Node
 from trialnode.statistics import charts, engine, narrative, sections, tables
 from trialnode.statistics import definitions as d
 from trialnode.statistics.params import StatisticsQuery
+from trialnode.studies.filters import CONDITION_AREA_LABELS
 
 REPORT_DIMENSIONS = (
     d.Dimension.REGION,
@@ -46,6 +47,7 @@ COLLABORATION_ROWS = 15
 
 @dataclass(frozen=True)
 class ComparedRow:
+    key: str
     label: str
     previous: int
     current: int
@@ -98,13 +100,18 @@ def _compared_breakdown(by: str, query: StatisticsQuery, previous: d.Period) -> 
         return None
     before = d.breakdown(d.Measure.ONGOING, by, previous, query.scope)
     before_by_key = {row.key: row.value for row in before}
-    rows = [ComparedRow(row.label, before_by_key.get(row.key, 0), row.value) for row in current]
+    rows = [
+        ComparedRow(row.key, row.label, before_by_key.get(row.key, 0), row.value) for row in current
+    ]
     shown = {row.key for row in current}
-    rows += [ComparedRow(row.label, row.value, 0) for row in before if row.key not in shown]
+    rows += [
+        ComparedRow(row.key, row.label, row.value, 0) for row in before if row.key not in shown
+    ]
     title = str(d.Dimension.LABELS[by])
     total = None
     if by not in d.Dimension.PER_VALUE:
         total = ComparedRow(
+            "",
             pgettext("yearly report", "Total"),
             sum(row.previous for row in rows),
             sum(row.current for row in rows),
@@ -333,7 +340,7 @@ def _summary(
         breakdown = found.get(by)
         if breakdown is None or (by == d.Dimension.REGION and len(breakdown.rows) < 2):
             continue
-        stated = [row for row in breakdown.rows if row.label != str(d.UNKNOWN_LABEL)]
+        stated = [row for row in breakdown.rows if row.key != d.UNKNOWN_KEY]
         # A tie has no "most common".
         if (
             stated
@@ -342,7 +349,13 @@ def _summary(
         ):
             (places if by == d.Dimension.REGION else kinds).append(
                 narrative.most_common(
-                    by, label=stated[0].label, count=stated[0].current, total=ongoing.current
+                    by,
+                    # A condition area by its name in a sentence, without its chapter number.
+                    label=str(CONDITION_AREA_LABELS[stated[0].key])
+                    if by == d.Dimension.CONDITION_AREA
+                    else stated[0].label,
+                    count=stated[0].current,
+                    total=ongoing.current,
                 )
             )
     if pairs and (len(pairs) == 1 or pairs[0][2] > pairs[1][2]):
