@@ -59,6 +59,15 @@ def test_without_a_previous_year_there_is_no_percentage():
     )
 
 
+def test_a_fall_to_none_is_said_without_a_percentage():
+    assert _sv(narrative.ongoing_change, year=2025, count=0, before=1) == (
+        "Ingen studie pågick under 2025, jämfört med 1 under 2024."
+    )
+    assert _en(narrative.ongoing_change, year=2025, count=0, before=1) == (
+        "No study was ongoing in 2025, compared with 1 in 2024."
+    )
+
+
 @pytest.mark.parametrize(
     ("count", "swedish", "english"),
     [

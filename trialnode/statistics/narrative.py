@@ -35,6 +35,10 @@ def ongoing_change(*, year: int, count: int, before: int) -> str:
     numbers = {"year": year, "previous": year - 1, "count": _n(count), "before": _n(before)}
     if count == before == 0:
         return _("No study was ongoing in %(year)s.") % numbers
+    if count == 0:
+        return _("No study was ongoing in %(year)s, compared with %(before)s in %(previous)s.") % (
+            numbers
+        )
     if before == 0:
         return (
             ngettext(
