@@ -11,7 +11,7 @@ from tests.statistics.conftest import _study
 from trialnode.organisations.models import Node
 from trialnode.statistics import sections
 from trialnode.statistics.report import report_html
-from trialnode.studies.models import StudyCondition
+from trialnode.studies.models import Source, Study, StudyCondition
 
 NNBSP = "\u202f"
 
@@ -179,4 +179,14 @@ def test_a_condition_area_is_named_in_words_without_its_chapter_number(known_stu
     assert (
         "Det vanligaste sjukdomsområdet var ”Cancer och tumörer”: 2 av 4 pågående studier "
         "(50,0\u00a0%)." in summary
+    )
+
+
+def test_the_method_names_the_sources_of_the_counted_studies(known_studies):
+    Study.objects.filter(pk=known_studies["C"].pk).update(source=Source.CTGOV)
+    html = report_html(2024, None, language="sv")
+    method = _text(html[html.index('id="method"') :])
+    assert (
+        "Källor: registreringar gjorda i trialnode och ClinicalTrials.gov "
+        "(USA:s nationella medicinska bibliotek, NLM)." in method
     )

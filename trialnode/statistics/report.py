@@ -18,6 +18,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.text import get_text_list
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
@@ -26,6 +27,7 @@ from trialnode.statistics import charts, engine, narrative, sections, tables
 from trialnode.statistics import definitions as d
 from trialnode.statistics.params import StatisticsQuery
 from trialnode.studies.filters import CONDITION_AREA_LABELS
+from trialnode.studies.models import Source
 
 REPORT_DIMENSIONS = (
     d.Dimension.REGION,
@@ -172,6 +174,22 @@ def _year_series(query: StatisticsQuery) -> Series:
     )
 
 
+def _sources(scope: d.Scope) -> str:
+    """Where the counted studies come from, with the credit the registries ask for."""
+    names = {
+        Source.LOCAL: _("registrations made in trialnode"),
+        Source.CTGOV: _("ClinicalTrials.gov (U.S. National Library of Medicine)"),
+        Source.CTIS: _("EU CTIS (European Medicines Agency)"),
+    }
+    found = set(scope.population().values_list("source", flat=True).distinct())
+    listed = [str(name) for source, name in names.items() if source in found]
+    if not listed:
+        return ""
+    return _("Sources: %(sources)s.") % {
+        "sources": get_text_list(listed, pgettext("yearly report", "and"))
+    }
+
+
 def _footer_css(place: str, year: int) -> SafeString:
     """The page footer's CSS ``content``: "Page 3 of 9" in the report's language."""
     counter = _("Page %(number)s of %(total)s") % {
@@ -302,6 +320,7 @@ def report_context(year: int, node: Node | None) -> dict[str, object]:
         "sections": added_sections,
         "contents": contents,
         "footer_css": _footer_css(place, year),
+        "sources": _sources(scope),
         "generated_at": timezone.localtime(),
     }
 
