@@ -218,6 +218,11 @@ def cmd_report(args: argparse.Namespace) -> int:
             known = ", ".join(Node.objects.values_list("slug", flat=True))
             print(f"Unknown node {args.node!r}. Known nodes: {known}", file=sys.stderr)
             return 2
+    from django.utils import timezone
+
+    if args.year > timezone.localdate().year:
+        print(f"{args.year} has not begun: no report for it.", file=sys.stderr)
+        return 2
     out = Path(args.out)
     html = write_report(args.year, node, out, language=args.language)
     print(f"Wrote {out} and {html}")

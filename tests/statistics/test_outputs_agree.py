@@ -3,12 +3,14 @@
 import csv
 import io
 import re
+from html import unescape
 
 import pytest
 from django.urls import reverse
 from openpyxl import load_workbook
 
 from trialnode.organisations.models import Node
+from trialnode.statistics.formatting import format_percent
 from trialnode.statistics.report import report_html, write_report
 
 
@@ -70,9 +72,36 @@ def test_dashboard_api_csv_xlsx_and_report_agree_for_the_same_filters(client, kn
     assert re.search(rf'id="total-ongoing">{total}<', html)
     for row in region_rows["rows"]:
         assert re.search(
-            rf"<td>{row['label']}</td><td class=\"number\">\d+</td><td class=\"number\">{row['value']}</td>",
+            rf"<td>{row['label']}</td><td class=\"number\">\d+</td>"
+            rf"<td class=\"number\">{row['value']}</td>",
             html,
         )
+
+
+def test_the_reports_summary_in_words_has_the_apis_numbers(client, known_studies):
+    node = Node.objects.get(slug="forum-mellansverige")
+    regions = list(node.regions.values_list("slug", flat=True))
+    now, before = (
+        client.get("/api/v1/statistics/summary", {"date": day, "region": regions}).json()
+        for day in ("2024-12-31", "2023-12-31")
+    )
+    html = report_html(2024, node, language="en")
+    summary = unescape(html[html.index('id="summary"') : html.index('id="key-figures"')])
+    growth = format_percent(
+        100 * (now["ongoing_this_year"] - before["ongoing_this_year"]) / before["ongoing_this_year"]
+    )
+    assert (
+        f"increased by {growth}, from {before['ongoing_this_year']} in 2023 "
+        f"to {now['ongoing_this_year']} in 2024." in summary
+    )
+    assert (
+        f"In 2024, {now['started_this_year']} studies started, "
+        f"compared with {before['started_this_year']} in 2023." in summary
+    )
+    assert f"({before['completed_this_year']} in 2023)" in summary
+    assert now["completed_this_year"] == 0 and "No study was completed in 2024" in summary
+    assert f"On 31 December 2024, {now['ongoing']} studies were ongoing." in summary
+    assert f"Of them, {now['recruiting']} were open for recruitment." in summary
 
 
 def test_every_number_links_to_the_studies_it_counts(client, known_studies):

@@ -1,5 +1,7 @@
 """The staff view: the same measures with unpublished registrations, follow-up, the report job."""
 
+from pathlib import Path
+
 from django.urls import reverse
 
 from trialnode.jobs.models import Job
@@ -43,3 +45,36 @@ def test_the_yearly_report_is_made_as_a_background_job_and_downloaded(
     assert b"".join(download.streaming_content).startswith(b"%PDF")
     client.force_login(users.other_coordinator)
     assert client.get(reverse("jobs:output", args=[job.pk])).status_code == 403
+
+
+def test_the_yearly_report_can_be_made_in_english(
+    client, users, known_studies, django_capture_on_commit_callbacks, settings, tmp_path
+):
+    settings.DATA_DIR = tmp_path
+    client.force_login(users.coordinator)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            reverse("statistics:staff"),
+            {"year": "2024", "node": "forum-mellansverige", "language": "en"},
+        )
+    job = Job.objects.get(kind=Job.Kind.YEARLY_REPORT)
+    assert job.state == Job.State.DONE, job.error
+    html = Path(job.output_path).with_suffix(".html").read_text()
+    assert '<html lang="en">' in html
+    assert "Clinical studies in Forum Mellansverige 2024" in html
+
+
+def test_a_report_in_an_unknown_language_or_a_future_year_is_refused_and_nothing_started(
+    client, users, known_studies
+):
+    client.force_login(users.coordinator)
+    response = client.post(
+        reverse("statistics:staff"),
+        {"year": "2024", "node": "forum-mellansverige", "language": "de"},
+    )
+    assert response.status_code == 403
+    future = client.post(
+        reverse("statistics:staff"), {"year": "2999", "node": "forum-mellansverige"}
+    )
+    assert future.status_code == 403
+    assert not Job.objects.exists()

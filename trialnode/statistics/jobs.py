@@ -15,8 +15,10 @@ from trialnode.statistics.report import write_report
 def run_yearly_report(job: Job, report: Report) -> dict[str, Any]:
     year = int(job.params["year"])
     node = Node.objects.get(slug=job.params["node"])
+    language = job.params.get("language", "sv")
     report(None, _("Counting and drawing the report"))
-    out = output_dir() / f"kliniska-studier-{node.slug}-{year}-{job.pk}.pdf"
-    write_report(year, node, out)
+    name = "kliniska-studier" if language == "sv" else "clinical-studies"
+    out = output_dir() / f"{name}-{node.slug}-{year}-{job.pk}.pdf"
+    write_report(year, node, out, language=language)
     job.output_path = str(out)
-    return {"year": year, "node": node.slug}
+    return {"year": year, "node": node.slug, "language": language}

@@ -27,6 +27,8 @@ from trialnode.studies.filters import FilterError
 from trialnode.studies.models import Phase, SponsorType, Study, StudySite, StudyType
 
 STAFF_ROLES = (Role.COORDINATOR, Role.NODE_ADMIN, Role.AUDITOR)
+# The yearly report's languages, each named in itself.
+REPORT_LANGUAGES = {"sv": "Svenska", "en": "English"}
 
 
 def _query(request: HttpRequest, **base) -> StatisticsQuery | HttpResponse:
@@ -104,19 +106,31 @@ def staff_dashboard(request: AuthenticatedHttpRequest) -> HttpResponse:
             .count(),
             "own_regions": Region.objects.filter(pk__in=regions),
             "nodes": Node.objects.filter(regions__in=regions).distinct(),
-            "report_years": range(timezone.localdate().year, timezone.localdate().year - 10, -1),
+            "report_languages": REPORT_LANGUAGES.items(),
+            "report_years": report_years(),
         }
     )
     return render(request, "statistics/staff.html", context)
 
 
+def report_years() -> range:
+    """The years a yearly report can be made for: this one (so far) and the nine before."""
+    this_year = timezone.localdate().year
+    return range(this_year, this_year - 10, -1)
+
+
 def _start_report(request: AuthenticatedHttpRequest, regions: frozenset[int]) -> HttpResponse:
     year = request.POST.get("year", "")
     node = Node.objects.filter(slug=request.POST.get("node", ""), regions__in=regions).first()
-    if not year.isdigit() or node is None:
+    language = request.POST.get("language", "sv")
+    if not year.isdigit() or int(year) not in report_years() or node is None:
+        raise PermissionDenied(_("Choose a year and one of your nodes."))
+    if language not in REPORT_LANGUAGES:
         raise PermissionDenied(_("Choose a year and one of your nodes."))
     job = job_start(
-        kind=Job.Kind.YEARLY_REPORT, by=request.user, params={"year": int(year), "node": node.slug}
+        kind=Job.Kind.YEARLY_REPORT,
+        by=request.user,
+        params={"year": int(year), "node": node.slug, "language": language},
     )
     return redirect("jobs:detail", pk=job.pk)
 
