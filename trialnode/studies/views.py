@@ -35,10 +35,7 @@ def search(request: HttpRequest) -> HttpResponse:
     except FilterError as exc:
         errors = exc.errors
         study_search = StudySearch()
-    result = study_search.run(
-        Study.objects.visible_to(request.user).published(),
-        page_size=settings.TRIALNODE_SEARCH_PAGE_SIZE,
-    )
+    result = study_search.run_public(page_size=settings.TRIALNODE_SEARCH_PAGE_SIZE)
     facets = [(f, result.facets[f.name]) for f in FILTERS if result.facets.get(f.name)]
     context = {
         "search": study_search,
