@@ -1,19 +1,32 @@
-"""Public search API latency on PostgreSQL at 10k, 100k and 500k studies.
+"""Public search latency on PostgreSQL against a naive flat table, at 10k to 500k studies.
 
-Generates synthetic published studies (with sites, conditions and search documents) into a
-dedicated database, then times `GET /api/v1/studies` with free text, three filters and all
-facets, and the very same SQL statements run raw through the database cursor.
+Generates synthetic published studies into a dedicated database (or reuses them), then
+builds in the same database, from the same studies, the naive baseline: one row per
+published study with its titles, conditions and summary in a weighted tsvector (GIN
+index), and status, first region, type, phase and sponsor class (btree indexes); a
+search there is one results query and three facet queries. Two kinds of search:
 
-    python bench/search.py [--sizes 10000,100000,500000] [--queries 200]
+  - text + 3 filters + facets: a word and three filters the flat table can express;
+    trialnode answers with every facet, through `GET /api/v1/studies` (the whole API),
+  - broad: one word matching about 10 % of the studies, no filter.
+
+For each it prints trialnode's p50/p95, the baseline's p50/p95 (the same search as raw SQL
+over the flat table) and the ratio of the p95s. Goals: ratio <= 3; p95 <= 50 ms (text +
+filters) and <= 150 ms (broad) at 500k.
+
+    python bench/search.py [--sizes 10000,100000,500000] [--queries 200] [--reuse] [--json]
 
 Needs PostgreSQL at BENCH_DATABASE_URL (default postgres://root@127.0.0.1:5432/trialnode_bench);
-the database is dropped and recreated.
+the database is dropped and recreated unless --reuse is given (then studies are only
+added up to each size).
 """
 
 from __future__ import annotations
 
 import argparse
 import itertools
+import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -33,79 +46,182 @@ WORDS = [
     "psoriasis",
     "metformin",
     "epilepsi",
-    "heart failure",
     "migrän",
     "diabets",
     "sepsis",
 ]
+# Filters the flat table can express too: region (its first region), status, type, phase,
+# sponsor class.
 FILTERS = [
     {"region": "uppsala", "recruiting": "true", "study_type": "INTERVENTIONAL"},
-    {"region": "stockholm", "sponsor_type": "INDUSTRY", "age_group": "adults"},
+    {"region": "stockholm", "sponsor_type": "INDUSTRY", "study_type": "INTERVENTIONAL"},
     {"region": "skane", "status": "ACTIVE_NOT_RECRUITING", "phase": "PHASE3"},
-    {"condition_area": "IX", "recruiting": "true", "sex": "FEMALE"},
-    {"region": "orebro", "study_type": "OBSERVATIONAL", "age_group": "older"},
+    {"region": "vastra-gotaland", "recruiting": "true", "sponsor_type": "ACADEMIC"},
+    {"region": "orebro", "study_type": "OBSERVATIONAL", "status": "COMPLETED"},
 ]
+BROAD_CANDIDATES = ["studie", "behandling", "patienter", "cancer", "diabetes", "hjärt", "vid"]
+
+FLAT_TABLE = """
+DROP TABLE IF EXISTS bench_flat_search;
+CREATE TABLE bench_flat_search AS
+SELECT s.id,
+       setweight(to_tsvector('swedish', s.title_sv || ' ' || s.title_en), 'A')
+       || setweight(to_tsvector('swedish', coalesce(c.texts, '') || ' ' || s.summary_sv), 'B')
+       AS tsv,
+       s.status, f.region_id, s.study_type, s.phase, s.sponsor_type, s.updated_at
+FROM studies_study s
+LEFT JOIN LATERAL (SELECT string_agg(text, ' ') AS texts FROM studies_studycondition
+                   WHERE study_id = s.id) c ON true
+LEFT JOIN LATERAL (SELECT region_id FROM studies_studysite WHERE study_id = s.id
+                   ORDER BY id LIMIT 1) f ON true
+WHERE s.registration_state = 'published';
+CREATE INDEX bench_flat_tsv ON bench_flat_search USING gin (tsv);
+CREATE INDEX bench_flat_status ON bench_flat_search (status);
+CREATE INDEX bench_flat_region ON bench_flat_search (region_id);
+CREATE INDEX bench_flat_type ON bench_flat_search (study_type);
+CREATE INDEX bench_flat_phase ON bench_flat_search (phase);
+CREATE INDEX bench_flat_sponsor ON bench_flat_search (sponsor_type);
+ANALYZE bench_flat_search;
+"""
 
 
-def run(sizes: list[int], query_count: int) -> None:
-    django_on_bench_database(recreate=True)
+def _flat_statements(params: dict[str, str], regions: dict[str, int]) -> list[tuple[str, list]]:
+    """The baseline's four statements for a search: results, then three facets."""
+    where, values = [], []
+    if "q" in params:
+        where.append("tsv @@ plainto_tsquery('swedish', %s)")
+        values.append(params["q"])
+    for name, value in params.items():
+        if name == "region":
+            where.append("region_id = %s")
+            values.append(regions[value])
+        elif name == "recruiting":
+            where.append("status = 'RECRUITING'")
+        elif name in ("status", "study_type", "phase", "sponsor_type"):
+            where.append(f"{name} = %s")
+            values.append(value)
+    condition = " AND ".join(where) or "true"
+    rank = "ts_rank(tsv, plainto_tsquery('swedish', %s))" if "q" in params else "0"
+    rank_values = [params["q"]] if "q" in params else []
+    statements = [
+        (
+            f"SELECT id FROM bench_flat_search WHERE {condition} "
+            f"ORDER BY {rank} DESC, updated_at DESC, id DESC LIMIT 20",
+            [*values, *rank_values],
+        )
+    ]
+    for column in ("status", "region_id", "study_type"):
+        statements.append(
+            (
+                f"SELECT {column}, COUNT(*) FROM bench_flat_search WHERE {condition} "
+                f"GROUP BY {column}",
+                values,
+            )
+        )
+    return statements
+
+
+def _measure(client, connection, searches, regions) -> dict[str, float]:
+    def flat(params):
+        with connection.cursor() as cursor:
+            for sql, values in _flat_statements(params, regions):
+                cursor.execute(sql, values)
+                cursor.fetchall()
+
+    for params in searches[:10]:  # warm caches and plans
+        client.get("/api/v1/studies", params)
+        flat(params)
+    ours, baseline, hits = [], [], []
+    for params in searches:
+        ours.append(timed(lambda p=params: client.get("/api/v1/studies", p)))
+        baseline.append(timed(lambda p=params: flat(p)))
+    for params in searches[:20]:
+        hits.append(client.get("/api/v1/studies", params).json()["count"])
+    p50, p95 = percentiles(ours)
+    b50, b95 = percentiles(baseline)
+    return {
+        "p50_ms": round(p50, 1),
+        "p95_ms": round(p95, 1),
+        "baseline_p50_ms": round(b50, 1),
+        "baseline_p95_ms": round(b95, 1),
+        "ratio_p95": round(p95 / b95, 2),
+        "hits_per_query": round(sum(hits) / len(hits)),
+    }
+
+
+def run(sizes: list[int], query_count: int, reuse: bool) -> dict:
+    django_on_bench_database(recreate=not reuse)
     from django.db import connection
     from django.test import Client
-    from django.test.utils import CaptureQueriesContext
 
+    from trialnode.organisations.models import Region
     from trialnode.organisations.services import reference_data_load
+    from trialnode.studies.models import Study
     from trialnode.studies.synthetic import synthetic_studies_create
 
-    reference_data_load()
+    if not Region.objects.exists():
+        reference_data_load()
+    regions = dict(Region.objects.values_list("slug", "pk"))
     client = Client()
-    queries = list(
+    text_searches = list(
         itertools.islice(
             itertools.cycle([{"q": w, **f} for w, f in itertools.product(WORDS, FILTERS)]),
             query_count,
         )
     )
-    have = 0
+    results: list[dict] = []
     say(
-        f"{'studies':>8} {'API p50':>9} {'API p95':>9} {'raw p50':>9} {'raw p95':>9} "
-        f"{'ratio p50':>9} {'ratio p95':>9} {'hits/query':>10}"
+        f"{'studies':>8} {'search':<16} {'p50':>7} {'p95':>7} {'flat p50':>9} {'flat p95':>9} "
+        f"{'p95 ratio':>9} {'hits':>7}  load"
     )
     for size in sizes:
         started = time.perf_counter()
-        synthetic_studies_create(size - have, seed=size)
-        have = size
+        have = Study.objects.count()
+        if have < size:
+            synthetic_studies_create(size - have, seed=size)
         with connection.cursor() as cursor:
+            cursor.execute(FLAT_TABLE)
             cursor.execute("VACUUM ANALYZE")
-        load_seconds = time.perf_counter() - started
-
-        for params in queries[:10]:  # warm caches and plans
-            client.get("/api/v1/studies", params)
-        api_times, raw_times, hits = [], [], []
-        for params in queries:
-            with CaptureQueriesContext(connection) as captured:
-                elapsed = timed(lambda p=params: client.get("/api/v1/studies", p))
-            api_times.append(elapsed)
-            statements = [q["sql"] for q in captured.captured_queries]
-
-            def raw(statements=statements):
-                with connection.cursor() as cursor:
-                    for sql in statements:
-                        cursor.execute(sql)
-                        cursor.fetchall()
-
-            raw_times.append(timed(raw))
-            hits.append(client.get("/api/v1/studies", params).json()["count"])
-        api50, api95 = percentiles(api_times)
-        raw50, raw95 = percentiles(raw_times)
-        say(
-            f"{size:>8} {api50:>8.1f}ms {api95:>8.1f}ms {raw50:>8.1f}ms {raw95:>8.1f}ms "
-            f"{api50 / raw50:>9.2f} {api95 / raw95:>9.2f} {sum(hits) / len(hits):>10.0f}"
-            f"   (loaded in {load_seconds:.0f}s)"
-        )
+            counts = {}
+            total = Study.objects.published().count()
+            for word in BROAD_CANDIDATES:
+                cursor.execute(
+                    "SELECT COUNT(*) FROM bench_flat_search "
+                    "WHERE tsv @@ plainto_tsquery('swedish', %s)",
+                    [word],
+                )
+                counts[word] = cursor.fetchone()[0]
+        broad_word = min(counts, key=lambda w: abs(counts[w] / max(total, 1) - 0.10))
+        prepare_seconds = time.perf_counter() - started
+        broad_searches = [{"q": broad_word}] * max(20, query_count // 4)
+        for name, searches in (("text+3 filters", text_searches), ("broad", broad_searches)):
+            figures = _measure(client, connection, searches, regions)
+            load = os.getloadavg()[0]
+            say(
+                f"{size:>8} {name:<16} {figures['p50_ms']:>6.1f}ms {figures['p95_ms']:>6.1f}ms "
+                f"{figures['baseline_p50_ms']:>8.1f}ms {figures['baseline_p95_ms']:>8.1f}ms "
+                f"{figures['ratio_p95']:>9.2f} {figures['hits_per_query']:>7}  {load:.2f}"
+            )
+            results.append(
+                {
+                    "studies": size,
+                    "search": name,
+                    **figures,
+                    "load": round(load, 2),
+                    "word": broad_word if name == "broad" else None,
+                    "prepare_s": round(prepare_seconds),
+                }
+            )
+    return {"benchmark": "search", "results": results}
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10000,100000,500000")
     parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--reuse", action="store_true", help="keep the studies already there")
+    parser.add_argument("--json", action="store_true", help="end with one JSON object")
     arguments = parser.parse_args()
-    run([int(s) for s in arguments.sizes.split(",")], arguments.queries)
+    outcome = run([int(s) for s in arguments.sizes.split(",")], arguments.queries, arguments.reuse)
+    if arguments.json:
+        print(json.dumps(outcome), flush=True)

@@ -45,25 +45,84 @@ def _reset_database() -> None:
         call_command("flush", interactive=False, verbosity=0)
 
 
-def _serve(host: str, port: int, *, worker: bool = True) -> int:
-    """Serve the web application, with a job worker beside it unless told otherwise."""
+def default_workers() -> int:
+    """One web worker process per core the server may use."""
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1)
+
+
+def _serve(
+    host: str,
+    port: int,
+    *,
+    worker: bool = True,
+    workers: int | None = None,
+    threads: int = 4,
+) -> int:
+    """Serve the web application with gunicorn (``workers`` processes of ``threads``
+    threads), with a job worker beside it unless told otherwise.
+
+    SIGTERM or SIGINT stops the server, its worker processes and the job worker with
+    everything it started (it runs in its own process group).
+    """
+    import signal
     import subprocess
 
     from django.conf import settings
-    from waitress import serve
+    from django.db import connections
+    from gunicorn.app.base import BaseApplication
 
     from trialnode.wsgi import application
 
     if host not in settings.ALLOWED_HOSTS and "*" not in settings.ALLOWED_HOSTS:
         settings.ALLOWED_HOSTS.append(host)
-    process = subprocess.Popen([sys.executable, "-m", "trialnode", "worker"]) if worker else None
-    print(f"trialnode serves on http://{host}:{port}/ (Ctrl+C stops)", flush=True)
-    try:
-        serve(application, host=host, port=port, threads=8, ident="trialnode")
-    finally:
-        if process is not None:
-            process.terminate()
-            process.wait(timeout=30)
+    jobs: list[subprocess.Popen] = []
+
+    def start_jobs(server) -> None:
+        if worker:
+            jobs.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "trialnode", "worker"], start_new_session=True
+                )
+            )
+        print(f"trialnode serves on http://{host}:{port}/ (Ctrl+C stops)", flush=True)
+
+    def stop_jobs(server) -> None:
+        for process in jobs:
+            try:
+                os.killpg(process.pid, signal.SIGTERM)
+                process.wait(timeout=30)
+            except ProcessLookupError:
+                pass
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+
+    options = {
+        "bind": f"{host}:{port}",
+        "workers": workers or default_workers(),
+        "worker_class": "gthread",
+        "threads": threads,
+        "preload_app": True,
+        "proc_name": "trialnode",
+        "accesslog": None,
+        "errorlog": "-",
+        "loglevel": "warning",
+        "graceful_timeout": 10,
+        "when_ready": start_jobs,
+        "on_exit": stop_jobs,
+    }
+
+    class Server(BaseApplication):
+        def load_config(self) -> None:
+            for name, value in options.items():
+                self.cfg.set(name, value)
+
+        def load(self):
+            return application
+
+    # Each worker opens its own database connections after the fork.
+    connections.close_all()
+    Server().run()
     return 0
 
 
@@ -125,7 +184,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
-    return _serve(args.host, args.port, worker=not args.no_worker)
+    return _serve(
+        args.host,
+        args.port,
+        worker=not args.no_worker,
+        workers=args.workers,
+        threads=args.threads,
+    )
 
 
 def cmd_manage(args: argparse.Namespace) -> int:
@@ -373,6 +438,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--no-worker", action="store_true", help="run jobs elsewhere")
+    serve.add_argument(
+        "--workers", type=int, default=None, help="web worker processes (default: one per core)"
+    )
+    serve.add_argument("--threads", type=int, default=4, help="threads per web worker")
     serve.set_defaults(func=cmd_serve)
 
     worker = commands.add_parser("worker", help="run queued background jobs")

@@ -304,7 +304,7 @@ def list_studies(
 ):
     """Filters take several values (repeated or comma-separated); unknown values give 400."""
     search = StudySearch.from_params(request.GET)
-    result = search.run(Study.objects.published(), page_size=settings.TRIALNODE_SEARCH_PAGE_SIZE)
+    result = search.run_public(page_size=settings.TRIALNODE_SEARCH_PAGE_SIZE)
     return {
         "count": result.count,
         "page": result.page,

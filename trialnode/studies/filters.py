@@ -18,8 +18,10 @@ from django.db.models.functions import Coalesce, Lower, NullIf
 from django.utils.translation import gettext_lazy as _
 
 from trialnode.organisations.models import CareProvider, Region
+from trialnode.studies import searchrows
 from trialnode.studies.models import (
     Phase,
+    PublicSearchRow,
     Sex,
     SponsorType,
     Status,
@@ -129,9 +131,21 @@ class JoinFacet:
     where: str = "1 = 1"
 
 
+@dataclass(frozen=True)
+class ArrayFacet:
+    """Counts per element of an array column of the public search rows."""
+
+    column: str
+
+
 @dataclass
 class Filter:
-    """One search dimension: how to parse it, apply it and count its values."""
+    """One search dimension: how to parse it, apply it and count its values.
+
+    ``condition`` and ``facet`` apply to studies; ``row_condition`` and ``row_facet`` to
+    the public search rows (``PublicSearchRow``), where they differ: the rows carry the
+    same columns as the study, and arrays for what the study has several of.
+    """
 
     name: str
     label: Any
@@ -140,6 +154,16 @@ class Filter:
     facet: FieldFacet | ConditionFacet | JoinFacet
     multiple: bool = True
     canonical: Callable[[str], str] = field(default=lambda value: value)
+    row_condition: Callable[[list[str]], Q] | None = None
+    row_facet: FieldFacet | ConditionFacet | ArrayFacet | None = None
+
+    def condition_on(self, values: list[str], *, rows: bool) -> Q:
+        if rows and self.row_condition is not None:
+            return self.row_condition(values)
+        return self.condition(values)
+
+    def facet_on(self, *, rows: bool) -> FieldFacet | ConditionFacet | JoinFacet | ArrayFacet:
+        return self.row_facet if rows and self.row_facet is not None else self.facet
 
     def parse(self, raw: list[str], allowed: set[str]) -> list[str]:
         values = [self.canonical(v.strip()) for item in raw for v in item.split(",") if v.strip()]
@@ -222,11 +246,13 @@ FILTERS: list[Filter] = [
         choices=_region_choices,
         condition=lambda values: _has_site(region__slug__in=values),
         facet=JoinFacet(
-            joins="JOIN studies_studysite s ON s.study_id = m.id "
+            joins="JOIN studies_studysite s ON s.study_id = m.pk "
             "JOIN organisations_region r ON r.id = s.region_id",
             value="r.slug",
         ),
         canonical=_lower,
+        row_condition=lambda values: Q(regions__overlap=values),
+        row_facet=ArrayFacet("regions"),
     ),
     Filter(
         name="care_provider",
@@ -234,11 +260,13 @@ FILTERS: list[Filter] = [
         choices=_provider_choices,
         condition=lambda values: _has_site(care_provider__slug__in=values),
         facet=JoinFacet(
-            joins="JOIN studies_studysite s ON s.study_id = m.id "
+            joins="JOIN studies_studysite s ON s.study_id = m.pk "
             "JOIN organisations_careprovider p ON p.id = s.care_provider_id",
             value="p.slug",
         ),
         canonical=_lower,
+        row_condition=lambda values: Q(care_providers__overlap=values),
+        row_facet=ArrayFacet("care_providers"),
     ),
     Filter(
         name="study_type",
@@ -272,11 +300,13 @@ FILTERS: list[Filter] = [
             Exists(StudyCondition.objects.filter(study=OuterRef("pk"), chapter__in=values))
         ),
         facet=JoinFacet(
-            joins="JOIN studies_studycondition c ON c.study_id = m.id",
+            joins="JOIN studies_studycondition c ON c.study_id = m.pk",
             value="c.chapter",
             where="c.chapter <> ''",
         ),
         canonical=_upper,
+        row_condition=lambda values: Q(condition_areas__overlap=values),
+        row_facet=ArrayFacet("condition_areas"),
     ),
     Filter(
         name="age_group",
@@ -382,8 +412,9 @@ class StudySearch:
         self, base: QuerySet[Study], *, page_size: int, with_facets: bool = True
     ) -> SearchResult:
         text_query = TextQuery.parse(self.text) if self.text else TextQuery(())
+        matched = text_query.filter(base) if text_query else base
         if with_facets:
-            counts = self._facet_counts(base, text_query)
+            counts = self._facet_counts(matched, rows=False)
             count = counts.pop("__count", {}).get("", 0)
         else:
             counts = {}
@@ -403,6 +434,48 @@ class StudySearch:
                 offset : offset + page_size
             ]
         )
+        return self._result(count, counts, page, page_size=page_size, with_facets=with_facets)
+
+    def run_public(self, *, page_size: int, with_facets: bool = True) -> SearchResult:
+        """``run`` over every published study; on PostgreSQL it reads the public search
+        rows (one narrow table) instead of the studies, with the same results."""
+        if not searchrows.maintained():
+            return self.run(Study.objects.published(), page_size=page_size, with_facets=with_facets)
+        text_query = TextQuery.parse(self.text) if self.text else TextQuery(())
+        tsquery = text_query.tsquery_text() if text_query else ""
+        rows: QuerySet[PublicSearchRow] = PublicSearchRow.objects.all()
+        matched = text_query.filter_rows(rows, tsquery) if text_query else rows
+        filtered = matched
+        for name, values in self.values.items():
+            filtered = filtered.filter(FILTERS_BY_NAME[name].condition_on(values, rows=True))
+        if with_facets:
+            counts = self._facet_counts(matched, rows=True)
+            count = counts.pop("__count", {}).get("", 0)
+        else:
+            counts = {}
+            count = filtered.count()
+        sort = self.sort if text_query or self.sort != "relevance" else "updated"
+        # The rows' primary key is the study's: "id" orders by it.
+        ordering = [o.replace("id", "pk") if o.lstrip("-") == "id" else o for o in SORTS[sort][1]]
+        if sort == "relevance":
+            filtered = filtered.annotate(rank=TextQuery.rank_rows(tsquery))
+        offset = (self.page - 1) * page_size
+        ids = list(
+            filtered.order_by(*ordering).values_list("pk", flat=True)[offset : offset + page_size]
+        )
+        found = Study.objects.filter(pk__in=ids).prefetch_related("sites__region").in_bulk()
+        page = [found[pk] for pk in ids if pk in found]
+        return self._result(count, counts, page, page_size=page_size, with_facets=with_facets)
+
+    def _result(
+        self,
+        count: int,
+        counts: dict[str, dict[str, int]],
+        page: list[Study],
+        *,
+        page_size: int,
+        with_facets: bool,
+    ) -> SearchResult:
         facets: dict[str, list[FacetValue]] = {}
         for definition in FILTERS if with_facets else []:
             found = counts.get(definition.name, {})
@@ -422,30 +495,29 @@ class StudySearch:
             count=count, page=self.page, page_size=page_size, studies=page, facets=facets
         )
 
-    def _facet_counts(
-        self, base: QuerySet[Study], text_query: TextQuery
-    ) -> dict[str, dict[str, int]]:
+    def _facet_counts(self, matched: QuerySet, *, rows: bool) -> dict[str, dict[str, int]]:
         """The total and every facet's counts, in one statement.
 
-        The studies matching the text are materialised once, with a flag per active
-        filter; each facet then counts over the rows meeting every other active filter.
+        ``matched``: the studies (or, with ``rows``, the public search rows) matching the
+        text. They are materialised once, with a flag per active filter; each facet then
+        counts over the rows meeting every other active filter.
         """
-        matched = text_query.filter(base) if text_query else base
+        specs = {d.name: d.facet_on(rows=rows) for d in FILTERS}
         flags = {
             f"f_{name}": ExpressionWrapper(
-                FILTERS_BY_NAME[name].condition(values), output_field=BooleanField()
+                FILTERS_BY_NAME[name].condition_on(values, rows=rows), output_field=BooleanField()
             )
             for name, values in self.values.items()
         }
         conditions = {
-            f"c_{definition.name}_{value}": ExpressionWrapper(q, output_field=BooleanField())
-            for definition in FILTERS
-            if isinstance(definition.facet, ConditionFacet)
-            for value, q in definition.facet.conditions.items()
+            f"c_{name}_{value}": ExpressionWrapper(q, output_field=BooleanField())
+            for name, spec in specs.items()
+            if isinstance(spec, ConditionFacet)
+            for value, q in spec.conditions.items()
         }
         columns = [
-            "id",
-            *sorted({d.facet.column for d in FILTERS if isinstance(d.facet, FieldFacet)}),
+            "pk",
+            *sorted({s.column for s in specs.values() if isinstance(s, FieldFacet | ArrayFacet)}),
         ]
         matched = matched.order_by().annotate(**flags, **conditions)
         matched = matched.values(*columns, *flags, *conditions)
@@ -457,9 +529,14 @@ class StudySearch:
             return " AND ".join(kept) or "1 = 1"
 
         parts = [f"SELECT '__count', '', COUNT(*) FROM matched m WHERE {others('')}"]
-        for definition in FILTERS:
-            spec, where, name = definition.facet, others(definition.name), definition.name
-            if isinstance(spec, FieldFacet):
+        for name, spec in specs.items():
+            where = others(name)
+            if isinstance(spec, ArrayFacet):
+                parts.append(
+                    f"SELECT '{name}', v, COUNT(*) FROM matched m "
+                    f"CROSS JOIN LATERAL unnest(m.{spec.column}) AS v WHERE {where} GROUP BY v"
+                )
+            elif isinstance(spec, FieldFacet):
                 parts.append(
                     f"SELECT '{name}', m.{spec.column}, COUNT(*) FROM matched m "
                     f"WHERE {where} GROUP BY m.{spec.column}"
@@ -472,7 +549,7 @@ class StudySearch:
                     )
             else:
                 parts.append(
-                    f"SELECT '{name}', {spec.value}, COUNT(DISTINCT m.id) FROM matched m "
+                    f"SELECT '{name}', {spec.value}, COUNT(DISTINCT m.pk) FROM matched m "
                     f"{spec.joins} WHERE {where} AND {spec.where} GROUP BY {spec.value}"
                 )
         sql = (

@@ -7,6 +7,8 @@ from datetime import date, timedelta
 from typing import ClassVar
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.search import SearchVectorField
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator
 from django.db import models
@@ -570,6 +572,46 @@ class StudySearchDocument(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class PublicSearchRow(models.Model):
+    """One narrow row per published study: everything the public search matches, filters,
+    counts and sorts by, so that a search reads one table (PostgreSQL only).
+
+    The text vector is copied from the study's search document; regions, care providers
+    and condition areas are arrays. ``studies.searchrows`` keeps the rows in step with the
+    studies (after every save of a study, its sites or conditions, and every re-index) and
+    rebuilds them all (``rebuild_derived_data``). On SQLite the table does not exist and
+    the search reads the studies themselves.
+    """
+
+    audit_exempt = "derived from audited study records and rebuilt from them"
+
+    study = models.OneToOneField(
+        Study, on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    tsv = SearchVectorField()
+    status = models.CharField(max_length=30)
+    study_type = models.CharField(max_length=20)
+    phase = models.CharField(max_length=20)
+    sponsor_type = models.CharField(max_length=10)
+    sex = models.CharField(max_length=6)
+    healthy_volunteers = models.BooleanField()
+    min_age_years = models.SmallIntegerField(null=True)
+    max_age_years = models.SmallIntegerField(null=True)
+    start_date = models.DateField(null=True)
+    updated_at = models.DateTimeField()
+    title_sort = models.TextField()
+    regions = ArrayField(models.TextField())
+    care_providers = ArrayField(models.TextField())
+    condition_areas = ArrayField(models.TextField())
+
+    class Meta:
+        managed = False
+        db_table = "studies_publicsearchrow"
+
+    def __str__(self) -> str:
+        return str(self.study_id)
 
 
 class SearchTerm(models.Model):

@@ -1,4 +1,5 @@
-"""Keep each study's status periods and condition areas in step, whatever saved it.
+"""Keep each study's status periods, condition areas and public search row in step,
+whatever saved it.
 
 Bulk inserts send no signals: code that bulk-creates studies, status changes or
 conditions calls ``spans.refresh_spans`` and ``concepts.refresh_condition_areas``
@@ -7,11 +8,12 @@ itself (the registry import and the synthetic generator do).
 
 from __future__ import annotations
 
-from django.db.models.signals import post_delete, post_save
+from django.db.models.signals import post_delete, post_save, pre_delete
 from django.dispatch import receiver
 
 from trialnode.studies.concepts import refresh_condition_areas
-from trialnode.studies.models import Study, StudyCondition, StudyStatusChange
+from trialnode.studies.models import Study, StudyCondition, StudySite, StudyStatusChange
+from trialnode.studies.searchrows import refresh_search_rows
 from trialnode.studies.spans import refresh_spans
 
 
@@ -25,6 +27,26 @@ def status_history_changed(sender, instance: StudyStatusChange, **kwargs) -> Non
 @receiver(post_delete, sender=StudyCondition)
 def condition_changed(sender, instance: StudyCondition, **kwargs) -> None:
     refresh_condition_areas([instance.study_id])
+    refresh_search_rows([instance.study_id])
+
+
+@receiver(post_save, sender=StudySite)
+@receiver(post_delete, sender=StudySite)
+def site_changed(sender, instance: StudySite, **kwargs) -> None:
+    refresh_search_rows([instance.study_id])
+
+
+@receiver(pre_delete, sender=Study)
+def study_deleting(sender, instance: Study, **kwargs) -> None:
+    # Records marked as the same study become visible on their own once it is gone.
+    instance._same_study_ids = list(  # type: ignore[attr-defined]
+        instance.duplicates.values_list("pk", flat=True)
+    )
+
+
+@receiver(post_delete, sender=Study)
+def study_deleted(sender, instance: Study, **kwargs) -> None:
+    refresh_search_rows(getattr(instance, "_same_study_ids", []))
 
 
 SPAN_INPUTS = ("start_date", "completion_date", "source")
@@ -33,6 +55,7 @@ AREA_INPUTS = ("mesh_terms", "therapeutic_area")
 
 @receiver(post_save, sender=Study)
 def study_saved(sender, instance: Study, created: bool, **kwargs) -> None:
+    refresh_search_rows([instance.pk])
     # The dates and the source decide how an imported record's history is filled in; a
     # new study has no history yet (its first status change refreshes the periods).
     before = getattr(instance, "_audit_loaded", None)

@@ -41,10 +41,7 @@ def search(request: HttpRequest) -> HttpResponse:
     except FilterError as exc:
         errors = exc.errors
         study_search = StudySearch()
-    result = study_search.run(
-        Study.objects.visible_to(request.user).published(),
-        page_size=settings.TRIALNODE_SEARCH_PAGE_SIZE,
-    )
+    result = study_search.run_public(page_size=settings.TRIALNODE_SEARCH_PAGE_SIZE)
     facets = [
         (f, result.facets[f.name], _without(study_search, f.name) if not f.multiple else "")
         for f in FILTERS

@@ -1,0 +1,89 @@
+"""The public search finds the same studies, in the same order and with the same facet
+counts, whether it reads the narrow public search rows or the studies themselves; and
+the rows follow every change that decides what the public sees."""
+
+import pytest
+from django.db import connection
+
+from trialnode.organisations.models import Region
+from trialnode.studies.filters import StudySearch
+from trialnode.studies.models import RegistrationState, Study, StudyCondition, StudySite
+from trialnode.studies.searchrows import rebuild_search_rows
+from trialnode.studies.synthetic import synthetic_studies_create
+
+pytestmark = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="the rows exist on PostgreSQL only"
+)
+
+SEARCHES = [
+    {},
+    {"q": "diabetes"},
+    {"q": "diabets"},
+    {"q": "hjärtsvikt", "region": "uppsala"},
+    {"q": "cancer", "recruiting": "true", "sort": "title"},
+    {"q": "heart failure", "phase": "PHASE3,PHASE2", "age_group": "adults"},
+    {"region": "stockholm,skane", "sponsor_type": "INDUSTRY", "sort": "start"},
+    {"condition_area": "IX", "sex": "FEMALE", "sort": "updated"},
+    {"care_provider": "sus", "healthy_volunteers": "true"},
+    {"status": "COMPLETED,RECRUITING", "study_type": "OBSERVATIONAL", "page": "2"},
+    {"q": "studie", "age_group": "children,older", "recruiting": "false"},
+    {"q": "metformin astma"},
+]
+
+
+def _outcome(result):
+    facets = {
+        name: [(f.value, f.count, f.selected) for f in values]
+        for name, values in result.facets.items()
+    }
+    return result.count, [s.pk for s in result.studies], facets
+
+
+def assert_same_results():
+    for params in SEARCHES:
+        search = StudySearch.from_params(params)
+        with_rows = search.run_public(page_size=10)
+        without = search.run(Study.objects.published(), page_size=10)
+        assert _outcome(with_rows) == _outcome(without), params
+
+
+@pytest.fixture
+def studies(make_study):
+    synthetic_studies_create(160, seed=7)
+    make_study(title_sv="Opublicerad hjärtsviktsstudie", registration_state="submitted")
+    make_study(title_sv="Hjärtsvikt utan sökdokument", icd10=("I50.9",), providers=("sus",))
+
+
+def test_searches_give_the_same_results_with_and_without_the_rows(studies):
+    assert_same_results()
+
+
+def test_the_rows_follow_publication_sites_conditions_and_same_study_marks(studies):
+    submitted = Study.objects.get(title_sv="Opublicerad hjärtsviktsstudie")
+    submitted.registration_state = RegistrationState.PUBLISHED
+    submitted.save()
+    assert_same_results()
+
+    first, second = Study.objects.published().order_by("pk")[:2]
+    second.duplicate_of = first
+    second.save()
+    assert_same_results()
+    first.registration_state = RegistrationState.RETURNED
+    first.save()  # its twin is shown on its own again
+    assert_same_results()
+
+    site = StudySite.objects.filter(study__in=Study.objects.published()).first()
+    site.region = Region.objects.get(slug="norrbotten")
+    site.save()
+    StudyCondition.objects.create(study=site.study, icd10_code="I21.9", text="Hjärtinfarkt")
+    assert_same_results()
+
+    first.delete()
+    assert_same_results()
+
+
+def test_rebuilding_gives_the_rows_the_changes_kept_in_step(studies):
+    before = [_outcome(StudySearch.from_params(p).run_public(page_size=10)) for p in SEARCHES]
+    rebuild_search_rows()
+    after = [_outcome(StudySearch.from_params(p).run_public(page_size=10)) for p in SEARCHES]
+    assert before == after
