@@ -1,0 +1,103 @@
+"""The feasibility section of the statistics dashboard and the yearly report: the same
+measures as ``GET /api/v1/feasibility/measures``."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext as _
+
+from trialnode.feasibility.models import InquiryKind, SponsorOrganisation
+from trialnode.feasibility.selectors import Measures, measures, node_measures, region_ids_of
+from trialnode.statistics.sections import Cell, Section, SectionTable
+
+
+def _percent(value: float) -> float:
+    return round(100 * value, 1)
+
+
+def _row(name: str, m: Measures) -> tuple[Cell, ...]:
+    return (
+        name,
+        m.inquiries,
+        m.dispatched,
+        _percent(m.dispatch_rate),
+        m.days_to_dispatch["median"],
+        m.days_to_dispatch["p90"],
+        m.days_to_first_answer["median"],
+        m.days_to_first_answer["p90"],
+        m.with_positive_answer,
+        _percent(m.answer_rate),
+    )
+
+
+def feasibility_section(year: int, regions: tuple[str, ...]) -> Section | None:
+    scope = region_ids_of(regions)
+    total = measures(year, scope)
+    if not total.inquiries:
+        return None
+    header = (
+        _("Scope"),
+        _("Inquiries"),
+        _("Dispatched"),
+        _("Dispatch rate (%)"),
+        _("Days to dispatch, median"),
+        _("Days to dispatch, 90th percentile"),
+        _("Days to first answer, median"),
+        _("Days to first answer, 90th percentile"),
+        _("With a positive answer"),
+        _("Answer rate of recipients (%)"),
+    )
+    place = _("Selected regions") if scope is not None else _("Sweden")
+    rows = [_row(place, total)]
+    if scope is None:
+        rows = [_row(node.name, m) for node, m in node_measures(year) if m.inquiries] + rows
+    kinds = dict(InquiryKind.choices)
+    sponsor_kinds = dict(SponsorOrganisation.Kind.choices)
+    tables = (
+        SectionTable(
+            key="feasibility-measures",
+            caption=_("Feasibility inquiries submitted in %(year)s") % {"year": year},
+            header=header,
+            rows=tuple(rows),
+            note=_(
+                "A node counts the inquiries that ask its regions; dispatch, times and answers "
+                "count its own units. Days from submission."
+            ),
+        ),
+        SectionTable(
+            key="feasibility-kinds",
+            caption=_("Inquiries by type and by sponsor type"),
+            header=(_("Type"), _("Inquiries")),
+            rows=tuple(
+                [(str(kinds.get(k, k)), n) for k, n in total.by_kind.items()]
+                + [(str(sponsor_kinds.get(k, k)), n) for k, n in total.by_sponsor_type.items()]
+            ),
+        ),
+        SectionTable(
+            key="feasibility-areas",
+            caption=_("Inquiries by therapy area (ICD-10 chapter)"),
+            header=(_("ICD-10 chapter"), _("Inquiries")),
+            rows=tuple((area, n) for area, n in total.by_therapy_area.items()),
+        ),
+    )
+    summary = (
+        _(
+            "%(inquiries)s feasibility inquiries were submitted in %(year)s; %(dispatched)s "
+            "(%(rate)s %%) were sent to at least one unit, and %(positive)s had at least one "
+            "positive answer."
+        )
+        % {
+            "inquiries": total.inquiries,
+            "year": year,
+            "dispatched": total.dispatched,
+            "rate": _percent(total.dispatch_rate),
+            "positive": total.with_positive_answer,
+        },
+    )
+    query = f"?year={year}"
+    return Section(
+        key="feasibility",
+        title=_("Feasibility inquiries"),
+        summary=summary,
+        tables=tables,
+        api_url="/api/v1/feasibility/measures" + query,
+    )
