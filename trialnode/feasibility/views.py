@@ -11,7 +11,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from trialnode.core.spreadsheets import xlsx_response
 from trialnode.feasibility import conf, selectors, services
@@ -212,6 +212,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
+@require_GET
 @never_cache
 def synopsis(request: HttpRequest, pk: int) -> FileResponse:
     inquiry = _visible(request, pk)
@@ -356,6 +357,7 @@ def close(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
+@require_GET
 def answers_download(request: HttpRequest, pk: int) -> HttpResponse:
     """Every answer of an inquiry as a spreadsheet (through the shared safe writer)."""
     inquiry = _visible(request, pk)
@@ -485,6 +487,7 @@ def answer(request: HttpRequest, recipient_id: int, token: str) -> HttpResponse:
     )
 
 
+@require_GET
 @never_cache
 def answer_synopsis(request: HttpRequest, recipient_id: int, token: str) -> HttpResponse:
     try:
