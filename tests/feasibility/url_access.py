@@ -12,9 +12,7 @@ import datetime as dt
 from tests.urlaccess import EVERYONE, FACTORIES, LOGGED_IN, only, read, read_write, write
 
 SPONSOR = only("sponsor")
-STAFF = only(
-    "coordinator", "other_coordinator", "node_admin", "other_node_admin", "superuser"
-)
+STAFF = only("coordinator", "other_coordinator", "node_admin", "other_node_admin", "superuser")
 USERS = SPONSOR | STAFF
 SEES = only("sponsor", "coordinator", "node_admin", "superuser")
 HANDLES = only("coordinator", "superuser")
