@@ -11,8 +11,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from trialnode.counts.demo import load_counts_demo
-from trialnode.feasibility.demo import load_feasibility_demo
 from trialnode.env import sample_data_dir
+from trialnode.feasibility.demo import load_feasibility_demo
 from trialnode.interop.ctgov import import_records
 from trialnode.interop.files import import_ctis_paths, iter_path_records
 from trialnode.interop.linking import suggest_links

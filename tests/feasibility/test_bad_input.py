@@ -23,7 +23,9 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def two_links(users, organisation, directory, national_coordinator, monkeypatch):
     """A dispatched inquiry with two recipients and their tokens."""
-    tokens = iter(["token-of-the-uppsala-unit-0001", "token-of-the-orebro-unit-0002", "new-link-0003"])
+    tokens = iter(
+        ["token-of-the-uppsala-unit-0001", "token-of-the-orebro-unit-0002", "new-link-0003"]
+    )
     monkeypatch.setattr(services.secrets, "token_urlsafe", lambda n: next(tokens))
     inquiry = submit_site(users.sponsor)
     services.inquiry_triage(inquiry=inquiry, by=national_coordinator)
@@ -32,7 +34,11 @@ def two_links(users, organisation, directory, national_coordinator, monkeypatch)
         by=national_coordinator,
         entries=[directory["uppsala_heart"], directory["orebro_heart"]],
     )
-    return inquiry, (first, "token-of-the-uppsala-unit-0001"), (second, "token-of-the-orebro-unit-0002")
+    return (
+        inquiry,
+        (first, "token-of-the-uppsala-unit-0001"),
+        (second, "token-of-the-orebro-unit-0002"),
+    )
 
 
 def _post_answer(recipient_id: int, token: str, **answer):
@@ -87,7 +93,9 @@ def test_an_unknown_link_is_refused(two_links):
 def test_an_answer_after_the_reply_date_is_refused_and_changes_nothing(two_links):
     inquiry, (recipient, token), _ = two_links
     # The link itself is still valid; the inquiry's reply date has passed.
-    Inquiry.objects.filter(pk=inquiry.pk).update(reply_by=timezone.localdate() - dt.timedelta(days=1))
+    Inquiry.objects.filter(pk=inquiry.pk).update(
+        reply_by=timezone.localdate() - dt.timedelta(days=1)
+    )
     before = AuditEvent.objects.count()
     response = _post_answer(recipient.pk, token)
     assert response.status_code == 403
@@ -169,9 +177,7 @@ def test_a_synopsis_larger_than_the_limit_is_refused_on_the_page(users, organisa
     assert not list(services.synopsis_dir().iterdir())
 
 
-def test_a_sponsor_cannot_reach_another_sponsors_inquiry_by_id(
-    users, organisation, other_sponsor
-):
+def test_a_sponsor_cannot_reach_another_sponsors_inquiry_by_id(users, organisation, other_sponsor):
     inquiry = submit_country(users.sponsor)
     client = Client()
     client.force_login(other_sponsor)

@@ -89,7 +89,11 @@ def test_the_dashboard_section_shows_the_api_numbers_per_node_and_nationally(
             assert node.name not in rows
             continue
         row = rows[node.name]
-        assert row[1:4] == (api["inquiries"], api["dispatched"], round(100 * api["dispatch_rate"], 1))
+        assert row[1:4] == (
+            api["inquiries"],
+            api["dispatched"],
+            round(100 * api["dispatch_rate"], 1),
+        )
         assert row[4:8] == (
             api["days_to_dispatch"]["median"],
             api["days_to_dispatch"]["p90"],
@@ -155,14 +159,22 @@ def test_a_sponsor_submits_and_a_coordinator_dispatches_through_the_api(
     read = sponsor.get(base).json()
     assert read["state"] == "dispatched" and read["answers"][0]["response"] == ""
     # The sponsor may not dispatch; a bad body is a 400; no token is a 401.
-    assert sponsor.post(f"{base}/dispatch", {"entry_ids": proposed}, content_type="application/json").status_code == 403
-    assert coordinator.post(f"{base}/dispatch", {"entry_ids": []}, content_type="application/json").status_code == 400
+    assert (
+        sponsor.post(
+            f"{base}/dispatch", {"entry_ids": proposed}, content_type="application/json"
+        ).status_code
+        == 403
+    )
+    assert (
+        coordinator.post(
+            f"{base}/dispatch", {"entry_ids": []}, content_type="application/json"
+        ).status_code
+        == 400
+    )
     assert Client().get(base).status_code == 401
 
 
-def test_a_submission_without_a_synopsis_or_targets_is_refused_through_the_api(
-    users, organisation
-):
+def test_a_submission_without_a_synopsis_or_targets_is_refused_through_the_api(users, organisation):
     _token, key = api_token_create(user=users.sponsor, name="ci")
     client = Client(HTTP_AUTHORIZATION=f"Bearer {key}")
     body = {

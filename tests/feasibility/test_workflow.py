@@ -23,7 +23,12 @@ def _token(mail) -> tuple[int, str]:
 
 
 def test_a_site_inquiry_goes_from_submission_to_closing(
-    users, organisation, directory, national_coordinator, mailoutbox, django_capture_on_commit_callbacks
+    users,
+    organisation,
+    directory,
+    national_coordinator,
+    mailoutbox,
+    django_capture_on_commit_callbacks,
 ):
     with django_capture_on_commit_callbacks(execute=True):
         inquiry = submit_site(users.sponsor)
@@ -68,7 +73,9 @@ def test_a_site_inquiry_goes_from_submission_to_closing(
     assert changed.response == "more_information"
     assert changed.first_answered_at <= changed.answered_at
 
-    services.inquiry_compile(inquiry=inquiry, by=national_coordinator, text="En klinik vill veta mer.")
+    services.inquiry_compile(
+        inquiry=inquiry, by=national_coordinator, text="En klinik vill veta mer."
+    )
     inquiry.refresh_from_db()
     assert inquiry.state == InquiryState.ANSWERED
     services.inquiry_close(inquiry=inquiry, by=users.coordinator)
@@ -81,7 +88,12 @@ def test_a_site_inquiry_goes_from_submission_to_closing(
 
 
 def test_a_country_inquiry_goes_to_the_leading_experts_and_takes_the_feedback_form(
-    users, organisation, directory, national_coordinator, mailoutbox, django_capture_on_commit_callbacks
+    users,
+    organisation,
+    directory,
+    national_coordinator,
+    mailoutbox,
+    django_capture_on_commit_callbacks,
 ):
     inquiry = submit_country(users.sponsor)
     services.inquiry_triage(inquiry=inquiry, by=national_coordinator)
@@ -89,7 +101,9 @@ def test_a_country_inquiry_goes_to_the_leading_experts_and_takes_the_feedback_fo
     assert all(e.is_expert for e in proposed) and len(proposed) == 2
     with django_capture_on_commit_callbacks(execute=True):
         services.inquiry_dispatch(inquiry=inquiry, by=national_coordinator, entries=proposed[:1])
-    recipient_id, token = _token(mailoutbox[-2] if "svar" in mailoutbox[-2].body else mailoutbox[-1])
+    recipient_id, token = _token(
+        mailoutbox[-2] if "svar" in mailoutbox[-2].body else mailoutbox[-1]
+    )
     with pytest.raises(Exception) as refused:
         services.recipient_answer(
             recipient_id=recipient_id, token=token, answer={"response": "interested"}
@@ -138,7 +152,9 @@ def test_reminders_send_a_new_link_and_the_old_one_stops(
     with django_capture_on_commit_callbacks(execute=True):
         assert services.reminders_send() == 1
     assert services.reminders_send() == 0  # once per unit
-    new_id, new_token = _token([m for m in mailoutbox if "Påminnelse" in m.subject or "Reminder" in m.subject][0])
+    new_id, new_token = _token(
+        [m for m in mailoutbox if "Påminnelse" in m.subject or "Reminder" in m.subject][0]
+    )
     assert new_id == old_id and new_token != old_token
     with pytest.raises(services.LinkRefused, match="replaced"):
         services.recipient_for_link(old_id, old_token)
