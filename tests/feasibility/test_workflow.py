@@ -153,7 +153,7 @@ def test_reminders_send_a_new_link_and_the_old_one_stops(
         assert services.reminders_send() == 1
     assert services.reminders_send() == 0  # once per unit
     new_id, new_token = _token(
-        [m for m in mailoutbox if "Påminnelse" in m.subject or "Reminder" in m.subject][0]
+        next(m for m in mailoutbox if "Påminnelse" in m.subject or "Reminder" in m.subject)
     )
     assert new_id == old_id and new_token != old_token
     with pytest.raises(services.LinkRefused, match="replaced"):

@@ -248,7 +248,7 @@ def list_inquiries(request: HttpRequest, state: str | None = None):
 def create_inquiry(
     request: HttpRequest,
     inquiry: Form[str],
-    synopsis: UploadedFile | None = File(None),  # type: ignore[type-arg]
+    synopsis: UploadedFile | None = File(None),  # noqa: B008
 ):
     if len(inquiry) > 100_000:
         raise ValidationError("The inquiry is too long.")
