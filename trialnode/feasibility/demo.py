@@ -123,7 +123,7 @@ def load_feasibility_demo(*, count: int = 84, seed: int = 11) -> str:
         regions = list(Region.objects.order_by("slug"))
         uppsala = Region.objects.get(slug="uppsala")
         today = timezone.localdate()
-        states = Counter()
+        states: Counter[str] = Counter()
         link_line = ""
         for number in range(count):
             area = rng.choice(list(TITLES))

@@ -89,7 +89,10 @@ class InquiryForm(forms.ModelForm):
         for name in list(self.fields):
             if name not in keep:
                 del self.fields[name]
-        self.fields["therapy_area"].choices = [("", "–"), *therapy_area_choices()]
+        self.fields["therapy_area"].choices = [  # type: ignore[attr-defined]
+            ("", "–"),
+            *therapy_area_choices(),
+        ]
         if kind == InquiryKind.COUNTRY:
             self.fields["synopsis"].required = True
 

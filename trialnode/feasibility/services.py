@@ -436,9 +436,11 @@ def proposal_entries(inquiry: Inquiry, user: User):
         if user.is_superuser
         else handled_region_ids(user)
     )
-    entries = DirectoryEntry.objects.filter(
-        is_active=True, care_provider__region_id__in=regions
-    ).select_related("care_provider__region")
+    entries: list[DirectoryEntry] = list(
+        DirectoryEntry.objects.filter(
+            is_active=True, care_provider__region_id__in=regions
+        ).select_related("care_provider__region")
+    )
     if not inquiry.all_sweden:
         chosen_regions = set(inquiry.target_regions.values_list("pk", flat=True))
         chosen_providers = set(inquiry.target_providers.values_list("pk", flat=True))

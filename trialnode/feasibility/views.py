@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -34,7 +35,12 @@ from trialnode.feasibility.models import (
     organisation_of,
     staff_region_ids,
 )
-from trialnode.organisations.models import CareProvider, Role
+from trialnode.organisations.models import CareProvider, Role, User
+
+
+def _me(request: HttpRequest) -> User:
+    """The logged-in user (every view that calls a service requires a login)."""
+    return request.user  # type: ignore[return-value]
 
 
 def _base(request: HttpRequest) -> str:
@@ -55,20 +61,20 @@ def _errors(exc: ValidationError) -> list[str]:
 
 def _visible(request: HttpRequest, pk: int) -> Inquiry:
     return get_object_or_404(
-        Inquiry.objects.visible_to(request.user).select_related("organisation"), pk=pk
+        Inquiry.objects.visible_to(_me(request)).select_related("organisation"), pk=pk
     )
 
 
 def _handled(request: HttpRequest, pk: int) -> Inquiry:
     inquiry = _visible(request, pk)
-    if not Inquiry.objects.handled_by(request.user).filter(pk=pk).exists():
+    if not Inquiry.objects.handled_by(_me(request)).filter(pk=pk).exists():
         raise PermissionDenied(_("You do not handle this inquiry."))
     return inquiry
 
 
 @login_required
 def index(request: HttpRequest) -> HttpResponse:
-    user = request.user
+    user = _me(request)
     if not (_is_sponsor(user) or _is_staff(user)):
         raise PermissionDenied
     mine = (
@@ -104,7 +110,7 @@ def index(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def organisation(request: HttpRequest) -> HttpResponse:
-    user = request.user
+    user = _me(request)
     if not _is_sponsor(user):
         raise PermissionDenied
     current = organisation_of(user)
@@ -145,16 +151,16 @@ def organisation(request: HttpRequest) -> HttpResponse:
 def new(request: HttpRequest, kind: str) -> HttpResponse:
     if kind not in InquiryKind.values:
         raise Http404
-    if not _is_sponsor(request.user):
+    if not _is_sponsor(_me(request)):
         raise PermissionDenied
-    if organisation_of(request.user) is None:
+    if organisation_of(_me(request)) is None:
         messages.info(request, _("Register your sponsor organisation first."))
         return redirect("feasibility:organisation")
     form = InquiryForm(request.POST or None, request.FILES or None, kind=kind)
     if request.method == "POST" and form.is_valid():
         try:
             inquiry = services.inquiry_submit(
-                by=request.user,
+                by=_me(request),
                 kind=kind,
                 fields=form.service_fields(),
                 all_sweden=form.cleaned_data["all_sweden"],
@@ -187,7 +193,7 @@ def new(request: HttpRequest, kind: str) -> HttpResponse:
 @login_required
 def detail(request: HttpRequest, pk: int) -> HttpResponse:
     inquiry = _visible(request, pk)
-    user = request.user
+    user = _me(request)
     handles = Inquiry.objects.handled_by(user).filter(pk=pk).exists()
     is_owner = Inquiry.objects.of_sponsor(user).filter(pk=pk).exists()
     context: dict[str, Any] = {
@@ -214,9 +220,9 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_GET
 @never_cache
-def synopsis(request: HttpRequest, pk: int) -> FileResponse:
+def synopsis(request: HttpRequest, pk: int) -> HttpResponseBase:
     inquiry = _visible(request, pk)
-    handle = services.synopsis_open(inquiry=inquiry, user=request.user)
+    handle = services.synopsis_open(inquiry=inquiry, user=_me(request))
     return FileResponse(
         handle, content_type="application/pdf", as_attachment=True, filename="synopsis.pdf"
     )
@@ -224,7 +230,7 @@ def synopsis(request: HttpRequest, pk: int) -> FileResponse:
 
 def _step(request: HttpRequest, inquiry: Inquiry, action, success: str, **kwargs) -> HttpResponse:
     try:
-        action(inquiry=inquiry, by=request.user, **kwargs)
+        action(inquiry=inquiry, by=_me(request), **kwargs)
     except ValidationError as exc:
         for message in _errors(exc):
             messages.error(request, message)
@@ -253,7 +259,7 @@ def ask(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def reply(request: HttpRequest, pk: int) -> HttpResponse:
     inquiry = _visible(request, pk)
-    if not Inquiry.objects.of_sponsor(request.user).filter(pk=pk).exists():
+    if not Inquiry.objects.of_sponsor(_me(request)).filter(pk=pk).exists():
         raise PermissionDenied
     form = MessageForm(request.POST)
     text = form.cleaned_data["text"] if form.is_valid() else ""
@@ -278,7 +284,7 @@ def triage(request: HttpRequest, pk: int) -> HttpResponse:
 def recipients(request: HttpRequest, pk: int) -> HttpResponse:
     """Choose the units: the proposal, every other unit allowed, and competing studies."""
     inquiry = _handled(request, pk)
-    allowed = services.dispatchable_entries(inquiry, request.user)
+    allowed = services.dispatchable_entries(inquiry, _me(request))
     if request.method == "POST":
         ids = [int(v) for v in request.POST.getlist("entries") if v.isdigit()][:500]
         chosen = list(allowed.filter(pk__in=ids))
@@ -286,7 +292,7 @@ def recipients(request: HttpRequest, pk: int) -> HttpResponse:
             raise PermissionDenied(_("You may not send this inquiry to some of those units."))
         try:
             created = services.inquiry_dispatch(
-                inquiry=inquiry, by=request.user, entries=chosen, base_url=_base(request)
+                inquiry=inquiry, by=_me(request), entries=chosen, base_url=_base(request)
             )
         except ValidationError as exc:
             for message in _errors(exc):
@@ -294,7 +300,7 @@ def recipients(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, _("Sent to %(count)s units.") % {"count": len(created)})
             return redirect("feasibility:detail", pk=inquiry.pk)
-    proposed = {e.pk for e in services.proposal_entries(inquiry, request.user)}
+    proposed = {e.pk for e in services.proposal_entries(inquiry, _me(request))}
     already = set(inquiry.recipients.values_list("entry_id", flat=True))
     entries = sorted(
         allowed,
@@ -320,7 +326,7 @@ def recipients(request: HttpRequest, pk: int) -> HttpResponse:
 def remind(request: HttpRequest, pk: int) -> HttpResponse:
     inquiry = _handled(request, pk)
     try:
-        count = services.inquiry_remind(inquiry=inquiry, by=request.user, base_url=_base(request))
+        count = services.inquiry_remind(inquiry=inquiry, by=_me(request), base_url=_base(request))
     except ValidationError as exc:
         for message in _errors(exc):
             messages.error(request, message)
@@ -405,18 +411,18 @@ def _providers_for(user):
 
 @login_required
 def directory(request: HttpRequest) -> HttpResponse:
-    if not _may_maintain(request.user):
+    if not _may_maintain(_me(request)):
         raise PermissionDenied
-    form = DirectoryEntryForm(request.POST or None, providers=_providers_for(request.user))
+    form = DirectoryEntryForm(request.POST or None, providers=_providers_for(_me(request)))
     if request.method == "POST" and form.is_valid():
         try:
-            services.directory_entry_save(entry=form.instance, by=request.user)
+            services.directory_entry_save(entry=form.instance, by=_me(request))
         except ValidationError as exc:
             form.add_error(None, exc.messages)
         else:
             messages.success(request, _("The unit has been added to the directory."))
             return redirect("feasibility:directory")
-    entries = DirectoryEntry.objects.maintainable_by(request.user).select_related(
+    entries = DirectoryEntry.objects.maintainable_by(_me(request)).select_related(
         "care_provider__region"
     )
     return render(request, "feasibility/directory.html", {"form": form, "entries": entries})
@@ -424,15 +430,15 @@ def directory(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def directory_entry(request: HttpRequest, pk: int) -> HttpResponse:
-    if not _may_maintain(request.user):
+    if not _may_maintain(_me(request)):
         raise PermissionDenied
-    entry = get_object_or_404(DirectoryEntry.objects.maintainable_by(request.user), pk=pk)
+    entry = get_object_or_404(DirectoryEntry.objects.maintainable_by(_me(request)), pk=pk)
     form = DirectoryEntryForm(
-        request.POST or None, instance=entry, providers=_providers_for(request.user)
+        request.POST or None, instance=entry, providers=_providers_for(_me(request))
     )
     if request.method == "POST" and form.is_valid():
         try:
-            services.directory_entry_save(entry=form.instance, by=request.user)
+            services.directory_entry_save(entry=form.instance, by=_me(request))
         except ValidationError as exc:
             form.add_error(None, exc.messages)
         else:
@@ -489,7 +495,7 @@ def answer(request: HttpRequest, recipient_id: int, token: str) -> HttpResponse:
 
 @require_GET
 @never_cache
-def answer_synopsis(request: HttpRequest, recipient_id: int, token: str) -> HttpResponse:
+def answer_synopsis(request: HttpRequest, recipient_id: int, token: str) -> HttpResponseBase:
     try:
         recipient = services.recipient_for_link(recipient_id, token)
     except services.LinkRefused as exc:
