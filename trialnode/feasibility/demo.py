@@ -135,7 +135,9 @@ def load_feasibility_demo(*, count: int = 84, seed: int = 11) -> str:
             )
             age = (today - submitted).days
             all_sweden = kind == InquiryKind.COUNTRY or rng.random() < 0.4
-            chosen = [uppsala, *rng.sample(regions, 2)] if not all_sweden else []
+            chosen = rng.sample(regions, rng.randint(1, 3)) if not all_sweden else []
+            if chosen and rng.random() < 0.4:
+                chosen.append(uppsala)
             reply_by = submitted + dt.timedelta(days=28)
             inquiry = Inquiry.objects.create(
                 organisation=organisation,
@@ -144,8 +146,12 @@ def load_feasibility_demo(*, count: int = 84, seed: int = 11) -> str:
                 title=rng.choice(TITLES[area]),
                 therapy_area=area,
                 product=f"Prövningsläkemedel {chr(65 + number % 26)}-{100 + number}",
-                planned_start=submitted + dt.timedelta(days=180),
-                is_atmp=kind == InquiryKind.COUNTRY and area == "II" and rng.random() < 0.5,
+                planned_start=submitted + dt.timedelta(days=180)
+                if kind == InquiryKind.COUNTRY
+                else None,
+                is_atmp=(area == "II" and rng.random() < 0.5)
+                if kind == InquiryKind.COUNTRY
+                else None,
                 indication_purpose="Effekt och säkerhet jämfört med standardbehandling.",
                 phase=rng.choice(["PHASE2", "PHASE3", "PHASE3", "PHASE4"]),
                 inclusion_criteria="Vuxna 18–80 år med fastställd diagnos.",

@@ -10,15 +10,20 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from trialnode.audit.models import AuditedModel, AuditedQuerySet
 from trialnode.organisations.models import CareProvider, Region, Role
+from trialnode.studies.filters import CONDITION_AREA_LABELS
 from trialnode.studies.models import Phase
 from trialnode.studies.validators import ICD10_CHAPTERS
 
 STAFF_READ_ROLES = (Role.COORDINATOR, Role.NODE_ADMIN)
-THERAPY_AREAS = [(chapter, chapter) for chapter, *_range in ICD10_CHAPTERS]
+THERAPY_AREAS = [
+    (chapter, format_lazy("{} {}", chapter, CONDITION_AREA_LABELS[chapter]))
+    for chapter, *_range in ICD10_CHAPTERS
+]
 
 
 def handled_region_ids(user) -> frozenset[int]:

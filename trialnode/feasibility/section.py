@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from django.utils.translation import gettext as _
 
-from trialnode.feasibility.models import InquiryKind, SponsorOrganisation
+from trialnode.feasibility.models import THERAPY_AREAS, InquiryKind, SponsorOrganisation
 from trialnode.feasibility.selectors import Measures, measures, node_measures, region_ids_of
+from trialnode.organisations.models import Node
 from trialnode.statistics.sections import Cell, Section, SectionTable
 
 
@@ -14,19 +15,36 @@ def _percent(value: float) -> float:
     return round(100 * value, 1)
 
 
-def _row(name: str, m: Measures) -> tuple[Cell, ...]:
+def _counts_row(name: str, m: Measures) -> tuple[Cell, ...]:
     return (
         name,
         m.inquiries,
         m.dispatched,
         _percent(m.dispatch_rate),
+        m.with_positive_answer,
+        _percent(m.answer_rate),
+    )
+
+
+def _days_row(name: str, m: Measures) -> tuple[Cell, ...]:
+    return (
+        name,
         m.days_to_dispatch["median"],
         m.days_to_dispatch["p90"],
         m.days_to_first_answer["median"],
         m.days_to_first_answer["p90"],
-        m.with_positive_answer,
-        _percent(m.answer_rate),
     )
+
+
+def _node_of(regions: tuple[str, ...]) -> str:
+    """The node whose regions these are, for the link to the same numbers in the API."""
+    if not regions:
+        return ""
+    wanted = set(regions)
+    for node in Node.objects.prefetch_related("regions"):
+        if {r.slug for r in node.regions.all()} == wanted:
+            return node.slug
+    return ""
 
 
 def feasibility_section(year: int, regions: tuple[str, ...]) -> Section | None:
@@ -34,34 +52,42 @@ def feasibility_section(year: int, regions: tuple[str, ...]) -> Section | None:
     total = measures(year, scope)
     if not total.inquiries:
         return None
-    header = (
-        _("Scope"),
-        _("Inquiries"),
-        _("Dispatched"),
-        _("Dispatch rate (%)"),
-        _("Days to dispatch, median"),
-        _("Days to dispatch, 90th percentile"),
-        _("Days to first answer, median"),
-        _("Days to first answer, 90th percentile"),
-        _("With a positive answer"),
-        _("Answer rate of recipients (%)"),
-    )
     place = _("Selected regions") if scope is not None else _("Sweden")
-    rows = [_row(place, total)]
+    scopes = [(place, total)]
     if scope is None:
-        rows = [_row(node.name, m) for node, m in node_measures(year) if m.inquiries] + rows
+        scopes = [(node.name, m) for node, m in node_measures(year) if m.inquiries] + scopes
     kinds = dict(InquiryKind.choices)
     sponsor_kinds = dict(SponsorOrganisation.Kind.choices)
+    areas = dict(THERAPY_AREAS)
     tables = (
         SectionTable(
             key="feasibility-measures",
             caption=_("Feasibility inquiries submitted in %(year)s") % {"year": year},
-            header=header,
-            rows=tuple(rows),
-            note=_(
-                "A node counts the inquiries that ask its regions; dispatch, times and answers "
-                "count its own units. Days from submission."
+            header=(
+                _("Scope"),
+                _("Inquiries"),
+                _("Dispatched"),
+                _("Dispatch rate (%)"),
+                _("With a positive answer"),
+                _("Answer rate of recipients (%)"),
             ),
+            rows=tuple(_counts_row(name, m) for name, m in scopes),
+            note=_(
+                "A node counts the inquiries that ask its regions; dispatch and answers count "
+                "its own units."
+            ),
+        ),
+        SectionTable(
+            key="feasibility-days",
+            caption=_("Days from submission"),
+            header=(
+                _("Scope"),
+                _("To dispatch, median"),
+                _("To dispatch, 90th percentile"),
+                _("To first answer, median"),
+                _("To first answer, 90th percentile"),
+            ),
+            rows=tuple(_days_row(name, m) for name, m in scopes),
         ),
         SectionTable(
             key="feasibility-kinds",
@@ -76,7 +102,7 @@ def feasibility_section(year: int, regions: tuple[str, ...]) -> Section | None:
             key="feasibility-areas",
             caption=_("Inquiries by therapy area (ICD-10 chapter)"),
             header=(_("ICD-10 chapter"), _("Inquiries")),
-            rows=tuple((area, n) for area, n in total.by_therapy_area.items()),
+            rows=tuple((str(areas.get(a, a)), n) for a, n in total.by_therapy_area.items()),
         ),
     )
     summary = (
@@ -94,6 +120,9 @@ def feasibility_section(year: int, regions: tuple[str, ...]) -> Section | None:
         },
     )
     query = f"?year={year}"
+    node = _node_of(regions)
+    if node:
+        query += f"&node={node}"
     return Section(
         key="feasibility",
         title=_("Feasibility inquiries"),
