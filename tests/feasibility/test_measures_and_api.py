@@ -192,3 +192,32 @@ def test_a_submission_without_a_synopsis_or_targets_is_refused_through_the_api(u
     assert not Inquiry.objects.exists()
     submit_country(users.sponsor)
     assert Inquiry.objects.count() == 1
+
+
+def test_the_inquiry_list_takes_the_same_number_of_queries_for_more_inquiries(
+    users, organisation, directory
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = Client()
+    client.force_login(users.coordinator)
+
+    def queries(url: str) -> int:
+        with CaptureQueriesContext(connection) as context:
+            assert client.get(url).status_code == 200
+        return len(context.captured_queries)
+
+    def grow():
+        inquiry = submit_site(users.sponsor, regions=("uppsala",))
+        services.inquiry_triage(inquiry=inquiry, by=users.coordinator)
+        services.inquiry_dispatch(
+            inquiry=inquiry, by=users.coordinator, entries=[directory["uppsala_heart"]]
+        )
+
+    grow()
+    few = (queries("/api/v1/feasibility/inquiries"), queries("/forfragningar/"))
+    for _ in range(4):
+        grow()
+    many = (queries("/api/v1/feasibility/inquiries"), queries("/forfragningar/"))
+    assert many == few

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Prefetch
 from django.http import Http404, HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import Field, File, Form, Query, Router, Schema, Status
@@ -20,6 +21,7 @@ from trialnode.feasibility.models import (
     DirectoryEntry,
     Inquiry,
     InquiryKind,
+    InquiryMessage,
     Recipient,
     handled_region_ids,
 )
@@ -201,8 +203,8 @@ def _out(inquiry: Inquiry) -> dict[str, Any]:
         "therapy_area": inquiry.therapy_area,
         "reply_by": inquiry.reply_by,
         "all_sweden": inquiry.all_sweden,
-        "regions": list(inquiry.target_regions.values_list("slug", flat=True)),
-        "providers": list(inquiry.target_providers.values_list("slug", flat=True)),
+        "regions": sorted(r.slug for r in inquiry.target_regions.all()),
+        "providers": sorted(p.slug for p in inquiry.target_providers.all()),
         "has_synopsis": bool(inquiry.synopsis_path),
         "submitted_at": inquiry.submitted_at,
         "dispatched_at": inquiry.dispatched_at,
@@ -210,19 +212,38 @@ def _out(inquiry: Inquiry) -> dict[str, Any]:
         "compiled_answer": inquiry.compiled_answer,
         "messages": [
             {"kind": m.kind, "author": str(m.author), "text": m.text, "created_at": m.created_at}
-            for m in inquiry.messages.select_related("author")
+            for m in inquiry.messages.all()
         ],
-        "answers": [_answer_out(r) for r in selectors.inquiry_answers(inquiry)],
+        "answers": [
+            _answer_out(r)
+            for r in sorted(
+                inquiry.recipients.all(),
+                key=lambda r: (r.region.name, r.entry.care_provider.name, r.entry.unit_name),
+            )
+        ],
     }
 
 
+def _with_details(queryset):
+    """Everything ``_out`` shows, in a fixed number of queries."""
+    return queryset.select_related("organisation").prefetch_related(
+        "target_regions",
+        "target_providers",
+        Prefetch("messages", queryset=InquiryMessage.objects.select_related("author")),
+        Prefetch(
+            "recipients",
+            queryset=Recipient.objects.select_related("region", "entry__care_provider"),
+        ),
+    )
+
+
 def _fresh(inquiry: Inquiry) -> dict[str, Any]:
-    return _out(Inquiry.objects.select_related("organisation").get(pk=inquiry.pk))
+    return _out(_with_details(Inquiry.objects).get(pk=inquiry.pk))
 
 
 def _visible(request: HttpRequest, inquiry_id: int) -> Inquiry:
     return get_object_or_404(
-        Inquiry.objects.visible_to(_user(request)).select_related("organisation"), pk=inquiry_id
+        _with_details(Inquiry.objects.visible_to(_user(request))), pk=inquiry_id
     )
 
 
@@ -233,7 +254,7 @@ def _visible(request: HttpRequest, inquiry_id: int) -> Inquiry:
     summary="The inquiries you may see: your organisation's, or those of your regions",
 )
 def list_inquiries(request: HttpRequest, state: str | None = None):
-    queryset = Inquiry.objects.visible_to(_user(request)).select_related("organisation")
+    queryset = _with_details(Inquiry.objects.visible_to(_user(request)))
     if state:
         queryset = queryset.filter(state=state)
     return [_out(item) for item in queryset[:200]]
