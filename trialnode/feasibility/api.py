@@ -71,7 +71,7 @@ class MeasuresQuery(Schema):
 
 @router.get(
     "/feasibility/measures",
-    response={200: MeasuresOut, 400: Detail, 401: Detail, 404: Detail},
+    response={200: MeasuresOut, 400: Detail, 404: Detail},
     auth=OPEN_AUTH,
     summary="Measures of the feasibility inquiries submitted in a year, nationally or per node",
     description="Dispatched: sent to at least one unit (of the node's regions, for a node); "

@@ -3,6 +3,7 @@ measures as ``GET /api/v1/feasibility/measures``."""
 
 from __future__ import annotations
 
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 from trialnode.feasibility.models import THERAPY_AREAS, InquiryKind, SponsorOrganisation
@@ -36,15 +37,15 @@ def _days_row(name: str, m: Measures) -> tuple[Cell, ...]:
     )
 
 
-def _node_of(regions: tuple[str, ...]) -> str:
-    """The node whose regions these are, for the link to the same numbers in the API."""
+def _node_of(regions: tuple[str, ...]) -> Node | None:
+    """The node whose regions these are: its name in the table, its slug in the API link."""
     if not regions:
-        return ""
+        return None
     wanted = set(regions)
     for node in Node.objects.prefetch_related("regions"):
         if {r.slug for r in node.regions.all()} == wanted:
-            return node.slug
-    return ""
+            return node
+    return None
 
 
 def feasibility_section(year: int, regions: tuple[str, ...]) -> Section | None:
@@ -52,7 +53,8 @@ def feasibility_section(year: int, regions: tuple[str, ...]) -> Section | None:
     total = measures(year, scope)
     if not total.inquiries:
         return None
-    place = _("Selected regions") if scope is not None else _("Sweden")
+    node = _node_of(regions)
+    place = node.name if node else _("Selected regions") if scope is not None else _("Sweden")
     scopes = [(place, total)]
     if scope is None:
         scopes = [(node.name, m) for node, m in node_measures(year) if m.inquiries] + scopes
@@ -91,12 +93,15 @@ def feasibility_section(year: int, regions: tuple[str, ...]) -> Section | None:
         ),
         SectionTable(
             key="feasibility-kinds",
-            caption=_("Inquiries by type and by sponsor type"),
-            header=(_("Type"), _("Inquiries")),
-            rows=tuple(
-                [(str(kinds.get(k, k)), n) for k, n in total.by_kind.items()]
-                + [(str(sponsor_kinds.get(k, k)), n) for k, n in total.by_sponsor_type.items()]
-            ),
+            caption=_("Inquiries by type"),
+            header=(_("Type of inquiry"), _("Inquiries")),
+            rows=tuple((str(kinds.get(k, k)), n) for k, n in total.by_kind.items()),
+        ),
+        SectionTable(
+            key="feasibility-sponsors",
+            caption=_("Inquiries by type of sponsor"),
+            header=(_("Type of sponsor"), _("Inquiries")),
+            rows=tuple((str(sponsor_kinds.get(k, k)), n) for k, n in total.by_sponsor_type.items()),
         ),
         SectionTable(
             key="feasibility-areas",
@@ -115,14 +120,13 @@ def feasibility_section(year: int, regions: tuple[str, ...]) -> Section | None:
             "inquiries": total.inquiries,
             "year": year,
             "dispatched": total.dispatched,
-            "rate": _percent(total.dispatch_rate),
+            "rate": number_format(_percent(total.dispatch_rate), 1),
             "positive": total.with_positive_answer,
         },
     )
     query = f"?year={year}"
-    node = _node_of(regions)
     if node:
-        query += f"&node={node}"
+        query += f"&node={node.slug}"
     return Section(
         key="feasibility",
         title=_("Feasibility inquiries"),
