@@ -14,6 +14,7 @@ from trialnode.feasibility.models import (
     Recipient,
     SponsorOrganisation,
 )
+from trialnode.feasibility.services import COUNTRY_REQUIRED, SITE_REQUIRED
 from trialnode.organisations.models import CareProvider, Region
 from trialnode.studies.filters import CONDITION_AREA_LABELS
 from trialnode.studies.validators import ICD10_CHAPTERS
@@ -93,8 +94,23 @@ class InquiryForm(forms.ModelForm):
             ("", "–"),
             *therapy_area_choices(),
         ]
+        required = COUNTRY_REQUIRED if kind == InquiryKind.COUNTRY else SITE_REQUIRED
+        for name in required:
+            self.fields[name].required = True
         if kind == InquiryKind.COUNTRY:
             self.fields["synopsis"].required = True
+            self.fields["is_atmp"].required = True
+        self.order_fields(
+            [
+                *(COUNTRY_FIELDS if kind == InquiryKind.COUNTRY else SITE_FIELDS),
+                "is_atmp",
+                *CONTACT_FIELDS,
+                "all_sweden",
+                "target_regions",
+                "target_providers",
+                "synopsis",
+            ]
+        )
 
     def service_fields(self) -> dict[str, Any]:
         data = dict(self.cleaned_data)
