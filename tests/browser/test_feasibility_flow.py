@@ -87,7 +87,7 @@ def test_a_sponsor_gets_a_compiled_answer_from_units_in_two_regions(
     page.get_by_label("Studiens titel").fill("Ny behandling vid hjärtsvikt")
     page.get_by_label("Terapiområde (ICD-10-kapitel)").select_option("IX")
     page.get_by_label("Indikation och syfte").fill("Hjärtsvikt med bevarad ejektionsfraktion")
-    page.get_by_label("Fas", exact=True).select_option("PHASE3")
+    page.locator("select[name=phase]").select_option("PHASE3")
     page.get_by_label("Inklusionskriterier").fill("Vuxna över 40 år")
     page.get_by_label("Sista svarsdag").fill(reply_by)
     page.get_by_label("Kontaktperson hos sponsorn").fill("Studieansvarig")
