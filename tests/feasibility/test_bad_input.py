@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from tests.feasibility.conftest import pdf, submit_country, submit_site
 from trialnode.audit.models import AuditEvent
-from trialnode.feasibility import conf, services
+from trialnode.feasibility import answers, conf, services, synopses
 from trialnode.feasibility.models import AnswerLink, Inquiry, Recipient
 
 pytestmark = pytest.mark.django_db
@@ -26,7 +26,7 @@ def two_links(users, organisation, directory, national_coordinator, monkeypatch)
     tokens = iter(
         ["token-of-the-uppsala-unit-0001", "token-of-the-orebro-unit-0002", "new-link-0003"]
     )
-    monkeypatch.setattr(services.secrets, "token_urlsafe", lambda n: next(tokens))
+    monkeypatch.setattr(answers.secrets, "token_urlsafe", lambda n: next(tokens))
     inquiry = submit_site(users.sponsor)
     services.inquiry_triage(inquiry=inquiry, by=national_coordinator)
     first, second = services.inquiry_dispatch(
@@ -66,7 +66,7 @@ def test_an_expired_link_is_refused_and_changes_nothing(two_links):
 
 def test_a_replaced_link_is_refused_and_changes_nothing(two_links):
     _inquiry, (recipient, token), _ = two_links
-    services.recipient_remind(recipient=recipient)
+    answers.recipient_remind(recipient=recipient)
     before = AuditEvent.objects.count()
     response = _post_answer(recipient.pk, token)
     assert response.status_code == 403
@@ -101,8 +101,8 @@ def test_an_answer_after_the_reply_date_is_refused_and_changes_nothing(two_links
     assert response.status_code == 403
     assert "reply date has passed" in response.content.decode()
     _unchanged(recipient, before)
-    with pytest.raises(services.LinkRefused):
-        services.recipient_answer(
+    with pytest.raises(answers.LinkRefused):
+        answers.recipient_answer(
             recipient_id=recipient.pk, token=token, answer={"response": "interested"}
         )
 
@@ -147,7 +147,7 @@ def test_a_synopsis_that_is_not_a_pdf_is_refused_and_nothing_is_stored(
         )
     assert not Inquiry.objects.exists()
     assert AuditEvent.objects.count() == before
-    assert not list(services.synopsis_dir().iterdir())
+    assert not list(synopses.synopsis_dir().iterdir())
 
 
 def test_a_synopsis_larger_than_the_limit_is_refused_on_the_page(users, organisation, monkeypatch):
@@ -174,7 +174,7 @@ def test_a_synopsis_larger_than_the_limit_is_refused_on_the_page(users, organisa
     assert "larger than 1 MB" in response.content.decode()
     assert not Inquiry.objects.exists()
     assert AuditEvent.objects.count() == before
-    assert not list(services.synopsis_dir().iterdir())
+    assert not list(synopses.synopsis_dir().iterdir())
 
 
 def test_a_sponsor_cannot_reach_another_sponsors_inquiry_by_id(users, organisation, other_sponsor):

@@ -10,7 +10,7 @@ from django.core.exceptions import PermissionDenied
 
 from tests.feasibility.conftest import submit_country, submit_site
 from trialnode.audit.models import AuditEvent
-from trialnode.feasibility import services
+from trialnode.feasibility import answers, services
 from trialnode.feasibility.models import Inquiry, InquiryState, Recipient
 
 pytestmark = pytest.mark.django_db
@@ -56,18 +56,18 @@ def test_a_site_inquiry_goes_from_submission_to_closing(
     assert len(links) == 2
 
     (first_id, first_token), (second_id, second_token) = links
-    services.recipient_answer(
+    answers.recipient_answer(
         recipient_id=first_id,
         token=first_token,
         answer={"response": "interested", "eligible_per_year": 15, "comments": "Gärna"},
     )
-    services.recipient_answer(
+    answers.recipient_answer(
         recipient_id=second_id,
         token=second_token,
         answer={"response": "declines", "decline_reason": "Konkurrerande studie"},
     )
     # The answer can be changed until the reply date.
-    changed = services.recipient_answer(
+    changed = answers.recipient_answer(
         recipient_id=first_id, token=first_token, answer={"response": "more_information"}
     )
     assert changed.response == "more_information"
@@ -105,11 +105,11 @@ def test_a_country_inquiry_goes_to_the_leading_experts_and_takes_the_feedback_fo
         mailoutbox[-2] if "svar" in mailoutbox[-2].body else mailoutbox[-1]
     )
     with pytest.raises(Exception) as refused:
-        services.recipient_answer(
+        answers.recipient_answer(
             recipient_id=recipient_id, token=token, answer={"response": "interested"}
         )
     assert "feedback form" in str(refused.value)
-    answered = services.recipient_answer(
+    answered = answers.recipient_answer(
         recipient_id=recipient_id,
         token=token,
         answer={
@@ -156,9 +156,9 @@ def test_reminders_send_a_new_link_and_the_old_one_stops(
         next(m for m in mailoutbox if "Påminnelse" in m.subject or "Reminder" in m.subject)
     )
     assert new_id == old_id and new_token != old_token
-    with pytest.raises(services.LinkRefused, match="replaced"):
-        services.recipient_for_link(old_id, old_token)
-    assert services.recipient_for_link(new_id, new_token).pk == new_id
+    with pytest.raises(answers.LinkRefused, match="replaced"):
+        answers.recipient_for_link(old_id, old_token)
+    assert answers.recipient_for_link(new_id, new_token).pk == new_id
 
 
 def test_coordinators_are_alerted_once_when_an_inquiry_waits_at_a_stage(

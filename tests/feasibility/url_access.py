@@ -31,7 +31,7 @@ def _organisation(world):
 
 def _inquiry(world):
     from trialnode.feasibility.models import Inquiry
-    from trialnode.feasibility.services import synopsis_dir
+    from trialnode.feasibility.synopses import synopsis_dir
     from trialnode.organisations.models import Region
 
     (synopsis_dir() / "url-access.pdf").write_bytes(b"%PDF-1.4\n%%EOF\n")
@@ -67,8 +67,8 @@ def _entry(world):
 
 def _link(world):
     """A dispatched inquiry's recipient and its valid link."""
+    from trialnode.feasibility.answers import token_hash
     from trialnode.feasibility.models import AnswerLink, Inquiry, Recipient
-    from trialnode.feasibility.services import _token_hash
 
     inquiry = world.inquiry
     Inquiry.objects.filter(pk=inquiry.pk).update(state="dispatched")
@@ -80,7 +80,7 @@ def _link(world):
     )
     AnswerLink.objects.create(
         recipient=recipient,
-        token_hash=_token_hash(TOKEN),
+        token_hash=token_hash(TOKEN),
         expires_at=dt.datetime.now(dt.UTC) + dt.timedelta(days=10),
     )
     return recipient

@@ -4,62 +4,34 @@ in one transaction, audited, with its mail queued for after the commit."""
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import secrets
-import uuid
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
-from django.core.mail import send_mail
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from trialnode.audit.context import because
-from trialnode.audit.models import AuditEvent
-from trialnode.audit.trail import record_event
-from trialnode.env import env_str
 from trialnode.feasibility import conf
+from trialnode.feasibility.answers import mail_link, new_link, recipient_remind
+from trialnode.feasibility.mail import absolute_url, queue_mail
 from trialnode.feasibility.models import (
-    AnswerLink,
     DirectoryEntry,
     Inquiry,
     InquiryKind,
     InquiryMessage,
     InquiryState,
     Recipient,
-    Response,
     SponsorMembership,
     SponsorOrganisation,
     handled_region_ids,
     organisation_of,
 )
+from trialnode.feasibility.synopses import synopsis_check_and_store, synopsis_dir
 from trialnode.organisations.models import CareProvider, Region, Role, RoleAssignment, User
-
-SITE_URL = env_str("TRIALNODE_SITE_URL", "http://127.0.0.1:8000") or "http://127.0.0.1:8000"
-PDF_MAGIC = b"%PDF-"
-
-
-def _mail(subject: str, body: str, recipients: Iterable[str]) -> None:
-    """Queue one e-mail for after the commit (nothing is sent for a rolled-back step)."""
-    to = sorted({address for address in recipients if address})
-    if not to:
-        return
-    transaction.on_commit(
-        lambda: send_mail(
-            subject=subject,
-            message=body,
-            from_email=settings.DEFAULT_FROM_EMAIL,
-            recipient_list=to,
-            fail_silently=True,
-        )
-    )
 
 
 def _sponsor_addresses(inquiry: Inquiry) -> list[str]:
@@ -73,10 +45,6 @@ def _coordinator_addresses(inquiry: Inquiry) -> list[str]:
         role=Role.COORDINATOR, revoked_at__isnull=True, user__is_active=True
     ).select_related("user")
     return [a.user.email for a in assignments if a.user.region_ids_for(Role.COORDINATOR) & regions]
-
-
-def _url(path: str, base_url: str | None) -> str:
-    return (base_url or SITE_URL).rstrip("/") + path
 
 
 def _move(inquiry: Inquiry, state: str, *fields: str) -> None:
@@ -143,97 +111,6 @@ def organisation_add_member(
     if SponsorMembership.objects.filter(user=user).exists():
         raise ValidationError({"email": _("That user already belongs to a sponsor organisation.")})
     return SponsorMembership.objects.create(organisation=organisation, user=user)
-
-
-# -- the synopsis ----------------------------------------------------------------------------
-
-
-def synopsis_dir() -> Path:
-    """Outside the web root: under the data directory, never served as a static file."""
-    folder = Path(settings.DATA_DIR) / "feasibility" / "synopses"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-@dataclass(frozen=True)
-class StoredSynopsis:
-    name: str
-    path: str
-    size: int
-    sha256: str
-
-
-def synopsis_check_and_store(upload: UploadedFile) -> StoredSynopsis:
-    """Keep a PDF of at most the configured size; anything else is refused with a reason."""
-    limit = conf.SYNOPSIS_MAX_MB * 1024 * 1024
-    name = Path(upload.name or "").name[:200]
-    if upload.size is None or upload.size > limit:
-        raise ValidationError(
-            {"synopsis": _("The synopsis is larger than %(mb)s MB.") % {"mb": conf.SYNOPSIS_MAX_MB}}
-        )
-    if upload.size == 0:
-        raise ValidationError({"synopsis": _("The synopsis file is empty.")})
-    upload.seek(0)
-    head = upload.read(len(PDF_MAGIC))
-    if not name.lower().endswith(".pdf") or head != PDF_MAGIC:
-        raise ValidationError({"synopsis": _("The synopsis must be a PDF file.")})
-    upload.seek(0)
-    target = synopsis_dir() / f"{uuid.uuid4().hex}.pdf"
-    digest = hashlib.sha256()
-    size = 0
-    with target.open("wb") as out:
-        for chunk in upload.chunks():
-            size += len(chunk)
-            if size > limit:
-                out.close()
-                target.unlink(missing_ok=True)
-                raise ValidationError(
-                    {
-                        "synopsis": _("The synopsis is larger than %(mb)s MB.")
-                        % {"mb": conf.SYNOPSIS_MAX_MB}
-                    }
-                )
-            digest.update(chunk)
-            out.write(chunk)
-    return StoredSynopsis(name=name, path=target.name, size=size, sha256=digest.hexdigest())
-
-
-def synopsis_file(inquiry: Inquiry) -> Path:
-    return synopsis_dir() / Path(inquiry.synopsis_path).name
-
-
-def synopsis_may_read(inquiry: Inquiry, user: User) -> bool:
-    """The sponsor's members and the coordinators who handle the inquiry (recipients read
-    it through their link)."""
-    return (
-        Inquiry.objects.of_sponsor(user).filter(pk=inquiry.pk).exists()
-        or Inquiry.objects.handled_by(user).filter(pk=inquiry.pk).exists()
-    )
-
-
-def synopsis_open(
-    *, inquiry: Inquiry, user: User | None = None, recipient: Recipient | None = None
-):
-    """Open the synopsis for reading and record the access in the audit trail."""
-    if not inquiry.synopsis_path:
-        raise ValidationError(_("This inquiry has no synopsis."))
-    if recipient is None and (user is None or not synopsis_may_read(inquiry, user)):
-        raise PermissionDenied(_("You may not read this synopsis."))
-    if recipient is not None and recipient.inquiry_id != inquiry.pk:
-        raise PermissionDenied(_("You may not read this synopsis."))
-    handle = synopsis_file(inquiry).open("rb")
-    with transaction.atomic():
-        record_event(
-            action=AuditEvent.Action.EXPORT,
-            instance=inquiry,
-            extra={
-                "synopsis": inquiry.synopsis_name,
-                "sha256": inquiry.synopsis_sha256,
-                "read_by": f"recipient:{recipient.pk}" if recipient else "user",
-                "recipient_unit": str(recipient.entry) if recipient else "",
-            },
-        )
-    return handle
 
 
 # -- submission and triage -------------------------------------------------------------------
@@ -305,8 +182,8 @@ def inquiry_submit(
         if stored is not None:
             (synopsis_dir() / stored.path).unlink(missing_ok=True)
         raise
-    detail = _url(reverse("feasibility:detail", args=[inquiry.pk]), base_url)
-    _mail(
+    detail = absolute_url(reverse("feasibility:detail", args=[inquiry.pk]), base_url)
+    queue_mail(
         _("New feasibility inquiry %(reference)s") % {"reference": inquiry.reference},
         _("%(organisation)s has submitted “%(title)s”. Check it: %(url)s")
         % {"organisation": organisation.name, "title": inquiry.title, "url": detail},
@@ -328,12 +205,12 @@ def inquiry_ask_sponsor(*, inquiry: Inquiry, by: User, text: str, base_url: str 
     )
     with because("completeness check: question to the sponsor"):
         _move(inquiry, InquiryState.AWAITING_SPONSOR)
-    _mail(
+    queue_mail(
         _("A question about your inquiry %(reference)s") % {"reference": inquiry.reference},
         _("The node asks: %(text)s\n\nAnswer in the inquiry: %(url)s")
         % {
             "text": message.text,
-            "url": _url(reverse("feasibility:detail", args=[inquiry.pk]), base_url),
+            "url": absolute_url(reverse("feasibility:detail", args=[inquiry.pk]), base_url),
         },
         _sponsor_addresses(inquiry),
     )
@@ -355,10 +232,10 @@ def inquiry_reply_to_question(
     )
     with because("the sponsor replied to the node's question"):
         _move(inquiry, InquiryState.SUBMITTED)
-    _mail(
+    queue_mail(
         _("The sponsor has replied: %(reference)s") % {"reference": inquiry.reference},
         _("Read the reply: %(url)s")
-        % {"url": _url(reverse("feasibility:detail", args=[inquiry.pk]), base_url)},
+        % {"url": absolute_url(reverse("feasibility:detail", args=[inquiry.pk]), base_url)},
         _coordinator_addresses(inquiry),
     )
     return message
@@ -376,56 +253,7 @@ def inquiry_triage(*, inquiry: Inquiry, by: User) -> Inquiry:
     return inquiry
 
 
-# -- dispatch and answer links -------------------------------------------------------------
-
-
-def _token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def _end_of_day(day: dt.date) -> dt.datetime:
-    return timezone.make_aware(dt.datetime.combine(day + dt.timedelta(days=1), dt.time.min))
-
-
-def _new_link(recipient: Recipient, inquiry: Inquiry) -> str:
-    """A fresh link for the recipient; any earlier one stops working."""
-    now = timezone.now()
-    AnswerLink.objects.filter(recipient=recipient, replaced_at__isnull=True).update(replaced_at=now)
-    token = secrets.token_urlsafe(32)
-    AnswerLink.objects.create(
-        recipient=recipient,
-        token_hash=_token_hash(token),
-        created_at=now,
-        expires_at=min(
-            _end_of_day(inquiry.reply_by), now + dt.timedelta(days=conf.LINK_VALID_DAYS)
-        ),
-    )
-    return token
-
-
-def answer_path(recipient: Recipient, token: str) -> str:
-    return reverse("feasibility:answer", args=[recipient.pk, token])
-
-
-def _mail_link(recipient: Recipient, inquiry: Inquiry, token: str, *, reminder: bool, base_url):
-    subject = (
-        _("Reminder: feasibility inquiry %(reference)s")
-        if reminder
-        else _("Feasibility inquiry %(reference)s: can your unit take part?")
-    ) % {"reference": inquiry.reference}
-    body = _(
-        "%(unit)s is asked about the study “%(title)s” (%(kind)s) from %(sponsor)s.\n\n"
-        "Answer by %(reply_by)s with this personal link (no account needed; you can "
-        "change your answer until that date):\n%(url)s"
-    ) % {
-        "unit": recipient.entry.unit_name,
-        "title": inquiry.title,
-        "kind": inquiry.get_kind_display(),
-        "sponsor": inquiry.organisation.name,
-        "reply_by": inquiry.reply_by.isoformat(),
-        "url": _url(answer_path(recipient, token), base_url),
-    }
-    _mail(subject, body, [recipient.entry.email])
+# -- dispatch --------------------------------------------------------------------------------
 
 
 def proposal_entries(inquiry: Inquiry, user: User):
@@ -496,8 +324,8 @@ def inquiry_dispatch(
             dispatched_at=now,
             dispatched_by=by,
         )
-        token = _new_link(recipient, inquiry)
-        _mail_link(recipient, inquiry, token, reminder=False, base_url=base_url)
+        token = new_link(recipient, inquiry)
+        mail_link(recipient, inquiry, token, reminder=False, base_url=base_url)
         created.append(recipient)
     if not created:
         raise ValidationError({"entries": _("These units have already received the inquiry.")})
@@ -505,36 +333,16 @@ def inquiry_dispatch(
         inquiry.dispatched_at = now
         with because(f"sent to {len(created)} units"):
             _move(inquiry, InquiryState.DISPATCHED, "dispatched_at")
-    _mail(
+    queue_mail(
         _("Your inquiry %(reference)s has been sent to units") % {"reference": inquiry.reference},
         _("%(count)s units have been asked. Follow the answers: %(url)s")
         % {
             "count": len(created),
-            "url": _url(reverse("feasibility:detail", args=[inquiry.pk]), base_url),
+            "url": absolute_url(reverse("feasibility:detail", args=[inquiry.pk]), base_url),
         },
         _sponsor_addresses(inquiry),
     )
     return created
-
-
-@transaction.atomic
-def recipient_remind(*, recipient: Recipient, base_url: str | None = None) -> None:
-    """A new answer link by e-mail to a unit that has not answered (the old link stops)."""
-    recipient = (
-        Recipient.objects.select_for_update()
-        .select_related("entry", "inquiry")
-        .get(pk=recipient.pk)
-    )
-    inquiry = recipient.inquiry
-    if recipient.has_answered or inquiry.state != InquiryState.DISPATCHED:
-        return
-    if inquiry.reply_date_passed:
-        return
-    token = _new_link(recipient, inquiry)
-    recipient.reminded_at = timezone.now()
-    with because("reminder before the reply date"):
-        recipient.save(update_fields=["reminded_at"])
-    _mail_link(recipient, inquiry, token, reminder=True, base_url=base_url)
 
 
 def inquiry_remind(*, inquiry: Inquiry, by: User, base_url: str | None = None) -> int:
@@ -553,81 +361,6 @@ def inquiry_remind(*, inquiry: Inquiry, by: User, base_url: str | None = None) -
             recipient_remind(recipient=recipient, base_url=base_url)
             count += 1
     return count
-
-
-class LinkRefused(Exception):
-    """An answer link that cannot be used; the message says why (fit to show)."""
-
-
-def recipient_for_link(recipient_id: int, token: str) -> Recipient:
-    """The recipient a valid link belongs to; otherwise LinkRefused with the reason."""
-    link = (
-        AnswerLink.objects.select_related("recipient__inquiry__organisation", "recipient__entry")
-        .filter(token_hash=_token_hash(token or ""))
-        .first()
-    )
-    if link is None:
-        raise LinkRefused(_("This link is not valid. Use the latest link you received by e-mail."))
-    if link.recipient_id != recipient_id:
-        raise LinkRefused(_("This link belongs to another recipient."))
-    if link.replaced_at is not None:
-        raise LinkRefused(
-            _("This link has been replaced by a newer one. Use the latest link you received.")
-        )
-    if timezone.now() >= link.expires_at:
-        raise LinkRefused(_("This link has expired. Ask the node for a new one."))
-    return link.recipient
-
-
-ANSWER_FIELDS = (
-    "response",
-    "decline_reason",
-    "eligible_per_year",
-    "comments",
-    "population_exists",
-    "recruitment_chance",
-    "recruitment_limit",
-    "discouraging_factors",
-    "standard_of_care",
-    "care_setting",
-)
-
-
-@transaction.atomic
-def recipient_answer(*, recipient_id: int, token: str, answer: Mapping[str, Any]) -> Recipient:
-    """A unit answers (or changes its answer) through its link, until the reply date."""
-    recipient = recipient_for_link(recipient_id, token)
-    recipient = Recipient.objects.select_for_update().select_related("inquiry").get(pk=recipient.pk)
-    inquiry = recipient.inquiry
-    if inquiry.state != InquiryState.DISPATCHED:
-        raise LinkRefused(_("The inquiry is no longer open for answers."))
-    if inquiry.reply_date_passed:
-        raise LinkRefused(_("The last reply date has passed; the answer can no longer change."))
-    errors: dict[str, list[str]] = {}
-    response = answer.get("response") or ""
-    if response not in Response.values:
-        errors["response"] = [_("Choose an answer.")]
-    if response == Response.DECLINES and not (answer.get("decline_reason") or "").strip():
-        errors["decline_reason"] = [_("Say why the unit declines.")]
-    eligible = answer.get("eligible_per_year")
-    if eligible is not None and not 0 <= int(eligible) <= 1_000_000:
-        errors["eligible_per_year"] = [_("Give a number between 0 and 1,000,000.")]
-    if inquiry.kind == InquiryKind.COUNTRY and not answer.get("population_exists"):
-        errors["population_exists"] = [_("Answer the first question of the feedback form.")]
-    if errors:
-        raise ValidationError(errors)
-    for name in ANSWER_FIELDS:
-        value = answer.get(name)
-        setattr(recipient, name, "" if value is None and name != "eligible_per_year" else value)
-    if recipient.response != Response.DECLINES:
-        recipient.decline_reason = ""
-    now = timezone.now()
-    recipient.answered_at = now
-    recipient.first_answered_at = recipient.first_answered_at or now
-    recipient.full_clean(exclude=["inquiry", "entry", "region", "dispatched_by"])
-    with because("answer through the recipient's link"):
-        recipient.save()
-    return recipient
 
 
 # -- the compiled answer ---------------------------------------------------------------------
@@ -661,10 +394,10 @@ def inquiry_compile(
     inquiry.answered_at = timezone.now()
     with because("compiled answer sent to the sponsor"):
         _move(inquiry, InquiryState.ANSWERED, "compiled_answer", "answered_at")
-    _mail(
+    queue_mail(
         _("The answer to your inquiry %(reference)s") % {"reference": inquiry.reference},
         _("The node has compiled the answers: %(url)s")
-        % {"url": _url(reverse("feasibility:detail", args=[inquiry.pk]), base_url)},
+        % {"url": absolute_url(reverse("feasibility:detail", args=[inquiry.pk]), base_url)},
         _sponsor_addresses(inquiry),
     )
     return inquiry
@@ -725,7 +458,7 @@ def stage_alerts_send(*, now: dt.datetime | None = None, base_url: str | None = 
         with transaction.atomic():
             Inquiry.objects.filter(pk=inquiry.pk).update(stage_alerted_at=now)
             days = (now - inquiry.stage_since).days
-            _mail(
+            queue_mail(
                 _("Inquiry %(reference)s has waited %(days)s days")
                 % {
                     "reference": inquiry.reference,
@@ -736,7 +469,7 @@ def stage_alerts_send(*, now: dt.datetime | None = None, base_url: str | None = 
                     "title": inquiry.title,
                     "state": inquiry.get_state_display(),
                     "days": days,
-                    "url": _url(reverse("feasibility:detail", args=[inquiry.pk]), base_url),
+                    "url": absolute_url(reverse("feasibility:detail", args=[inquiry.pk]), base_url),
                 },
                 _coordinator_addresses(inquiry),
             )

@@ -15,7 +15,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from trialnode.core.spreadsheets import xlsx_response
-from trialnode.feasibility import conf, selectors, services
+from trialnode.feasibility import answers, conf, selectors, services, synopses
 from trialnode.feasibility.forms import (
     AnswerForm,
     CloseForm,
@@ -222,7 +222,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
 @never_cache
 def synopsis(request: HttpRequest, pk: int) -> HttpResponseBase:
     inquiry = _visible(request, pk)
-    handle = services.synopsis_open(inquiry=inquiry, user=_me(request))
+    handle = synopses.synopsis_open(inquiry=inquiry, user=_me(request))
     return FileResponse(
         handle, content_type="application/pdf", as_attachment=True, filename="synopsis.pdf"
     )
@@ -453,16 +453,16 @@ def directory_entry(request: HttpRequest, pk: int) -> HttpResponse:
 @never_cache
 def answer(request: HttpRequest, recipient_id: int, token: str) -> HttpResponse:
     try:
-        recipient = services.recipient_for_link(recipient_id, token)
-    except services.LinkRefused as exc:
+        recipient = answers.recipient_for_link(recipient_id, token)
+    except answers.LinkRefused as exc:
         return render(request, "feasibility/link_refused.html", {"reason": str(exc)}, status=403)
     inquiry = recipient.inquiry
     form = AnswerForm(request.POST or None, instance=recipient, kind=inquiry.kind)
     refused = ""
     if request.method == "POST" and form.is_valid():
         try:
-            services.recipient_answer(recipient_id=recipient_id, token=token, answer=form.answer())
-        except services.LinkRefused as exc:
+            answers.recipient_answer(recipient_id=recipient_id, token=token, answer=form.answer())
+        except answers.LinkRefused as exc:
             return render(
                 request, "feasibility/link_refused.html", {"reason": str(exc)}, status=403
             )
@@ -497,12 +497,12 @@ def answer(request: HttpRequest, recipient_id: int, token: str) -> HttpResponse:
 @never_cache
 def answer_synopsis(request: HttpRequest, recipient_id: int, token: str) -> HttpResponseBase:
     try:
-        recipient = services.recipient_for_link(recipient_id, token)
-    except services.LinkRefused as exc:
+        recipient = answers.recipient_for_link(recipient_id, token)
+    except answers.LinkRefused as exc:
         return render(request, "feasibility/link_refused.html", {"reason": str(exc)}, status=403)
     if not recipient.inquiry.synopsis_path:
         raise Http404
-    handle = services.synopsis_open(inquiry=recipient.inquiry, recipient=recipient)
+    handle = synopses.synopsis_open(inquiry=recipient.inquiry, recipient=recipient)
     return FileResponse(
         handle, content_type="application/pdf", as_attachment=True, filename="synopsis.pdf"
     )
