@@ -12,6 +12,7 @@ from ninja.errors import ValidationError as NinjaValidationError
 
 from trialnode.api_auth import OPTIONAL_AUTH
 from trialnode.counts.api import router as counts_router
+from trialnode.feasibility.api import router as feasibility_router
 from trialnode.statistics.api import router as statistics_router
 from trialnode.studies.api import router as studies_router
 from trialnode.studies.filters import FilterError
@@ -72,6 +73,7 @@ api = TrialnodeAPI(
 api.add_router("/", studies_router)
 api.add_router("/", statistics_router)
 api.add_router("/", counts_router)
+api.add_router("/", feasibility_router)
 
 
 @api.exception_handler(FilterError)

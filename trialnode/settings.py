@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "trialnode.jobs",
     "trialnode.statistics",
     "trialnode.counts",
+    "trialnode.feasibility",
     "django_tasks",
     "django_tasks_db",
 ]
