@@ -9,6 +9,7 @@ from ninja.errors import AuthenticationError
 from ninja.errors import ValidationError as NinjaValidationError
 
 from trialnode.counts.api import router as counts_router
+from trialnode.datarequests.api import router as datarequests_router
 from trialnode.statistics.api import router as statistics_router
 from trialnode.studies.api import router as studies_router
 from trialnode.studies.filters import FilterError
@@ -23,6 +24,7 @@ api = NinjaAPI(
 api.add_router("/", studies_router)
 api.add_router("/", statistics_router)
 api.add_router("/", counts_router)
+api.add_router("/", datarequests_router)
 
 
 @api.exception_handler(FilterError)

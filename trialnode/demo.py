@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from trialnode.counts.demo import load_counts_demo
+from trialnode.datarequests.demo import load_datarequests_demo
 from trialnode.env import sample_data_dir
 from trialnode.interop.ctgov import import_records
 from trialnode.interop.files import import_ctis_paths, iter_path_records
@@ -326,4 +327,5 @@ def load_demo(*, synthetic_count: int = 200) -> DemoSummary:
         local = create_local_studies()
         suggest_links()
     print(load_counts_demo(folder), flush=True)
+    print(load_datarequests_demo(), flush=True)
     return DemoSummary(users, imported, rejected, ctis_trials, synthetic, local, folder)

@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "trialnode.jobs",
     "trialnode.statistics",
     "trialnode.counts",
+    "trialnode.datarequests",
     "django_tasks",
     "django_tasks_db",
 ]

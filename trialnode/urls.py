@@ -19,4 +19,5 @@ urlpatterns = [
     path("jobb/", include("trialnode.jobs.urls")),
     path("statistik/", include("trialnode.statistics.urls")),
     path("antal/", include("trialnode.counts.urls")),
+    path("datauttag/", include("trialnode.datarequests.urls")),
 ]
