@@ -286,22 +286,24 @@ def update_datarequest(request: WriteAuthRequest, case_id: int, payload: CasePat
     return _out(case)
 
 
+class VariablesIn(Schema):
+    variables: list[VariableIO] = Field(max_length=500)
+
+
 @router.put(
     "/datarequests/{case_id}/variables",
     response=CASE_RESPONSES,
     auth=WRITE_AUTH,
-    summary="Replace the variable list",
+    summary="Replace the variable list (at most 500 rows)",
 )
-def replace_variables(request: WriteAuthRequest, case_id: int, payload: list[VariableIO]):
-    if len(payload) > 500:
-        raise ValidationError("At most 500 variables.")
+def replace_variables(request: WriteAuthRequest, case_id: int, payload: VariablesIn):
     case = _case(request, case_id)
     services.variables_replace(
         case=case,
         by=request.auth,
         rows=[
             services.VariableRow(v.source, v.variable, v.period_from, v.period_to, v.comment)
-            for v in payload
+            for v in payload.variables
         ],
     )
     return _out(case)
@@ -312,12 +314,13 @@ def replace_variables(request: WriteAuthRequest, case_id: int, payload: list[Var
     response={201: CaseOut, 400: Detail, 401: Detail, 403: Detail, 404: Detail},
     auth=WRITE_AUTH,
     summary="Attach a PDF (multipart: kind, file)",
+    description="kind: epm_application, epm_decision, consent or other; file: a PDF.",
 )
 def add_attachment(
     request: WriteAuthRequest,
     case_id: int,
-    kind: Form[Literal["epm_application", "epm_decision", "consent", "other"]],
-    file: File[UploadedFile],
+    kind: Form[str] = "",
+    file: File[UploadedFile] | None = None,
 ):
     case = _case(request, case_id)
     services.attachment_add(case=case, by=request.auth, kind=kind, upload=file)
@@ -418,8 +421,6 @@ def decide_datarequest(request: WriteAuthRequest, case_id: int, payload: Decisio
 @_post("/datarequests/{case_id}/assign", "Assign the extraction to a data engineer")
 def assign_datarequest(request: WriteAuthRequest, case_id: int, payload: AssignIn):
     engineer = User.objects.filter(username=payload.engineer, is_active=True).first()
-    if engineer is None:
-        raise ValidationError({"engineer": "No such user."})
     return _step(
         request,
         case_id,

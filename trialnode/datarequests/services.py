@@ -311,13 +311,17 @@ def variables_replace(
 
 
 @_service
-def attachment_add(*, case: DataRequest, by: User, kind: str, upload: UploadedFile) -> Attachment:
+def attachment_add(
+    *, case: DataRequest, by: User, kind: str, upload: UploadedFile | None
+) -> Attachment:
     """A PDF added to the application; checked for type and size before it is kept."""
     case = _locked(case)
     _require(may.is_applicant(by, case), _("Only the applicant adds attachments."))
     _refuse_unless(case, *EDITABLE_STAGES)
     if kind not in Attachment.Kind.values:
         raise ValidationError({"kind": _("Choose what the document is.")})
+    if upload is None:
+        raise ValidationError({"file": _("Choose a PDF file.")})
     stored = storage.store_pdf(upload)
     attachment = Attachment(
         request=case,
@@ -549,14 +553,16 @@ def datarequest_decide(
 
 @_service
 def extraction_assign(
-    *, case: DataRequest, by: User, engineer: User, estimated_hours: int, reason: str = ""
+    *, case: DataRequest, by: User, engineer: User | None, estimated_hours: int, reason: str = ""
 ) -> DataRequest:
     """A case officer assigns the extraction to a data engineer of the region."""
     case = _locked(case)
     _require(may.is_officer(by, case), _("Only a case officer assigns the extraction."))
     _refuse_unless(case, Stage.EXTRACTION)
-    if not engineer.is_active or case.data_holder.region_id not in engineer.region_ids_for(
-        Role.DATA_ENGINEER
+    if (
+        engineer is None
+        or not engineer.is_active
+        or case.data_holder.region_id not in engineer.region_ids_for(Role.DATA_ENGINEER)
     ):
         raise ValidationError(
             {"engineer": _("Choose a data engineer of the data holder's region.")}

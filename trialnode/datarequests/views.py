@@ -14,7 +14,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from trialnode.core.spreadsheets import XLSX_CONTENT_TYPE
 from trialnode.datarequests import attachments as storage
@@ -330,6 +330,7 @@ def attachment_upload(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
+@require_safe
 def attachment_download(request: HttpRequest, pk: int, attachment_pk: int) -> FileResponse:
     """Served only to those who see the case; every download is in the trail."""
     case = _visible_case(request, pk)
