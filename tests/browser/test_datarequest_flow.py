@@ -74,7 +74,7 @@ def test_a_case_runs_from_application_to_delivery_with_a_return_for_supplement(
     world,
     files,
 ):
-    users, staff = world
+    _users, staff = world
     applicant = Session(browser, live_server, "registrant", width=375)
     page = applicant.page
     page.goto(live_server.url + "/datauttag/ny/")

@@ -90,9 +90,7 @@ def test_a_stage_over_its_target_counts_against_the_share_within_target(users, s
 
 def test_cases_count_in_the_year_they_were_first_submitted(users, staff):
     with at(D(2025, 12, 30)):
-        services.datarequest_submit(
-            case=ready_application(users.registrant), by=users.registrant
-        )
+        services.datarequest_submit(case=ready_application(users.registrant), by=users.registrant)
     with at(D(2026, 1, 2)):
         ready_application(users.registrant)  # a draft is not counted
     assert measures(2025).cases == 1

@@ -143,9 +143,11 @@ class DataRequest(AuditedModel):
         _("EPM reference number"), max_length=20, validators=[validate_epm_dnr]
     )
     epm_decision_date = models.DateField(_("date of the EPM decision"), null=True, blank=True)
-    cohort_description = models.TextField(_("cohort definition in words"), max_length=5000)
+    cohort_description = models.TextField(
+        _("cohort definition in words"), max_length=5000, blank=True
+    )
     environment = models.TextField(
-        _("environment where the data will be processed"), max_length=2000
+        _("environment where the data will be processed"), max_length=2000, blank=True
     )
     output_kind = models.CharField(_("output wanted"), max_length=20, choices=OutputKind.choices)
 
