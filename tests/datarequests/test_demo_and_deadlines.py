@@ -27,8 +27,13 @@ def test_the_demo_has_cases_in_every_stage_one_returned_and_one_overdue(referenc
     assert any(standing(case).overdue for case in DataRequest.objects.all())
     assert DataRequest.objects.filter(stage=Stage.SUPPLEMENT).count() == 1
     assert DataRequest.objects.filter(version=2).count() == 1
-    year = measures(dt.date.today().year)
+    this_year = dt.date.today().year
+    for earlier in (this_year - 1, this_year):
+        found = measures(earlier)
+        assert sum(found.by_stage.values()) == found.cases
+    year = measures(this_year)
     assert year.delivered >= 1 and year.lead_time["median"] is not None
+    assert sum(year.by_stage.values()) == year.cases
 
 
 def test_a_warning_goes_out_before_the_deadline_and_an_escalation_after_it_once(users, staff):

@@ -13,6 +13,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from trialnode.audit.models import AuditedModel, AuditedQuerySet
 from trialnode.organisations.models import CareProvider, Role
@@ -79,7 +80,7 @@ class OutputKind(models.TextChoices):
 class Outcome(models.TextChoices):
     APPROVED = "approved", _("Approved")
     APPROVED_WITH_CONDITIONS = "approved_with_conditions", _("Approved with conditions")
-    REJECTED = "rejected", _("Rejected")
+    REJECTED = "rejected", pgettext_lazy("health-data request", "Rejected")
     WITHDRAWN = "withdrawn", _("Withdrawn")
 
 
@@ -312,7 +313,7 @@ class Review(AuditedModel):
         DISCLOSURE = "disclosure", _("Disclosure review")
 
     class Recommendation(models.TextChoices):
-        APPROVE = "approve", _("Approve")
+        APPROVE = "approve", pgettext_lazy("health-data request", "Approve")
         APPROVE_WITH_CONDITIONS = "approve_with_conditions", _("Approve with conditions")
         REJECT = "reject", _("Reject")
 

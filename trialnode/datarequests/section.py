@@ -3,6 +3,7 @@ the same ``selectors.measures`` as ``GET /api/v1/datarequests/measures``."""
 
 from __future__ import annotations
 
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 from trialnode.datarequests.clock import CLOCK_STAGES
@@ -36,7 +37,7 @@ def datarequests_section(year: int, regions: tuple[str, ...]) -> Section | None:
                 "Lead time from submission to delivery, not counting the applicant's time: "
                 "median %(median)s working days, 90th percentile %(p90)s."
             )
-            % {"median": lead["median"], "p90": lead["p90"]}
+            % {"median": number_format(lead["median"], 1), "p90": number_format(lead["p90"], 1)}
         )
     if found.within_target is not None:
         summary.append(

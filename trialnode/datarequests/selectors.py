@@ -4,7 +4,8 @@ The measures are defined once here and used by the API, the statistics dashboard
 the yearly report, so the three always agree.
 
 - A case counts in a year when it was first submitted in that year (Stockholm time).
-- ``by_stage``: the current stage of those cases (every stage listed; adds up to cases).
+- ``by_stage``: the current stage of those cases (every stage listed, draft too for an
+  amendment back with the applicant; adds up to cases).
 - ``delivered``: those that reached delivery (delivered or closed after delivery).
 - Lead time: working days from submission to delivery of the original application
   (version 1), the time waiting on the applicant left out; median and 90th percentile
@@ -26,7 +27,8 @@ from django.db.models import Prefetch
 from trialnode.datarequests import clock
 from trialnode.datarequests.models import DataRequest, Stage, StagePeriod
 
-REPORTED_STAGES = [stage for stage in Stage.values if stage != Stage.DRAFT]
+REPORTED_STAGES = list(Stage.values)
+"""Every stage: an amended case is back in draft after its first submission."""
 
 
 @dataclass(frozen=True)
