@@ -31,13 +31,14 @@ def datarequests_section(year: int, regions: tuple[str, ...]) -> Section | None:
         )
         % {"cases": found.cases, "year": year, "delivered": found.delivered},
     ]
-    if lead["median"] is not None:
+    median, p90 = lead["median"], lead["p90"]
+    if median is not None and p90 is not None:
         summary.append(
             _(
                 "Lead time from submission to delivery, not counting the applicant's time: "
                 "median %(median)s working days, 90th percentile %(p90)s."
             )
-            % {"median": number_format(lead["median"], 1), "p90": number_format(lead["p90"], 1)}
+            % {"median": number_format(median, 1), "p90": number_format(p90, 1)}
         )
     if found.within_target is not None:
         summary.append(
