@@ -10,6 +10,7 @@ import datetime as dt
 import pytest
 from django.apps import apps
 
+from tests.datarequests.audit_samples import datarequest_samples
 from trialnode.audit.models import AuditedModel, AuditEvent
 
 DOMAIN_MODELS = sorted(
@@ -199,6 +200,7 @@ def _sample(label: str, users):
             "Ny",
         ),
     }
+    samples.update(datarequest_samples(users))
     if label not in samples:
         pytest.fail(f"{label} has no audit sample: add one to {__name__}")
     return samples[label]()

@@ -319,8 +319,8 @@ def replace_variables(request: WriteAuthRequest, case_id: int, payload: Variable
 def add_attachment(
     request: WriteAuthRequest,
     case_id: int,
-    kind: Form[str] = "",
-    file: File[UploadedFile] | None = None,
+    kind: str = Form(""),
+    file: UploadedFile | None = File(None),
 ):
     case = _case(request, case_id)
     services.attachment_add(case=case, by=request.auth, kind=kind, upload=file)
