@@ -10,7 +10,6 @@ from tests.urlaccess import (
     FACTORIES,
     LOGGED_IN,
     NOBODY,
-    Access,
     only,
     read,
     read_write,
@@ -114,5 +113,3 @@ URL_ACCESS = {
     "api:withdraw_datarequest": _api_step(CASE_STAFF, {"reason": "Avbrutet"}),
     "api:amend_datarequest": _api_step(APPLICANT, {"reason": "Ändring"}),
 }
-
-__all__ = ["URL_ACCESS", "Access"]
