@@ -120,7 +120,13 @@ def test_the_api_and_the_statistics_section_give_the_same_numbers(client, users,
         "Administrative database": body["by_source"]["administrative"],
     }
     holder = next(row for row in section.tables[4].rows)
-    assert holder[2] == body["lead_time_working_days"]["median"]
+    assert holder[0] == "Akademiska sjukhuset"
+    assert list(holder[1:]) == list(body["lead_time_by_data_holder"]["akademiska"].values())
+    stage_rows = {row[0]: list(row[1:]) for row in section.tables[3].rows}
+    assert stage_rows["Pre-qualification"] == list(
+        body["lead_time_by_stage"]["prequalification"].values()
+    )
+    assert body["lead_time_by_stage"]["submitted"] == {"median": 5.0, "p90": 5.0}
     assert "median 25.0 working days" in " ".join(section.summary)
 
 

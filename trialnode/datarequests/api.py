@@ -35,6 +35,12 @@ class PercentilesOut(Schema):
     p90: float | None
 
 
+class HolderLeadTimeOut(Schema):
+    delivered: int
+    median: float | None
+    p90: float | None
+
+
 class MeasuresOut(Schema):
     year: int
     cases: int
@@ -44,6 +50,8 @@ class MeasuresOut(Schema):
     within_target: float | None
     by_source: dict[str, int]
     by_outcome: dict[str, int]
+    lead_time_by_stage: dict[str, PercentilesOut]
+    lead_time_by_data_holder: dict[str, HolderLeadTimeOut]
 
 
 class MeasuresQuery(Schema):
@@ -309,6 +317,11 @@ def replace_variables(request: WriteAuthRequest, case_id: int, payload: Variable
     return _out(case)
 
 
+# Optional in the schema, so that the case and the role are checked before the file.
+ATTACHMENT_KIND = Form("")
+ATTACHMENT_FILE = File(None)
+
+
 @router.post(
     "/datarequests/{case_id}/attachments",
     response={201: CaseOut, 400: Detail, 401: Detail, 403: Detail, 404: Detail},
@@ -319,8 +332,8 @@ def replace_variables(request: WriteAuthRequest, case_id: int, payload: Variable
 def add_attachment(
     request: WriteAuthRequest,
     case_id: int,
-    kind: str = Form(""),
-    file: UploadedFile | None = File(None),
+    kind: str = ATTACHMENT_KIND,
+    file: UploadedFile | None = ATTACHMENT_FILE,
 ):
     case = _case(request, case_id)
     services.attachment_add(case=case, by=request.auth, kind=kind, upload=file)

@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from trialnode.datarequests.clock import CLOCK_STAGES
 from trialnode.datarequests.models import Outcome, Source, Stage
 from trialnode.datarequests.selectors import measures
+from trialnode.organisations.models import CareProvider
 from trialnode.statistics.sections import Section, SectionTable
 
 
@@ -46,6 +47,11 @@ def datarequests_section(year: int, regions: tuple[str, ...]) -> Section | None:
             % {"share": round(100 * found.within_target)}
         )
     count = _("Cases")
+    holders = dict(
+        CareProvider.objects.filter(slug__in=list(found.lead_times_by_holder)).values_list(
+            "slug", "name"
+        )
+    )
     tables = [
         SectionTable(
             key="datarequests-stage",
@@ -84,7 +90,7 @@ def datarequests_section(year: int, regions: tuple[str, ...]) -> Section | None:
             header=(_("Data holder"), _("Delivered"), _("Median"), _("90th percentile")),
             rows=tuple(
                 (
-                    holder,
+                    holders.get(holder, holder),
                     len(values),
                     found.holder_lead_time(holder)["median"],
                     found.holder_lead_time(holder)["p90"],

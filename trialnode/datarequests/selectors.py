@@ -12,6 +12,8 @@ the yearly report, so the three always agree.
   (linear interpolation) over the delivered cases.
 - Within target: of the cases with at least one finished stage that has a target, the
   share whose every finished stage kept it.
+- Lead time per stage: working days of each finished stage (all its periods); per data
+  holder: the lead times of its delivered cases.
 """
 
 from __future__ import annotations
@@ -84,6 +86,7 @@ class Measures:
     lead_times: list[int] = field(default_factory=list)
     stage_times: dict[str, list[int]] = field(default_factory=dict)
     lead_times_by_holder: dict[str, list[int]] = field(default_factory=dict)
+    """Lead times of the delivered cases by the slug of their data holder."""
     judged: int = 0
     kept: int = 0
 
@@ -111,6 +114,13 @@ class Measures:
             "within_target": self.within_target,
             "by_source": self.by_source,
             "by_outcome": self.by_outcome,
+            "lead_time_by_stage": {
+                stage: self.stage_lead_time(stage) for stage in clock.CLOCK_STAGES
+            },
+            "lead_time_by_data_holder": {
+                holder: {"delivered": len(values), **self.holder_lead_time(holder)}
+                for holder, values in self.lead_times_by_holder.items()
+            },
         }
 
 
@@ -148,7 +158,7 @@ def measures(year: int, regions: tuple[str, ...] = ()) -> Measures:
         lead = clock.lead_time(original)
         if lead is not None:
             result.lead_times.append(lead)
-            by_holder[case.data_holder.name].append(lead)
+            by_holder[case.data_holder.slug].append(lead)
         verdicts = []
         for stage in clock.CLOCK_STAGES:
             mine = [p for p in original if p.stage == stage]
