@@ -35,6 +35,14 @@ FORM_STEPS = (
 )
 
 
+def describe_fields(form: forms.BaseForm) -> None:
+    """Tie each field's help text to its input for screen readers (the hint's id is set in
+    ``_field.html``)."""
+    for name, field in form.fields.items():
+        if field.help_text:
+            field.widget.attrs["aria-describedby"] = f"{form[name].auto_id}-hint"
+
+
 class ApplicationForm(forms.ModelForm):
     class Meta:
         model = DataRequest
@@ -61,6 +69,7 @@ class ApplicationForm(forms.ModelForm):
         ).queryset = CareProvider.objects.filter(is_active=True)
         for name in ("cohort_description", "environment"):
             self.fields[name].required = False
+        describe_fields(self)
 
     def steps(self):
         """The fields grouped by the form step they belong to (for the page)."""
