@@ -97,7 +97,7 @@ def draft(users):
 def at(day: dt.date, hour: int = 10) -> Iterator[None]:
     """Everything inside happens at ``hour`` o'clock on ``day`` in Stockholm."""
     moment = dt.datetime(day.year, day.month, day.day, hour, tzinfo=STOCKHOLM)
-    with mock.patch("django.utils.timezone.now", return_value=moment):
+    with mock.patch("django.utils.timezone.now", return_value=moment.astimezone(dt.UTC)):
         yield
 
 

@@ -272,7 +272,7 @@ def list_datarequests(request: WriteAuthRequest, stage: str | None = None):
     summary="Start an application (a draft)",
 )
 def create_datarequest(request: WriteAuthRequest, payload: CaseIn):
-    case = services.datarequest_create(by=request.auth, fields=_fields(payload.dict()))
+    case = services.datarequest_create(by=request.auth, fields=_fields(payload.model_dump()))
     return Status(201, _out(case))
 
 

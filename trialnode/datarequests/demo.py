@@ -80,8 +80,9 @@ HANDBOOK = [
 
 @contextmanager
 def _at(moment: dt.datetime) -> Iterator[None]:
-    """Run the services as if it were ``moment`` (the trail gets the same time)."""
-    with mock.patch("django.utils.timezone.now", return_value=moment):
+    """Run the services as if it were ``moment`` (the trail gets the same time, in UTC as
+    ``timezone.now`` gives it)."""
+    with mock.patch("django.utils.timezone.now", return_value=moment.astimezone(dt.UTC)):
         yield
 
 
