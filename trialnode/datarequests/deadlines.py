@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from trialnode.audit.context import because
 from trialnode.datarequests import clock
 from trialnode.datarequests.models import DataRequest, DeadlineNotice, Stage, StagePeriod
-from trialnode.datarequests.services import _mail, staff_addresses
+from trialnode.datarequests.rules import mail, staff_addresses
 from trialnode.organisations.models import Role
 
 STAGE_ROLES: dict[str, tuple[str, ...]] = {
@@ -46,7 +46,7 @@ def _send(case: DataRequest, period: StagePeriod, kind: str, due: dt.date) -> No
             recipients=", ".join(recipients),
             sent_at=timezone.now(),
         )
-        _mail(
+        mail(
             recipients,
             f"{case.reference}: {label} ({case.get_stage_display()}, {due})",
             _("The stage “%(stage)s” of %(reference)s is due on %(due)s.")

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from openpyxl import load_workbook
 
 from trialnode.core.spreadsheets import xlsx_bytes
-from trialnode.datarequests.services import VariableRow
+from trialnode.datarequests.application import VariableRow
 
 COLUMNS = ("source", "variable", "period_from", "period_to", "comment")
 EXAMPLE = ("Patientjournal (Cosmic)", "Diagnoskod ICD-10-SE", "2018-01-01", "2024-12-31", "")
