@@ -334,8 +334,8 @@ def load_datarequests_demo() -> str:
             .at(d(52), _technical)
             .at(d(40), _decide("approved"))
             .at(d(39), _assign)
-            .at(d(25), _extracted)
-            .at(d(22), _disclosure)
+            .at(d(8), _extracted)
+            .at(d(5), _disclosure)
             .at(d(3), _deliver(15230))
         )
         # Cases at every other stage.
