@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from trialnode.counts.demo import load_counts_demo
+from trialnode.datarequests.demo import load_datarequests_demo
 from trialnode.env import sample_data_dir
 from trialnode.feasibility.demo import load_feasibility_demo
 from trialnode.interop.ctgov import import_records
@@ -328,4 +329,6 @@ def load_demo(*, synthetic_count: int = 200) -> DemoSummary:
         suggest_links()
     print(load_counts_demo(folder), flush=True)
     print(load_feasibility_demo(), flush=True)
+
+    print(load_datarequests_demo(), flush=True)
     return DemoSummary(users, imported, rejected, ctis_trials, synthetic, local, folder)

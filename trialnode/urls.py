@@ -20,4 +20,6 @@ urlpatterns = [
     path("statistik/", include("trialnode.statistics.urls")),
     path("antal/", include("trialnode.counts.urls")),
     path("forfragningar/", include("trialnode.feasibility.urls")),
+
+    path("datauttag/", include("trialnode.datarequests.urls")),
 ]

@@ -11,6 +11,8 @@ import pytest
 from django.apps import apps
 
 from tests.feasibility.audit_samples import feasibility_samples
+
+from tests.datarequests.audit_samples import datarequest_samples
 from trialnode.audit.models import AuditedModel, AuditEvent
 
 DOMAIN_MODELS = sorted(
@@ -201,6 +203,8 @@ def _sample(label: str, users):
         ),
     }
     samples.update(feasibility_samples(users))
+
+    samples.update(datarequest_samples(users))
     if label not in samples:
         pytest.fail(f"{label} has no audit sample: add one to {__name__}")
     return samples[label]()
