@@ -12,9 +12,8 @@ from ninja.errors import ValidationError as NinjaValidationError
 
 from trialnode.api_auth import OPTIONAL_AUTH
 from trialnode.counts.api import router as counts_router
-from trialnode.feasibility.api import router as feasibility_router
-
 from trialnode.datarequests.api import router as datarequests_router
+from trialnode.feasibility.api import router as feasibility_router
 from trialnode.statistics.api import router as statistics_router
 from trialnode.studies.api import router as studies_router
 from trialnode.studies.filters import FilterError

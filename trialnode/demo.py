@@ -329,6 +329,5 @@ def load_demo(*, synthetic_count: int = 200) -> DemoSummary:
         suggest_links()
     print(load_counts_demo(folder), flush=True)
     print(load_feasibility_demo(), flush=True)
-
     print(load_datarequests_demo(), flush=True)
     return DemoSummary(users, imported, rejected, ctis_trials, synthetic, local, folder)

@@ -54,7 +54,6 @@ INSTALLED_APPS = [
     "trialnode.statistics",
     "trialnode.counts",
     "trialnode.feasibility",
-
     "trialnode.datarequests",
     "django_tasks",
     "django_tasks_db",

@@ -20,6 +20,5 @@ urlpatterns = [
     path("statistik/", include("trialnode.statistics.urls")),
     path("antal/", include("trialnode.counts.urls")),
     path("forfragningar/", include("trialnode.feasibility.urls")),
-
     path("datauttag/", include("trialnode.datarequests.urls")),
 ]

@@ -10,9 +10,8 @@ import datetime as dt
 import pytest
 from django.apps import apps
 
-from tests.feasibility.audit_samples import feasibility_samples
-
 from tests.datarequests.audit_samples import datarequest_samples
+from tests.feasibility.audit_samples import feasibility_samples
 from trialnode.audit.models import AuditedModel, AuditEvent
 
 DOMAIN_MODELS = sorted(
