@@ -25,7 +25,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from trialnode.counts import signing
+from trialnode.counts import attachments, signing
 from trialnode.counts.definition import DefinitionError, check_definition
 from trialnode.counts.models import CountRequest, NodeQuery, Peer, RegionResult
 from trialnode.counts.services import can_count, check_quota
@@ -216,6 +216,8 @@ def count_request_create(
         raise ValidationError({"target": _("Give both the kind and the id of the record.")})
     if study is not None and not target_type:
         target_type, target_id = "studies.study", str(study.pk)
+    if target_type and not attachments.may_attach(by, target_type, target_id):
+        raise PermissionDenied(_("You cannot attach a count to that record."))
     check_quota(by)
     chosen = list(peers if peers is not None else Peer.objects.filter(is_active=True))
     if not chosen:

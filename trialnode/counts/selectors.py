@@ -103,6 +103,13 @@ def request_summary(request: CountRequest) -> Summary:
     )
 
 
+def attached_to(target_type: str, target_id: Any) -> list[tuple[CountRequest, Summary]]:
+    """Every count attached to a record, with its released results: for the record's own
+    page, whose view has checked that the reader may see the record."""
+    requests = CountRequest.objects.for_target(target_type, target_id).order_by("-created_at")
+    return [(request, request_summary(request)) for request in requests]
+
+
 def requests_for(target_type: str, target_id: Any, user) -> list[tuple[CountRequest, Summary]]:
     """The counts attached to a record (``"studies.study"``, pk) that ``user`` may see,
     with their results: the seam for other apps' pages."""

@@ -192,6 +192,20 @@ def inquiry_submit(
     return inquiry
 
 
+MESSAGE_MAX = 5000
+COMPILED_ANSWER_MAX = 20000
+
+
+def _message_text(text: str) -> str:
+    """A question or reply as written: an over-long one is refused, never cut."""
+    text = text.strip()
+    if len(text) > MESSAGE_MAX:
+        raise ValidationError(
+            {"text": _("Keep the message under %(limit)s characters.") % {"limit": MESSAGE_MAX}}
+        )
+    return text
+
+
 @transaction.atomic
 def inquiry_ask_sponsor(*, inquiry: Inquiry, by: User, text: str, base_url: str | None = None):
     """The coordinator asks the sponsor for what is missing; the case waits for the reply."""
@@ -201,7 +215,7 @@ def inquiry_ask_sponsor(*, inquiry: Inquiry, by: User, text: str, base_url: str 
     if not text.strip():
         raise ValidationError({"text": _("Write the question to the sponsor.")})
     message = InquiryMessage.objects.create(
-        inquiry=inquiry, kind=InquiryMessage.Kind.QUESTION, author=by, text=text.strip()[:5000]
+        inquiry=inquiry, kind=InquiryMessage.Kind.QUESTION, author=by, text=_message_text(text)
     )
     with because("completeness check: question to the sponsor"):
         _move(inquiry, InquiryState.AWAITING_SPONSOR)
@@ -228,7 +242,7 @@ def inquiry_reply_to_question(
     if not text.strip():
         raise ValidationError({"text": _("Write your reply.")})
     message = InquiryMessage.objects.create(
-        inquiry=inquiry, kind=InquiryMessage.Kind.REPLY, author=by, text=text.strip()[:5000]
+        inquiry=inquiry, kind=InquiryMessage.Kind.REPLY, author=by, text=_message_text(text)
     )
     with because("the sponsor replied to the node's question"):
         _move(inquiry, InquiryState.SUBMITTED)
@@ -390,7 +404,14 @@ def inquiry_compile(
     _require_state(inquiry, InquiryState.DISPATCHED)
     if not text.strip():
         raise ValidationError({"text": _("Write the compiled answer.")})
-    inquiry.compiled_answer = text.strip()[:20000]
+    if len(text.strip()) > COMPILED_ANSWER_MAX:
+        raise ValidationError(
+            {
+                "text": _("Keep the compiled answer under %(limit)s characters.")
+                % {"limit": COMPILED_ANSWER_MAX}
+            }
+        )
+    inquiry.compiled_answer = text.strip()
     inquiry.answered_at = timezone.now()
     with because("compiled answer sent to the sponsor"):
         _move(inquiry, InquiryState.ANSWERED, "compiled_answer", "answered_at")

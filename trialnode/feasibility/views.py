@@ -15,6 +15,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from trialnode.core.spreadsheets import xlsx_response
+from trialnode.counts.selectors import attached_to
+from trialnode.counts.services import can_count
 from trialnode.feasibility import answers, conf, selectors, services, synopses
 from trialnode.feasibility.forms import (
     AnswerForm,
@@ -207,6 +209,8 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         "may_read_synopsis": bool(inquiry.synopsis_path) and (handles or is_owner),
         "message_form": MessageForm(),
         "States": InquiryState,
+        "counts": attached_to("feasibility.inquiry", inquiry.pk),
+        "can_count": handles and can_count(user),
     }
     if handles and inquiry.state == InquiryState.DISPATCHED:
         context["compile_form"] = CompileForm(

@@ -17,6 +17,8 @@ from django.views.decorators.http import require_POST
 
 from trialnode.audit.selectors import can_review_trail, readable
 from trialnode.audit.selectors import study_history as study_history_events
+from trialnode.counts.selectors import requests_for
+from trialnode.counts.services import can_count
 from trialnode.organisations.http import AuthenticatedHttpRequest
 from trialnode.studies import services
 from trialnode.studies.filters import FILTERS, SORTS, FilterError, StudySearch
@@ -164,6 +166,11 @@ def study_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "return_form": ReturnForm(),
             "publish_form": PublishForm(),
             "status_form": StatusForm(initial={"status": study.status}),
+            # The patient counts of the study plan, for those who work on it.
+            "counts": requests_for("studies.study", study.pk, request.user)
+            if can_edit or can_validate
+            else None,
+            "can_count": can_count(request.user),
         },
     )
 
