@@ -32,3 +32,13 @@ def test_the_server_error_page_renders_without_a_request_in_the_language(languag
     with translation.override(language):
         page = render_to_string("500.html")
     assert f'<html lang="{language}">' in page and heading in page
+
+
+def test_an_expired_form_is_explained_in_swedish(reference_data, settings):
+    from django.test import Client
+
+    settings.LANGUAGE_CODE = "sv"
+    response = Client(enforce_csrf_checks=True).post("/accounts/login/", {"username": "x"})
+    assert response.status_code == 403
+    page = response.content.decode()
+    assert "Formuläret hade gått ut" in page and "Inget sparades" in page

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -21,7 +19,7 @@ from trialnode.counts.selectors import requests_for
 from trialnode.counts.services import can_count
 from trialnode.organisations.http import AuthenticatedHttpRequest
 from trialnode.studies import services
-from trialnode.studies.filters import FILTERS, SORTS, FilterError, StudySearch
+from trialnode.studies.filters import FILTERS, FilterError, StudySearch
 from trialnode.studies.forms import (
     FORMSET_TITLES,
     FORMSETS,
@@ -34,6 +32,7 @@ from trialnode.studies.forms import (
 )
 from trialnode.studies.history import history_entries
 from trialnode.studies.models import RegistrationState, Study
+from trialnode.studies.search_page import chosen_search_terms, search_url_without, sort_options
 
 
 def search(request: HttpRequest) -> HttpResponse:
@@ -45,7 +44,11 @@ def search(request: HttpRequest) -> HttpResponse:
         study_search = StudySearch()
     result = study_search.run_public(page_size=settings.TRIALNODE_SEARCH_PAGE_SIZE)
     facets = [
-        (f, result.facets[f.name], _without(study_search, f.name) if not f.multiple else "")
+        (
+            f,
+            result.facets[f.name],
+            search_url_without(study_search, f.name) if not f.multiple else "",
+        )
         for f in FILTERS
         if result.facets.get(f.name)
     ]
@@ -71,65 +74,12 @@ def search(request: HttpRequest) -> HttpResponse:
     return response
 
 
-def sort_options(study_search: StudySearch) -> list[tuple[str, str, bool]]:
-    """(value, label, selected) of the sort menu. The first option is the default order
-    (relevance with search words, latest update without) and sends no value, so a new
-    search from the menu's default sorts by relevance."""
-    default = "relevance" if study_search.text else "updated"
-    options = [("", str(SORTS[default][0]), study_search.sort == default)]
-    options.extend(
-        (key, str(label), study_search.sort == key)
-        for key, (label, _order) in SORTS.items()
-        if key not in (default, "relevance")
-    )
-    return options
-
-
 def _wants_partial(request: HttpRequest) -> bool:
     """An htmx update of the search form; Back on a page missing from htmx's cache
     asks for the whole page."""
     return bool(request.headers.get("HX-Request")) and not request.headers.get(
         "HX-History-Restore-Request"
     )
-
-
-@dataclass(frozen=True)
-class ChosenTerm:
-    """One choice of the searcher, shown with a link that undoes it."""
-
-    label: str
-    value: str
-    remove_url: str
-
-
-def chosen_search_terms(study_search: StudySearch) -> list[ChosenTerm]:
-    """The search words and every chosen filter value, each with the URL without it."""
-    chosen = []
-    if study_search.text:
-        chosen.append(
-            ChosenTerm(str(_("Search words")), study_search.text, _without(study_search, "q"))
-        )
-    for definition in FILTERS:
-        values = study_search.values.get(definition.name, [])
-        labels = dict(study_search.choices.get(definition.name, []))
-        for value in values:
-            remaining = [v for v in values if v != value]
-            chosen.append(
-                ChosenTerm(
-                    str(definition.label),
-                    str(labels.get(value, value)),
-                    _without(study_search, definition.name, remaining),
-                )
-            )
-    return chosen
-
-
-def _without(study_search: StudySearch, name: str, remaining: list[str] | None = None) -> str:
-    overrides: dict[str, object] = {name: remaining or None, "page": None}
-    if name == "q" and study_search.sort == "relevance":
-        overrides["sort"] = None  # relevance needs words to be relevant to
-    items = study_search.query_items(**overrides)
-    return reverse("studies:search") + ("?" + urlencode(items) if items else "")
 
 
 def _page_url(study_search: StudySearch, page: int) -> str:
