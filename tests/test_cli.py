@@ -26,6 +26,7 @@ def test_demo_loads_real_records_users_and_local_studies(tmp_path, sample_data):
     result = _run(tmp_path, "demo", "--no-serve", TRIALNODE_SAMPLE_DATA=str(sample_data))
     assert result.returncode == 0, result.stderr
     assert "18 real studies with Swedish sites" in result.stdout
+    assert "Generated local registrations for the statistics: 200." in result.stdout
     for username in ("registrant", "coordinator", "sponsor", "nodeadmin", "auditor"):
         assert username in result.stdout
     with sqlite3.connect(tmp_path / "trialnode.sqlite3") as db:

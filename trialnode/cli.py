@@ -151,19 +151,20 @@ def cmd_demo(args: argparse.Namespace) -> int:
     _reset_database()
     with acting_as(via="command:demo"):
         summary = load_demo()
-    if summary.registry_studies or summary.rejected:
+    if summary.sample_folder is None:
+        print(f"No sample data found: {summary.synthetic_studies} generated studies instead.")
+    else:
         print(
             f"ClinicalTrials.gov: {summary.registry_studies} real studies with Swedish sites "
             f"from {summary.sample_folder} ({summary.rejected} rejected). "
             "Source: ClinicalTrials.gov, U.S. National Library of Medicine."
         )
-    if summary.ctis_trials:
-        print(
-            f"EU CTIS: {summary.ctis_trials} real trials. "
-            "Source: European Medicines Agency, reuse with acknowledgement."
-        )
-    else:
-        print(f"No sample data found: {summary.synthetic_studies} generated studies instead.")
+        if summary.ctis_trials:
+            print(
+                f"EU CTIS: {summary.ctis_trials} real trials in Sweden. "
+                "Source: European Medicines Agency, reuse with acknowledgement."
+            )
+        print(f"Generated local registrations for the statistics: {summary.synthetic_studies}.")
     print(f"Locally registered studies in every workflow state: {summary.local_studies}")
     if not settings.REQUIRE_SECOND_FACTOR:
         print(
