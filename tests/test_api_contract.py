@@ -48,6 +48,20 @@ def coordinator_token(users) -> str:
     return api_token_create(user=users.coordinator, name="contract test")[1]
 
 
+@pytest.fixture(autouse=True)
+def _keep_the_test_transactions_connection():
+    """The application is called directly, not through Django's test client, so the
+    request signals would close the connection that holds the test's transaction."""
+    from django.core import signals
+    from django.db import close_old_connections
+
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
+
+
 @pytest.fixture(scope="module", autouse=True)
 def _report_request_count():
     yield

@@ -337,8 +337,8 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     if checkpoints:
         latest = checkpoints[-1]
         print(
-            f"It holds all {len(checkpoints)} signed checkpoints in {checkpoint_dir()}; "
-            f"the latest: {latest.events} events at {latest.created_at}."
+            f"It agrees with every signed checkpoint in {checkpoint_dir()} "
+            f"({len(checkpoints)}; the latest: {latest.events} events at {latest.created_at})."
         )
     else:
         print(f"No signed checkpoint in {checkpoint_dir()} to compare with.")

@@ -38,7 +38,11 @@ def test_a_password_is_reset_by_email(client, users):
         {"new_password1": "ett-nytt-langt-losenord", "new_password2": "ett-nytt-langt-losenord"},
     )
     assert response.status_code == 302
-    assert client.login(username="registrant", password="ett-nytt-langt-losenord")
+    response = client.post(
+        "/accounts/login/", {"username": "registrant", "password": "ett-nytt-langt-losenord"}
+    )
+    assert response.status_code == 302
+    assert client.get("/arbetsyta/").status_code == 200
 
 
 def test_a_password_is_changed_after_login(client, users):
