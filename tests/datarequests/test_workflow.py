@@ -277,3 +277,16 @@ def test_only_the_applicant_changes_the_application(users, staff, draft):
     with pytest.raises(PermissionDenied):
         services.variables_replace(case=other, by=users.registrant, rows=[])
     assert DataRequest.objects.get(pk=draft.pk).title == "Hjärtsvikt efter covid-19"
+
+
+def test_a_case_number_taken_meanwhile_gives_the_next_free_one(users, monkeypatch):
+    """Two drafts started at the same moment would both compute the same next number."""
+    from trialnode.datarequests import application
+
+    first = application.datarequest_create(by=users.registrant, fields=application_fields())
+    computed = iter([first.reference])
+    original = application._next_reference
+    monkeypatch.setattr(application, "_next_reference", lambda: next(computed, None) or original())
+    second = application.datarequest_create(by=users.registrant, fields=application_fields())
+    assert second.reference != first.reference
+    assert second.reference.endswith(f"{int(first.reference[-4:]) + 1:04d}")

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
+from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -74,6 +75,21 @@ def _next_reference() -> str:
     return f"{prefix}{number:04d}"
 
 
+def _save_with_a_free_reference(case: DataRequest, attempts: int = 5) -> None:
+    """Save a new case under the next free case number: two drafts started at the same
+    moment would otherwise both take the same one."""
+    for attempt in range(attempts):
+        try:
+            with transaction.atomic():
+                case.save()
+            return
+        except IntegrityError:
+            if attempt == attempts - 1:
+                raise
+            case.pk = None
+            case.reference = _next_reference()
+
+
 def _apply_fields(case: DataRequest, fields: dict[str, Any]) -> None:
     unknown = set(fields) - set(EDITABLE_FIELDS)
     if unknown:
@@ -110,7 +126,7 @@ def datarequest_create(*, by: User, fields: dict[str, Any]) -> DataRequest:
     case = DataRequest(applicant=by, reference=_next_reference(), created_at=now, stage_since=now)
     _apply_fields(case, fields)
     with because(_("Draft started")):
-        case.save()
+        _save_with_a_free_reference(case)
         StagePeriod.objects.create(
             request=case, version=1, stage=Stage.DRAFT, started_at=case.created_at, actor=by
         )
