@@ -67,7 +67,7 @@ def parse_only(path: Path) -> float:
     return time.perf_counter() - started
 
 
-def run(count: int, keep: str | None) -> None:
+def run(count: int, keep: str | None) -> dict:
     django_on_bench_database(recreate=True, suffix="_import")
     from trialnode.organisations.services import reference_data_load
 
@@ -105,11 +105,23 @@ def run(count: int, keep: str | None) -> None:
         f"  import / parse time: {import_seconds / parse_seconds:.0f}x; "
         f"560,000 studies at this rate: {560_000 / (count / import_seconds) / 60:.0f} min"
     )
+    return {
+        "benchmark": "import_ctgov",
+        "records": count,
+        "parse_only_per_s": round(count / parse_seconds),
+        "import_per_s": round(count / import_seconds),
+        "ratio_to_parse_only": round(import_seconds / parse_seconds, 1),
+        "peak_mb": round(peak_mb),
+        "load": round(os.getloadavg()[0], 2),
+    }
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=20_000)
     parser.add_argument("--keep", help="reuse or keep the generated file at this path")
+    parser.add_argument("--json", action="store_true", help="end with one JSON object")
     arguments = parser.parse_args()
-    run(arguments.count, arguments.keep)
+    outcome = run(arguments.count, arguments.keep)
+    if arguments.json:
+        print(orjson.dumps(outcome).decode(), flush=True)

@@ -18,6 +18,7 @@ import argparse
 import sys
 import tempfile
 import time
+from datetime import date
 from pathlib import Path
 
 # This file's folder must not shadow the standard library's `statistics`.
@@ -49,7 +50,7 @@ REQUESTS = [
 ]
 
 
-def run(count: int, repeat: int, reuse: bool) -> None:
+def run(count: int, repeat: int, reuse: bool) -> dict:
     django_on_bench_database(recreate=not reuse, suffix="_statistics")
     from django.db import connection
     from django.test import Client
@@ -71,7 +72,9 @@ def run(count: int, repeat: int, reuse: bool) -> None:
 
     from trialnode.statistics import engine
 
+    outcome: dict = {"benchmark": "statistics", "studies": Study.objects.count(), "requests": []}
     loaded = timed(engine.snapshot)
+    outcome["full_load_s"] = round(loaded, 2)
     say(f"loading the counting data into memory (after any write): {loaded:.1f} s")
     client = Client()
     client.get("/statistik/", FILTERS[0])  # warm up connections and caches
@@ -83,10 +86,35 @@ def run(count: int, repeat: int, reuse: bool) -> None:
             samples.append(timed(lambda q=query, p=path: _ok(client.get(p, q))))
         p50, p95 = percentiles(samples)
         say(f"{name:<26} {p50:8.1f} {p95:8.1f}")
+        outcome["requests"].append(
+            {"request": name, "p50_ms": round(p50, 1), "p95_ms": round(p95, 1)}
+        )
+
+    # The first request after a write: the changed study is applied to the loaded arrays.
+    from trialnode.studies.models import StudyStatusChange
+
+    after_write = []
+    for study in Study.objects.order_by("pk")[:repeat]:
+        StudyStatusChange.objects.create(
+            study=study, status="COMPLETED", effective_date=date.today()
+        )
+        study.status = "COMPLETED"
+        study.save()
+        after_write.append(
+            timed(lambda: _ok(client.get("/api/v1/statistics/summary", {"date": "2024-12-31"})))
+        )
+    p50, p95 = percentiles(after_write)
+    say(f"{'first request after a write':<26} {p50:8.1f} {p95:8.1f}")
+    outcome["after_write"] = {"p50_ms": round(p50, 1), "p95_ms": round(p95, 1)}
 
     with tempfile.TemporaryDirectory() as folder:
         seconds = timed(lambda: write_report(2024, None, Path(folder) / "report.pdf"))
     say(f"\nyearly report, all of Sweden, 2024 (PDF and HTML): {seconds:.1f} s")
+    import os
+
+    outcome["report_s"] = round(seconds, 1)
+    outcome["load"] = round(os.getloadavg()[0], 2)
+    return outcome
 
 
 def _ok(response) -> None:
@@ -99,8 +127,13 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=500_000)
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--reuse", action="store_true", help="keep an existing database")
+    parser.add_argument("--json", action="store_true", help="end with one JSON object")
     args = parser.parse_args()
-    run(args.count, args.repeat, args.reuse)
+    outcome = run(args.count, args.repeat, args.reuse)
+    if args.json:
+        import json
+
+        print(json.dumps(outcome), flush=True)
 
 
 if __name__ == "__main__":

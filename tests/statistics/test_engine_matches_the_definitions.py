@@ -79,3 +79,61 @@ def test_the_status_in_force_is_the_status_on_the_study(many_studies):
     in_force = dict(StatusSpan.objects.filter(end__isnull=True).values_list("study_id", "status"))
     assert in_force == dict(Study.objects.filter(pk__in=in_force).values_list("pk", "status"))
     assert len(in_force) == Study.objects.count()
+
+
+def _assert_agrees(scopes, periods):
+    for scope in scopes:
+        for period in periods:
+            for measure in d.Measure.ALL:
+                expected = d.studies(measure, period, scope).count()
+                assert d.count(measure, period, scope) == expected, (measure, period, scope)
+                for by in d.Dimension.ALL:
+                    engine = {row.key: row.value for row in d.breakdown(measure, by, period, scope)}
+                    reference = {
+                        key: value
+                        for key, value in d.reference_counts_by_value(
+                            measure, by, period, scope
+                        ).items()
+                        if value
+                    }
+                    assert engine == reference, (measure, by, period, scope)
+            assert d.collaboration("ongoing", period, scope) == d.reference_collaboration(
+                "ongoing", period, scope
+            )
+
+
+def test_changes_are_applied_to_the_loaded_data_without_reloading_it(many_studies, monkeypatch):
+    from trialnode.statistics import engine
+    from trialnode.studies.models import (
+        RegistrationState,
+        Study,
+        StudyCondition,
+        StudySite,
+        StudyStatusChange,
+    )
+
+    engine.snapshot()
+
+    def no_reload(version):
+        raise AssertionError("the whole data was loaded again")
+
+    monkeypatch.setattr(engine, "_load", no_reload)
+    first, second, third, fourth = Study.objects.order_by("pk")[:4]
+    StudyStatusChange.objects.create(
+        study=first, status="COMPLETED", effective_date=date(2023, 5, 1)
+    )
+    first.status = "COMPLETED"
+    first.save()
+    StudySite.objects.create(study=second, region=Region.objects.get(slug="norrbotten"))
+    StudySite.objects.filter(study=third).first().delete()
+    StudyCondition.objects.create(study=third, icd10_code="C61", text="Prostatacancer")
+    fourth.duplicate_of = second
+    fourth.save()
+    Study.objects.filter(pk=second.pk).first().delete()
+    withdrawn = Study.objects.order_by("-pk").first()
+    withdrawn.registration_state = RegistrationState.RETURNED
+    withdrawn.save()
+    synthetic_studies_create(20, seed=11)
+    scopes = _scopes()
+    _assert_agrees([scopes[0]], [PERIODS[1], PERIODS[3]])
+    _assert_agrees([scopes[4]], [PERIODS[4]])

@@ -60,6 +60,10 @@ PHASES = {
     ("PHASE4",): "PHASE4",
     ("NA",): "NA",
 }
+# Django's choices build their value lists anew on every access: read once.
+STATUSES = frozenset(Status.values)
+SEXES = frozenset(Sex.values)
+INTERVENTION_TYPES = frozenset(InterventionType.values)
 AGE_RE = re.compile(r"^\s*(\d+)\s*(year|month|week|day|hour|minute)s?\s*$", re.IGNORECASE)
 
 
@@ -126,7 +130,7 @@ def map_record(record: dict[str, Any], matcher: SiteMatcher) -> MappedStudy:
     status = status_module.get("overallStatus")
     if not status:
         raise RecordError("no overallStatus (the record has no status module)")
-    if status not in Status.values:
+    if status not in STATUSES:
         raise RecordError(f"unknown overallStatus {status!r:.40}")
     design = f.obj(protocol.get("designModule"), "designModule")
     study_type = design.get("studyType")
@@ -174,7 +178,7 @@ def map_record(record: dict[str, Any], matcher: SiteMatcher) -> MappedStudy:
         actual_enrolment=count if enrollment.get("type") == "ACTUAL" else None,
         min_age_years=min_age,
         max_age_years=max_age,
-        sex=sex if isinstance(sex, str) and sex in Sex.values else Sex.ALL,
+        sex=sex if isinstance(sex, str) and sex in SEXES else Sex.ALL,
         healthy_volunteers=f.flag(eligibility.get("healthyVolunteers"), "healthyVolunteers"),
         eligibility_criteria=f.text(
             eligibility.get("eligibilityCriteria"), "eligibilityCriteria", 20000
@@ -201,7 +205,7 @@ def map_record(record: dict[str, Any], matcher: SiteMatcher) -> MappedStudy:
             continue
         mapped.interventions.append(
             StudyIntervention(
-                type=kind if kind in InterventionType.values else InterventionType.OTHER,
+                type=kind if kind in INTERVENTION_TYPES else InterventionType.OTHER,
                 name=name,
             )
         )
@@ -241,7 +245,7 @@ def map_record(record: dict[str, Any], matcher: SiteMatcher) -> MappedStudy:
                 facility_name=facility,
                 city=city,
                 investigator=investigator,
-                recruitment_status=site_status if site_status in Status.values else "",
+                recruitment_status=site_status if site_status in STATUSES else "",
             )
         )
     study.conducted_in_sweden = bool(mapped.sites)

@@ -7,16 +7,21 @@ areas, and its status periods — is loaded once into NumPy arrays, and every co
 an array operation of a few milliseconds.
 
 The loaded data stays exact: it is tagged with the audit chain's head (sequence number
-and hash), which changes with every write to any record, and it is reloaded whenever
-the head has moved. A test checks every measure against the database query.
+and hash), which changes with every write to any record. When the head has moved, the
+audit events since the loaded sequence number say which studies changed (a study's own
+events, and those of its sites, conditions and status history); only their rows are read
+again and put in place of the old ones (``_apply``). A change of the regions, care
+providers or units, or of very many studies, reloads everything. A test checks every
+measure against the database query, after loading and after changes.
 """
 
 from __future__ import annotations
 
 import functools
+import json
 import threading
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import TYPE_CHECKING
 
@@ -24,7 +29,7 @@ import numpy as np
 from django.db import connection
 from django.utils.translation import gettext_lazy as _
 
-from trialnode.audit.models import AuditChainHead
+from trialnode.audit.models import AuditChainHead, AuditEvent
 from trialnode.organisations.models import CareProvider, Region, Unit
 from trialnode.studies.models import (
     ONGOING_STATUSES,
@@ -91,6 +96,10 @@ class Snapshot:
     provider_slugs: list[str]
     unit_names: list[str]
     cancer_keys: list[str]
+    # Primary key -> position + 1, to place the sites of changed studies.
+    region_lookup: np.ndarray
+    provider_lookup: np.ndarray
+    unit_lookup: np.ndarray
     _populations: dict = field(default_factory=dict)
     _counted: dict = field(default_factory=dict)
     _gathered: dict = field(default_factory=dict)
@@ -136,74 +145,46 @@ def _lookup(keys: list[int], size_hint: int = 0) -> np.ndarray:
 STATES = ["", RegistrationState.PUBLISHED, RegistrationState.DRAFT]
 
 
-def _load(version: tuple[int, str]) -> Snapshot:
-    from trialnode.statistics.definitions import cancer_area
+@dataclass
+class _Rows:
+    """The database rows the arrays are made of, of all studies or of some."""
 
+    studies: np.ndarray
+    sites: np.ndarray
+    conditions: np.ndarray
+    cancer_rows: list[tuple[int, str]]
+    spans: np.ndarray
+
+
+def _read(study_pks: list[int] | None = None) -> _Rows:
+    """The rows of these studies (all when None)."""
+    if study_pks is None:
+        of_study, of_row = "", ""
+    else:
+        listed = ", ".join(str(int(pk)) for pk in study_pks) or "NULL"
+        of_study, of_row = f"WHERE id IN ({listed})", f"WHERE study_id IN ({listed})"
     studies = _matrix(
         f"SELECT id, {_case('registration_state', STATES)}, COALESCE(duplicate_of_id, 0), "
         "CASE WHEN conducted_in_sweden THEN 1 ELSE 0 END, "
         f"{_case('study_type', STUDY_TYPES)}, {_case('sponsor_type', SPONSOR_TYPES)}, "
-        f"{_case('phase', PHASES)} FROM studies_study ORDER BY id",
+        f"{_case('phase', PHASES)} FROM studies_study {of_study} ORDER BY id",
         7,
     )
-    study_pk = studies[:, 0]
-    twin = np.where(studies[:, 2] > 0, np.searchsorted(study_pk, studies[:, 2]), -1)
-
-    def position(pks: np.ndarray) -> np.ndarray:
-        return np.searchsorted(study_pk, pks).astype(np.int32)
-
-    regions = list(Region.objects.order_by("pk").values_list("pk", "slug", "name"))
-    providers = list(CareProvider.objects.order_by("pk").values_list("pk", "slug"))
-    unit_rows = list(Unit.objects.values_list("pk", "name"))
-    unit_names = sorted({name for _pk, name in unit_rows})
     sites = _matrix(
         "SELECT study_id, COALESCE(region_id, 0), COALESCE(care_provider_id, 0), "
-        "COALESCE(unit_id, 0) FROM studies_studysite",
+        f"COALESCE(unit_id, 0) FROM studies_studysite {of_row}",
         4,
     )
-    site_study = position(sites[:, 0])
-    region_lookup = _lookup([pk for pk, _s, _n in regions], int(sites[:, 1].max(initial=0)))
-    # A site not yet placed, and a study with no site at all (a CTIS trial that names
-    # Sweden among its member states but no site yet), count under "region not known".
-    unknown_region = len(regions)
-    site_region = region_lookup[sites[:, 1]] - 1
-    site_region[site_region < 0] = unknown_region
-    without_sites = np.setdiff1d(np.arange(len(study_pk), dtype=np.int32), site_study)
-    provider_lookup = _lookup([pk for pk, _s in providers], int(sites[:, 2].max(initial=0)))
-    site_provider = provider_lookup[sites[:, 2]]
-    unit_lookup = np.zeros(
-        max([pk for pk, _n in unit_rows] + [int(sites[:, 3].max(initial=0))]) + 1, dtype=np.int64
-    )
-    for pk, name in unit_rows:
-        unit_lookup[pk] = unit_names.index(name) + 1
-    site_unit = unit_lookup[sites[:, 3]]
-
     conditions = _matrix(
-        f"SELECT study_id, {_case('chapter', ['', *CHAPTERS])} FROM studies_conditionarea",
+        f"SELECT study_id, {_case('chapter', ['', *CHAPTERS])} FROM studies_conditionarea {of_row}",
         2,
     )
-    cond_study = position(conditions[:, 0])
-    cond_chapter = conditions[:, 1] - 1
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT study_id, icd10_code FROM studies_studycondition WHERE chapter = 'II'"
+            "SELECT study_id, icd10_code FROM studies_studycondition "
+            f"{of_row or 'WHERE true'} AND chapter = 'II'"
         )
         cancer_rows = cursor.fetchall()
-    codes, inverse = np.unique(
-        np.asarray([code for _s, code in cancer_rows], dtype=object), return_inverse=True
-    )
-    areas = [cancer_area(code) for code in codes]
-    cancer_keys = sorted(set(areas))
-    area_codes = np.asarray([cancer_keys.index(area) for area in areas], dtype=np.int64)
-    cancer_studies = position(np.asarray([s for s, _c in cancer_rows], dtype=np.int64))
-
-    region_pairs = _pairs(
-        np.concatenate([site_study, without_sites]),
-        np.concatenate([site_region, np.full(len(without_sites), unknown_region)]),
-    )
-    placed = region_pairs[1] != unknown_region
-    collaboration_pairs = _region_pairs_per_study(region_pairs[0][placed], region_pairs[1][placed])
-
     if connection.vendor == "postgresql":
         start_day = "start - DATE '0001-01-01' + 1"
         end_day = "\"end\" - DATE '0001-01-01' + 1"
@@ -213,8 +194,107 @@ def _load(version: tuple[int, str]) -> Snapshot:
     spans = _matrix(
         f"SELECT study_id, {_case('status', STATUSES)}, {start_day}, "
         f"COALESCE({end_day}, {FAR_FUTURE}), CASE WHEN first_ongoing THEN 1 ELSE 0 END "
-        "FROM studies_statusspan",
+        f"FROM studies_statusspan {of_row}",
         5,
+    )
+    return _Rows(studies, sites, conditions, cancer_rows, spans)
+
+
+@dataclass
+class _Derived:
+    """The arrays made of some studies' rows, with positions in the whole snapshot."""
+
+    region_pairs: tuple[np.ndarray, np.ndarray]
+    provider_pairs: tuple[np.ndarray, np.ndarray]
+    unit_pairs: tuple[np.ndarray, np.ndarray]
+    sites: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+    chapter_pairs: tuple[np.ndarray, np.ndarray]
+    cancer_pairs: tuple[np.ndarray, np.ndarray]
+    collaboration_pairs: tuple[np.ndarray, np.ndarray]
+    spans: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+
+
+def _derive(
+    rows: _Rows,
+    study_pk: np.ndarray,
+    study_positions: np.ndarray,
+    lookups: tuple[np.ndarray, np.ndarray, np.ndarray],
+    unknown_region: int,
+    cancer_keys: list[str],
+) -> _Derived:
+    """Pairs, sites and status periods of ``rows``; ``study_positions``: the positions of
+    the studies the rows are of (those without a site count under "region not known")."""
+
+    def position(pks: np.ndarray) -> np.ndarray:
+        return np.searchsorted(study_pk, pks).astype(np.int32)
+
+    region_lookup, provider_lookup, unit_lookup = lookups
+    sites = rows.sites
+    site_study = position(sites[:, 0])
+    # A site not yet placed, and a study with no site at all (a CTIS trial that names
+    # Sweden among its member states but no site yet), count under "region not known".
+    site_region = region_lookup[sites[:, 1]] - 1
+    site_region[site_region < 0] = unknown_region
+    without_sites = np.setdiff1d(study_positions.astype(np.int32), site_study)
+    site_provider = provider_lookup[sites[:, 2]]
+    site_unit = unit_lookup[sites[:, 3]]
+    cond_study = position(rows.conditions[:, 0])
+    cond_chapter = rows.conditions[:, 1] - 1
+    from trialnode.statistics.definitions import cancer_area
+
+    area_of: dict[str, int] = {}
+    for _s, code in rows.cancer_rows:
+        if code not in area_of:
+            area_of[code] = cancer_keys.index(cancer_area(code))
+    cancer_codes = [area_of[code] for _s, code in rows.cancer_rows]
+    cancer_studies = position(np.asarray([s for s, _c in rows.cancer_rows], dtype=np.int64))
+    region_pairs = _pairs(
+        np.concatenate([site_study, without_sites]),
+        np.concatenate([site_region, np.full(len(without_sites), unknown_region)]),
+    )
+    placed = region_pairs[1] != unknown_region
+    spans = rows.spans
+    return _Derived(
+        region_pairs=region_pairs,
+        provider_pairs=_pairs(site_study, site_provider),
+        unit_pairs=_pairs(site_study, site_unit),
+        sites=(site_study, site_region, site_provider, site_unit),
+        chapter_pairs=_pairs(cond_study, cond_chapter),
+        cancer_pairs=_pairs(cancer_studies, np.asarray(cancer_codes, dtype=np.int64)),
+        collaboration_pairs=_region_pairs_per_study(
+            region_pairs[0][placed], region_pairs[1][placed]
+        ),
+        spans=(position(spans[:, 0]), spans[:, 1], spans[:, 2], spans[:, 3], spans[:, 4] == 1),
+    )
+
+
+def _load(version: tuple[int, str]) -> Snapshot:
+    from trialnode.statistics.definitions import cancer_area
+
+    rows = _read()
+    studies = rows.studies
+    study_pk = studies[:, 0]
+    twin = np.where(studies[:, 2] > 0, np.searchsorted(study_pk, studies[:, 2]), -1)
+    regions = list(Region.objects.order_by("pk").values_list("pk", "slug", "name"))
+    providers = list(CareProvider.objects.order_by("pk").values_list("pk", "slug"))
+    unit_rows = list(Unit.objects.values_list("pk", "name"))
+    unit_names = sorted({name for _pk, name in unit_rows})
+    sites = rows.sites
+    region_lookup = _lookup([pk for pk, _s, _n in regions], int(sites[:, 1].max(initial=0)))
+    provider_lookup = _lookup([pk for pk, _s in providers], int(sites[:, 2].max(initial=0)))
+    unit_lookup = np.zeros(
+        max([pk for pk, _n in unit_rows] + [int(sites[:, 3].max(initial=0))]) + 1, dtype=np.int64
+    )
+    for pk, name in unit_rows:
+        unit_lookup[pk] = unit_names.index(name) + 1
+    cancer_keys = sorted({cancer_area(code) for code in {c for _s, c in rows.cancer_rows}})
+    derived = _derive(
+        rows,
+        study_pk,
+        np.arange(len(study_pk)),
+        (region_lookup, provider_lookup, unit_lookup),
+        len(regions),
+        cancer_keys,
     )
     return Snapshot(
         version=version,
@@ -225,25 +305,171 @@ def _load(version: tuple[int, str]) -> Snapshot:
         study_type=studies[:, 4],
         sponsor_type=studies[:, 5],
         phase=studies[:, 6],
-        region_pairs=region_pairs,
-        provider_pairs=_pairs(site_study, site_provider),
-        sites=(site_study, site_region, site_provider, site_unit),
-        unit_pairs=_pairs(site_study, site_unit),
-        chapter_pairs=_pairs(cond_study, cond_chapter),
-        cancer_pairs=_pairs(cancer_studies, area_codes[inverse] if len(codes) else area_codes),
-        collaboration_pairs=collaboration_pairs,
-        measure_spans=_measure_spans(
-            position(spans[:, 0]),
-            spans[:, 1],
-            spans[:, 2],
-            spans[:, 3],
-            spans[:, 4] == 1,
-        ),
+        region_pairs=derived.region_pairs,
+        provider_pairs=derived.provider_pairs,
+        sites=derived.sites,
+        unit_pairs=derived.unit_pairs,
+        chapter_pairs=derived.chapter_pairs,
+        cancer_pairs=derived.cancer_pairs,
+        collaboration_pairs=derived.collaboration_pairs,
+        measure_spans=_measure_spans(*derived.spans),
         region_slugs=[slug for _pk, slug, _name in regions] + [UNKNOWN_REGION_KEY],
         region_names=[name for _pk, _slug, name in regions] + [UNKNOWN_REGION_LABEL],
         provider_slugs=["", *(slug for _pk, slug in providers)],
         unit_names=["", *unit_names],
         cancer_keys=cancer_keys,
+        region_lookup=region_lookup,
+        provider_lookup=provider_lookup,
+        unit_lookup=unit_lookup,
+    )
+
+
+# The records whose audit events say which study changed; a change of the others the
+# statistics read (regions, care providers, units) reloads everything.
+STUDY_ROWS = {
+    "studies.studysite": "studies_studysite",
+    "studies.studycondition": "studies_studycondition",
+    "studies.studystatuschange": "studies_studystatuschange",
+}
+RELOAD_ON = {"organisations.region", "organisations.careprovider", "organisations.unit"}
+MAX_CHANGED = 20_000
+
+
+class _ReloadAll(Exception):
+    """The change cannot be applied study by study."""
+
+
+def _changed_studies(after_seq: int, up_to_seq: int) -> set[int]:
+    """The studies whose rows the audit events after ``after_seq`` changed."""
+    events = AuditEvent.objects.filter(seq__gt=after_seq, seq__lte=up_to_seq)
+    if events.count() > 4 * MAX_CHANGED:
+        raise _ReloadAll
+    studies: set[int] = set()
+    rows: dict[str, set[int]] = {}
+    for object_type, object_id, payload in events.values_list(
+        "object_type", "object_id", "payload"
+    ):
+        if object_type in RELOAD_ON:
+            raise _ReloadAll
+        if object_type == "studies.study":
+            studies.add(int(object_id))
+        elif object_type in STUDY_ROWS:
+            study = json.loads(payload).get("changes", {}).get("study")
+            if study:
+                studies.update(int(pk) for pk in study if pk is not None)
+            else:  # a change that left the row with its study: ask the row
+                rows.setdefault(STUDY_ROWS[object_type], set()).add(int(object_id))
+    for table, pks in rows.items():
+        with connection.cursor() as cursor:
+            listed = ", ".join(str(pk) for pk in pks)
+            cursor.execute(f"SELECT DISTINCT study_id FROM {table} WHERE id IN ({listed})")
+            studies.update(pk for (pk,) in cursor.fetchall())
+    if len(studies) > MAX_CHANGED:
+        raise _ReloadAll
+    return studies
+
+
+def _without(pairs: tuple[np.ndarray, ...], dropped: np.ndarray, added: tuple) -> tuple:
+    """``pairs`` (arrays whose first holds study positions) without the rows of the
+    ``dropped`` studies (a mask), with ``added`` appended."""
+    kept = ~dropped[pairs[0]]
+    return tuple(
+        np.concatenate([old[kept], new.astype(old.dtype)])
+        for old, new in zip(pairs, added, strict=True)
+    )
+
+
+def _apply(current: Snapshot, version: tuple[int, str]) -> Snapshot:
+    """``current`` with the rows of the studies changed since it was loaded read again."""
+    if version[0] <= current.version[0]:
+        raise _ReloadAll  # the chain was replaced (a restored backup), not extended
+    changed = _changed_studies(current.version[0], version[0])
+    if not changed:
+        return replace(current, version=version, _populations={}, _counted={}, _gathered={})
+    rows = _read(sorted(changed))
+    found = rows.studies[:, 0]
+    study_pk = current.study_pk
+    last = int(study_pk[-1]) if len(study_pk) else 0
+    new_pks = found[found > last]
+    known = np.setdiff1d(np.asarray(sorted(changed), dtype=np.int64), new_pks)
+    at = np.searchsorted(study_pk, known)
+    if len(known) and (at.max() >= len(study_pk) or (study_pk[at] != known).any()):
+        raise _ReloadAll  # a study that is neither loaded nor newer than all loaded ones
+    study_pk = np.concatenate([study_pk, new_pks])
+    size = len(study_pk)
+
+    def extended(values: np.ndarray, fill) -> np.ndarray:
+        return np.concatenate([values, np.full(size - len(values), fill, dtype=values.dtype)])
+
+    state = extended(current.state, 0)
+    twin = extended(current.twin, -1)
+    in_sweden = extended(current.in_sweden, False)
+    study_type = extended(current.study_type, 0)
+    sponsor_type = extended(current.sponsor_type, 0)
+    phase = extended(current.phase, 0)
+    # A deleted study stays in place, counted nowhere; the records that were the same
+    # study as it lost that mark with it.
+    gone = np.searchsorted(study_pk, np.setdiff1d(known, found))
+    state[gone], twin[gone], in_sweden[gone] = 0, -1, False
+    twin[np.isin(twin, gone)] = -1
+    where = np.searchsorted(study_pk, found)
+    state[where] = rows.studies[:, 1]
+    twin[where] = np.where(
+        rows.studies[:, 2] > 0, np.searchsorted(study_pk, rows.studies[:, 2]), -1
+    )
+    in_sweden[where] = rows.studies[:, 3] == 1
+    study_type[where] = rows.studies[:, 4]
+    sponsor_type[where] = rows.studies[:, 5]
+    phase[where] = rows.studies[:, 6]
+
+    from trialnode.statistics.definitions import cancer_area
+
+    if any(cancer_area(code) not in current.cancer_keys for _s, code in rows.cancer_rows):
+        raise _ReloadAll
+    lookups = (current.region_lookup, current.provider_lookup, current.unit_lookup)
+    for lookup, column in zip(lookups, (1, 2, 3), strict=True):
+        if int(rows.sites[:, column].max(initial=0)) >= len(lookup):
+            raise _ReloadAll
+    derived = _derive(
+        rows, study_pk, where, lookups, len(current.region_slugs) - 1, current.cancer_keys
+    )
+    dropped = np.zeros(size, dtype=bool)
+    dropped[np.searchsorted(study_pk, np.asarray(sorted(changed), dtype=np.int64))] = True
+    spans = {}
+    new_spans = _measure_spans(*derived.spans)
+    for measure, (studies, starts, ends) in current.measure_spans.items():
+        kept = ~dropped[studies]
+        studies, starts, ends = studies[kept], starts[kept], ends[kept]
+        added_studies, added_starts, added_ends = new_spans[measure]
+        at_start = np.searchsorted(starts, added_starts, side="right")
+        spans[measure] = (
+            np.insert(studies, at_start, added_studies),
+            np.insert(starts, at_start, added_starts),
+            np.insert(ends, at_start, added_ends),
+        )
+    return replace(
+        current,
+        version=version,
+        study_pk=study_pk,
+        state=state,
+        twin=twin,
+        in_sweden=in_sweden,
+        study_type=study_type,
+        sponsor_type=sponsor_type,
+        phase=phase,
+        region_pairs=_without(current.region_pairs, dropped, derived.region_pairs),
+        provider_pairs=_without(current.provider_pairs, dropped, derived.provider_pairs),
+        unit_pairs=_without(current.unit_pairs, dropped, derived.unit_pairs),
+        sites=_without(current.sites, dropped, derived.sites),
+        chapter_pairs=_without(current.chapter_pairs, dropped, derived.chapter_pairs),
+        cancer_pairs=_without(current.cancer_pairs, dropped, derived.cancer_pairs),
+        collaboration_pairs=_without(
+            current.collaboration_pairs, dropped, derived.collaboration_pairs
+        ),
+        measure_spans=spans,
+        _populations={},
+        _counted={},
+        _gathered={},
     )
 
 
@@ -313,6 +539,16 @@ def snapshot() -> Snapshot:
     with _lock:
         if _current is not None and _current.version == version:
             return _current
+        if _current is not None and _current.version[0] <= version[0]:
+            try:
+                updated = _apply(_current, version)
+            except _ReloadAll:
+                pass
+            else:
+                if _head() == version:
+                    _current = updated
+                    return updated
+                version = _head()
         for _attempt in range(3):
             loaded = _load(version)
             after = _head()

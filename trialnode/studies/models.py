@@ -587,8 +587,9 @@ class PublicSearchRow(models.Model):
 
     audit_exempt = "derived from audited study records and rebuilt from them"
 
+    # The database deletes the row with its study (ON DELETE CASCADE on PostgreSQL).
     study = models.OneToOneField(
-        Study, on_delete=models.CASCADE, primary_key=True, related_name="+"
+        Study, on_delete=models.DO_NOTHING, primary_key=True, related_name="+"
     )
     tsv = SearchVectorField()
     status = models.CharField(max_length=30)

@@ -294,7 +294,17 @@ def synthetic_studies_create(count: int, *, seed: int = 1, batch_size: int = 200
                 by_model.setdefault(type(child), []).append(child)
         for model, rows in by_model.items():
             model.objects.bulk_create(rows, batch_size=5000)
-        search.index_studies([s.pk for s in studies])
+        for study, children in built:
+            # The rows at hand, as if read with the study, so indexing reads nothing back.
+            study._prefetched_objects_cache = {  # type: ignore[attr-defined]
+                name: [c for c in children if isinstance(c, model)]
+                for name, model in (
+                    ("conditions", StudyCondition),
+                    ("interventions", StudyIntervention),
+                    ("sites", StudySite),
+                )
+            }
+        search.index_studies([s.pk for s in studies], loaded=studies)
         refresh_spans([s.pk for s in studies])
         refresh_condition_areas([s.pk for s in studies])
         created += size

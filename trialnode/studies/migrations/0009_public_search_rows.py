@@ -74,7 +74,7 @@ class Migration(migrations.Migration):
                 (
                     "study",
                     models.OneToOneField(
-                        on_delete=django.db.models.deletion.CASCADE,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
                         primary_key=True,
                         related_name="+",
                         serialize=False,
