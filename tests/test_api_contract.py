@@ -84,3 +84,23 @@ def test_every_answer_is_documented_and_none_is_a_server_error(case, world, coor
         case.validate_response(response, checks=CHECKS)
         if response.status_code < 400:
             case.validate_response(response, checks=[response_schema_conformance])
+
+
+def test_every_schema_of_the_document_has_a_name_of_its_own():
+    """Two apps' schemas with one name share one entry of the document, so one of them
+    is described by the other's fields."""
+    from collections import Counter
+
+    from ninja import Schema
+
+    def subclasses(cls):
+        for sub in cls.__subclasses__():
+            yield sub
+            yield from subclasses(sub)
+
+    import trialnode.api  # noqa: F401  (loads every app's API)
+
+    names = Counter(
+        cls.__name__ for cls in subclasses(Schema) if cls.__module__.startswith("trialnode.")
+    )
+    assert [name for name, times in names.items() if times > 1] == []

@@ -26,7 +26,7 @@ from trialnode.organisations.models import CareProvider, User
 router = Router(tags=["datarequests"])
 
 
-class Detail(Schema):
+class DataRequestDetail(Schema):
     detail: str
 
 
@@ -41,7 +41,7 @@ class HolderLeadTimeOut(Schema):
     p90: float | None
 
 
-class MeasuresOut(Schema):
+class DataRequestMeasuresOut(Schema):
     year: int
     cases: int
     by_stage: dict[str, int]
@@ -54,14 +54,14 @@ class MeasuresOut(Schema):
     lead_time_by_data_holder: dict[str, HolderLeadTimeOut]
 
 
-class MeasuresQuery(Schema):
+class DataRequestMeasuresQuery(Schema):
     year: int = Field(default_factory=lambda: today().year, ge=2000, le=2100)
     region: list[str] = Field(default_factory=list, description="Region slugs (repeatable)")
 
 
 @router.get(
     "/datarequests/measures",
-    response={200: MeasuresOut, 400: Detail},
+    response={200: DataRequestMeasuresOut, 400: DataRequestDetail},
     summary="Waiting-time measures of the cases submitted in a year",
     description="Cases first submitted in the year; `by_stage` is their current stage and "
     "adds up to `cases`; lead time in working days (Swedish holidays) from submission to "
@@ -69,7 +69,7 @@ class MeasuresQuery(Schema):
     "finished stage kept its target (null when none has finished one). The same numbers as "
     "the statistics dashboard and the yearly report.",
 )
-def datarequest_measures(request: HttpRequest, query: Query[MeasuresQuery]):
+def datarequest_measures(request: HttpRequest, query: Query[DataRequestMeasuresQuery]):
     return measures(query.year, tuple(query.region)).as_api()
 
 
@@ -247,12 +247,18 @@ def _fields(payload: dict[str, Any]) -> dict[str, Any]:
     return fields
 
 
-CASE_RESPONSES: dict[int, Any] = {200: CaseOut, 400: Detail, 401: Detail, 403: Detail, 404: Detail}
+CASE_RESPONSES: dict[int, Any] = {
+    200: CaseOut,
+    400: DataRequestDetail,
+    401: DataRequestDetail,
+    403: DataRequestDetail,
+    404: DataRequestDetail,
+}
 
 
 @router.get(
     "/datarequests",
-    response={200: list[CaseOut], 401: Detail},
+    response={200: list[CaseOut], 401: DataRequestDetail},
     auth=WRITE_AUTH,
     summary="The cases you may see (your own, or those at your stage and organisation)",
 )
@@ -267,7 +273,7 @@ def list_datarequests(request: WriteAuthRequest, stage: str | None = None):
 
 @router.post(
     "/datarequests",
-    response={201: CaseOut, 400: Detail, 401: Detail},
+    response={201: CaseOut, 400: DataRequestDetail, 401: DataRequestDetail},
     auth=WRITE_AUTH,
     summary="Start an application (a draft)",
 )
@@ -324,7 +330,13 @@ ATTACHMENT_FILE = File(None)
 
 @router.post(
     "/datarequests/{case_id}/attachments",
-    response={201: CaseOut, 400: Detail, 401: Detail, 403: Detail, 404: Detail},
+    response={
+        201: CaseOut,
+        400: DataRequestDetail,
+        401: DataRequestDetail,
+        403: DataRequestDetail,
+        404: DataRequestDetail,
+    },
     auth=WRITE_AUTH,
     summary="Attach a PDF (multipart: kind, file)",
     description="kind: epm_application, epm_decision, consent or other; file: a PDF.",
@@ -340,7 +352,7 @@ def add_attachment(
     return Status(201, _out(case))
 
 
-class ReasonIn(Schema):
+class DataRequestReasonIn(Schema):
     reason: str = Field("", max_length=2000)
 
 
@@ -350,7 +362,7 @@ class ReviewIn(Schema):
     comment: str = Field(max_length=5000)
 
 
-class DecisionIn(Schema):
+class DataRequestDecisionIn(Schema):
     outcome: Literal["approved", "approved_with_conditions", "rejected"]
     text: str = Field("", max_length=5000)
     password: str = Field(description="The deciding officer's password: the electronic signature")
@@ -390,19 +402,19 @@ def _post(path: str, summary: str):
 
 
 @_post("/datarequests/{case_id}/submit", "Submit (or send the supplement)")
-def submit_datarequest(request: WriteAuthRequest, case_id: int, payload: ReasonIn):
+def submit_datarequest(request: WriteAuthRequest, case_id: int, payload: DataRequestReasonIn):
     return _step(request, case_id, services.datarequest_submit, reason=payload.reason)
 
 
 @_post("/datarequests/{case_id}/return", "Return for supplement (the clock stops)")
-def return_datarequest(request: WriteAuthRequest, case_id: int, payload: ReasonIn):
+def return_datarequest(request: WriteAuthRequest, case_id: int, payload: DataRequestReasonIn):
     return _step(
         request, case_id, services.datarequest_return_for_supplement, reason=payload.reason
     )
 
 
 @_post("/datarequests/{case_id}/accept", "Find the application complete: pre-qualification")
-def accept_datarequest(request: WriteAuthRequest, case_id: int, payload: ReasonIn):
+def accept_datarequest(request: WriteAuthRequest, case_id: int, payload: DataRequestReasonIn):
     return _step(request, case_id, services.datarequest_accept_complete, reason=payload.reason)
 
 
@@ -419,7 +431,7 @@ def review_datarequest(request: WriteAuthRequest, case_id: int, payload: ReviewI
 
 
 @_post("/datarequests/{case_id}/decide", "Decide, signed with the password")
-def decide_datarequest(request: WriteAuthRequest, case_id: int, payload: DecisionIn):
+def decide_datarequest(request: WriteAuthRequest, case_id: int, payload: DataRequestDecisionIn):
     return _step(
         request,
         case_id,
@@ -478,15 +490,15 @@ def deliver_datarequest(request: WriteAuthRequest, case_id: int, payload: Delive
 
 
 @_post("/datarequests/{case_id}/confirm", "The recipient confirms the receipt; closed")
-def confirm_datarequest(request: WriteAuthRequest, case_id: int, payload: ReasonIn):
+def confirm_datarequest(request: WriteAuthRequest, case_id: int, payload: DataRequestReasonIn):
     return _step(request, case_id, services.datarequest_confirm_receipt, reason=payload.reason)
 
 
 @_post("/datarequests/{case_id}/withdraw", "Withdraw the application")
-def withdraw_datarequest(request: WriteAuthRequest, case_id: int, payload: ReasonIn):
+def withdraw_datarequest(request: WriteAuthRequest, case_id: int, payload: DataRequestReasonIn):
     return _step(request, case_id, services.datarequest_withdraw, reason=payload.reason)
 
 
 @_post("/datarequests/{case_id}/amend", "Reopen a closed, approved case as a new version")
-def amend_datarequest(request: WriteAuthRequest, case_id: int, payload: ReasonIn):
+def amend_datarequest(request: WriteAuthRequest, case_id: int, payload: DataRequestReasonIn):
     return _step(request, case_id, services.datarequest_amend, reason=payload.reason)

@@ -38,7 +38,7 @@ def _anonymous(request: HttpRequest) -> AnonymousUser:
 OPEN_AUTH = [TokenAuth(), ActiveSessionAuth(), _anonymous]
 
 
-class Detail(Schema):
+class FeasibilityDetail(Schema):
     detail: str
 
 
@@ -47,7 +47,7 @@ class Spread(Schema):
     p90: float | None
 
 
-class MeasuresOut(Schema):
+class FeasibilityMeasuresOut(Schema):
     year: int
     node: str | None
     inquiries: int
@@ -64,14 +64,14 @@ class MeasuresOut(Schema):
     by_therapy_area: dict[str, int]
 
 
-class MeasuresQuery(Schema):
+class FeasibilityMeasuresQuery(Schema):
     year: int = Field(..., ge=2000, le=2100, description="Inquiries submitted in this year")
     node: str | None = Field(None, max_length=50, description="A node's slug; none: Sweden")
 
 
 @router.get(
     "/feasibility/measures",
-    response={200: MeasuresOut, 400: Detail, 404: Detail},
+    response={200: FeasibilityMeasuresOut, 400: FeasibilityDetail, 404: FeasibilityDetail},
     auth=OPEN_AUTH,
     summary="Measures of the feasibility inquiries submitted in a year, nationally or per node",
     description="Dispatched: sent to at least one unit (of the node's regions, for a node); "
@@ -79,7 +79,7 @@ class MeasuresQuery(Schema):
     "percentile; null when none); with_positive_answer: at least one unit interested or "
     "wanting more information. The same numbers as the statistics dashboard.",
 )
-def feasibility_measures(request: HttpRequest, params: Query[MeasuresQuery]):
+def feasibility_measures(request: HttpRequest, params: Query[FeasibilityMeasuresQuery]):
     scope = None
     if params.node:
         node = Node.objects.filter(slug=params.node).first()
@@ -249,7 +249,7 @@ def _visible(request: HttpRequest, inquiry_id: int) -> Inquiry:
 
 @router.get(
     "/feasibility/inquiries",
-    response={200: list[InquiryOut], 401: Detail},
+    response={200: list[InquiryOut], 401: FeasibilityDetail},
     auth=WRITE_AUTH,
     summary="The inquiries you may see: your organisation's, or those of your regions",
 )
@@ -262,7 +262,12 @@ def list_inquiries(request: HttpRequest, state: str | None = None):
 
 @router.post(
     "/feasibility/inquiries",
-    response={201: InquiryOut, 400: Detail, 401: Detail, 403: Detail},
+    response={
+        201: InquiryOut,
+        400: FeasibilityDetail,
+        401: FeasibilityDetail,
+        403: FeasibilityDetail,
+    },
     auth=WRITE_AUTH,
     summary="Submit a country or site inquiry (multipart: `inquiry` as JSON, `synopsis` PDF)",
 )
@@ -301,7 +306,7 @@ def create_inquiry(
 
 @router.get(
     "/feasibility/inquiries/{inquiry_id}",
-    response={200: InquiryOut, 401: Detail, 404: Detail},
+    response={200: InquiryOut, 401: FeasibilityDetail, 404: FeasibilityDetail},
     auth=WRITE_AUTH,
     summary="One inquiry with the units asked, their answers and the compiled answer",
 )
@@ -313,11 +318,17 @@ class TextIn(Schema):
     text: str = Field(..., max_length=20000)
 
 
-class ReasonIn(Schema):
+class FeasibilityReasonIn(Schema):
     reason: str = Field("", max_length=500)
 
 
-STEP_RESPONSES = {200: InquiryOut, 400: Detail, 401: Detail, 403: Detail, 404: Detail}
+STEP_RESPONSES = {
+    200: InquiryOut,
+    400: FeasibilityDetail,
+    401: FeasibilityDetail,
+    403: FeasibilityDetail,
+    404: FeasibilityDetail,
+}
 
 
 @router.post(
@@ -372,7 +383,7 @@ class EntryOut(Schema):
     proposed: bool
 
 
-class StudyOut(Schema):
+class CompetingStudyOut(Schema):
     id: int
     title: str
     status: str
@@ -380,7 +391,7 @@ class StudyOut(Schema):
 
 class ProposalOut(Schema):
     entries: list[EntryOut]
-    competing_studies: list[StudyOut]
+    competing_studies: list[CompetingStudyOut]
     competing_count: int
 
 
@@ -400,7 +411,12 @@ def _entry_out(entry: DirectoryEntry, proposed: set[int]) -> dict[str, Any]:
 
 @router.get(
     "/feasibility/inquiries/{inquiry_id}/proposal",
-    response={200: ProposalOut, 401: Detail, 403: Detail, 404: Detail},
+    response={
+        200: ProposalOut,
+        401: FeasibilityDetail,
+        403: FeasibilityDetail,
+        404: FeasibilityDetail,
+    },
     auth=WRITE_AUTH,
     summary="Coordinator: the units you may send to (proposed ones marked) and competing studies",
 )
@@ -473,7 +489,7 @@ def compile_inquiry(request: HttpRequest, inquiry_id: int, payload: TextIn):
     auth=WRITE_AUTH,
     summary="Coordinator: close the inquiry (a reason is needed before the answer is sent)",
 )
-def close_inquiry(request: HttpRequest, inquiry_id: int, payload: ReasonIn):
+def close_inquiry(request: HttpRequest, inquiry_id: int, payload: FeasibilityReasonIn):
     inquiry = _visible(request, inquiry_id)
     services.inquiry_close(inquiry=inquiry, by=_user(request), reason=payload.reason)
     return _fresh(inquiry)
@@ -481,7 +497,7 @@ def close_inquiry(request: HttpRequest, inquiry_id: int, payload: ReasonIn):
 
 @router.get(
     "/feasibility/directory",
-    response={200: list[EntryOut], 401: Detail, 403: Detail},
+    response={200: list[EntryOut], 401: FeasibilityDetail, 403: FeasibilityDetail},
     auth=WRITE_AUTH,
     summary="Coordinator: the directory of units and investigators of your regions",
 )
