@@ -132,8 +132,10 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from django.core.management import call_command
 
     from trialnode.audit.tasks import checkpoint_schedule
+    from trialnode.jobs.schedule import daily_schedule
 
     checkpoint_schedule()
+    daily_schedule()
     call_command("db_worker", interval=args.interval, verbosity=0)
     return 0
 

@@ -241,6 +241,8 @@ TRIALNODE_AUDIT_CHECKPOINT_HOURS = env_int("TRIALNODE_AUDIT_CHECKPOINT_HOURS", 2
 
 # Records re-confirmed less recently than this are flagged as stale.
 TRIALNODE_RECONFIRM_AFTER_DAYS = env_int("TRIALNODE_RECONFIRM_AFTER_DAYS", 365)
+# When `trialnode worker` runs the daily reminders and deadline checks (local time).
+TRIALNODE_DAILY_AT = env_str("TRIALNODE_DAILY_AT", "06:00")
 TRIALNODE_SEARCH_PAGE_SIZE = 20
 # Imported registry records are public at once; a node may have coordinators review them.
 TRIALNODE_IMPORT_REVIEW = env_bool("TRIALNODE_IMPORT_REVIEW", False)

@@ -5,7 +5,7 @@ from trialnode.feasibility.tasks import send_feasibility_reminders
 
 class Command(BaseCommand):
     help = (
-        "Queue the feasibility reminders for the worker (run daily, e.g. from cron): units "
+        "Queue the feasibility reminders for the worker now (it also runs them daily): units "
         "that have not answered before the reply date, coordinators of inquiries that wait."
     )
 
