@@ -14,7 +14,7 @@ from trialnode.core.database_roles import runtime_role_grant
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(connection.vendor != "postgresql", reason="database roles are PostgreSQL's"),
+    pytest.mark.postgresql,  # database roles are PostgreSQL's
 ]
 
 
