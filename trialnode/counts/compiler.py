@@ -319,42 +319,10 @@ def _empty(value: Any) -> bool:
 class Compiler:
     """Builds the statement; ``codesets`` maps a concept set id to its concept ids."""
 
-    def __init__(
-        self,
-        definition: Mapping[str, Any],
-        codesets: Mapping[int, Sequence[int]],
-        *,
-        aggregate_first: bool = False,
-    ):
+    def __init__(self, definition: Mapping[str, Any], codesets: Mapping[int, Sequence[int]]):
         self.definition = definition
         self.codesets = codesets
         self.tables: set[str] = {"observation_period"}
-        # DuckDB finds each person's first (or last) event faster with an aggregate than
-        # with a window; the other engines keep circe-be's window (``transpile`` cannot
-        # express the aggregate for PostgreSQL).
-        self.aggregate_first = aggregate_first
-
-    @staticmethod
-    def _first_event_by_aggregate(in_window: str, *, last: bool) -> str:
-        """The primary events of a First (or Last) limit in DuckDB's dialect: each person's
-        event with the earliest (latest) sort date, the lowest event id among ties, as the
-        window ``row_number() ... = 1`` picks it."""
-        columns = {
-            "start_date": "E.start_date",
-            "end_date": "E.end_date",
-            "visit_occurrence_id": "E.visit_occurrence_id",
-            "op_start_date": "OP.observation_period_start_date",
-            "op_end_date": "OP.observation_period_end_date",
-        }
-        packed = ", ".join(f"'{name}': {expr}" for name, expr in columns.items())
-        pick = "max_by" if last else "min_by"
-        order = "(E.sort_date, -E.event_id)" if last else "(E.sort_date, E.event_id)"
-        unpacked = ", ".join(f"struct_extract(m, '{name}') AS {name}" for name in columns)
-        return (
-            f"primary_events AS (SELECT person_id, 1 AS event_id, {unpacked} FROM "
-            f"(SELECT E.person_id, {pick}({{{packed}}}, {order}) AS m {in_window} "
-            "GROUP BY E.person_id) pe0)"
-        )
 
     # -- concept sets ---------------------------------------------------------------
 
@@ -663,31 +631,26 @@ class Compiler:
             and isinstance(next(iter(listed[0].values())), dict)
             and bool(next(iter(listed[0].values())).get("First"))
         )
-        in_window = (
+        ordinal = (
+            "1"
+            if single_first
+            else "row_number() OVER "
+            f"(PARTITION BY E.person_id ORDER BY E.sort_date {order}, E.event_id)"
+        )
+        primary_filter = "" if limit == "ALL" or single_first else " WHERE ordinal = 1"
+        ctes = [
+            "primary_events AS (SELECT person_id, ordinal AS event_id, start_date, end_date, "
+            "op_start_date, op_end_date, visit_occurrence_id FROM (SELECT E.person_id, "
+            "E.start_date, E.end_date, E.visit_occurrence_id, "
+            "OP.observation_period_start_date AS op_start_date, "
+            f"OP.observation_period_end_date AS op_end_date, {ordinal} AS ordinal "
             f"FROM ({' UNION ALL '.join(events)}) E JOIN observation_period OP "
             "ON E.person_id = OP.person_id AND E.start_date >= OP.observation_period_start_date "
             "AND E.start_date <= OP.observation_period_end_date "
             f"WHERE (OP.observation_period_start_date + {prior}) <= E.start_date "
-            f"AND (E.start_date + {post}) <= OP.observation_period_end_date"
-        )
-        if self.aggregate_first and limit != "ALL" and not single_first:
-            ctes = [self._first_event_by_aggregate(in_window, last=limit == "LAST")]
-        else:
-            ordinal = (
-                "1"
-                if single_first
-                else "row_number() OVER "
-                f"(PARTITION BY E.person_id ORDER BY E.sort_date {order}, E.event_id)"
-            )
-            primary_filter = "" if limit == "ALL" or single_first else " WHERE ordinal = 1"
-            ctes = [
-                "primary_events AS (SELECT person_id, ordinal AS event_id, start_date, end_date, "
-                "op_start_date, op_end_date, visit_occurrence_id FROM (SELECT E.person_id, "
-                "E.start_date, E.end_date, E.visit_occurrence_id, "
-                "OP.observation_period_start_date AS op_start_date, "
-                f"OP.observation_period_end_date AS op_end_date, {ordinal} AS ordinal "
-                f"{in_window}) pe0{primary_filter})"
-            ]
+            f"AND (E.start_date + {post}) <= OP.observation_period_end_date) pe0"
+            f"{primary_filter})"
+        ]
         additional = d.get("AdditionalCriteria")
         qualified_limit = str((d.get("QualifiedLimit") or {}).get("Type") or "First").upper()
         qualified_has_limit = not _empty(additional) and _group_has_content(additional)

@@ -145,9 +145,7 @@ def evaluate(
             raise DefinitionError("The OMOP data has no concept_ancestor table (descendants).")
         for codeset_id, concept_id in engine.run(statement, timeout=timeout):
             codesets[int(codeset_id)].append(int(concept_id))
-    compiled = Compiler(definition, codesets, aggregate_first=engine.dialect == "duckdb").compile(
-        keys
-    )
+    compiled = Compiler(definition, codesets).compile(keys)
     missing = sorted(compiled.tables - tables)
     if missing:
         names = ", ".join(f"{DOMAIN_NAMES.get(t, t)} ({t})" for t in missing)
