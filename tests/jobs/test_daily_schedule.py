@@ -94,3 +94,47 @@ def test_the_other_daily_tasks_run_from_the_schedule(database_queue):
         "datarequest_deadlines",
         "feasibility_reminders",
     ]
+
+
+@pytest.mark.django_db
+def test_files_of_uploads_whose_transaction_rolled_back_are_removed_after_a_day(
+    settings, tmp_path, users
+):
+    import os
+    import uuid
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.db import transaction
+
+    from trialnode.datarequests.attachments import folder as attachment_folder
+    from trialnode.feasibility.synopses import synopsis_dir
+    from trialnode.jobs.models import Job
+    from trialnode.jobs.services import job_start, upload_dir
+
+    settings.DATA_DIR = tmp_path
+    with pytest.raises(RuntimeError), transaction.atomic():
+        job_start(
+            kind=Job.Kind.IMPORT_CTGOV,
+            by=users.coordinator,
+            upload=SimpleUploadedFile("studies.json", b"[]"),
+        )
+        raise RuntimeError("the request failed after the upload was written")
+    (orphan,) = upload_dir().iterdir()
+    kept = upload_dir() / f"{uuid.uuid4().hex}-kept.json"
+    kept.write_bytes(b"[]")
+    Job.objects.create(kind=Job.Kind.IMPORT_CTGOV, started_by=users.coordinator, input_path=kept)
+    stray_attachment = attachment_folder() / f"{uuid.uuid4().hex}.pdf"
+    stray_synopsis = synopsis_dir() / f"{uuid.uuid4().hex}.pdf"
+    unrelated = upload_dir() / "README.txt"
+    for path in (stray_attachment, stray_synopsis, unrelated):
+        path.write_bytes(b"%PDF-1.4")
+
+    # A day may pass between an upload and its commit: nothing younger is touched.
+    assert schedule.orphan_files_remove() == {"attachments": 0, "synopses": 0, "uploads": 0}
+
+    two_days_ago = (timezone.now() - timedelta(days=2)).timestamp()
+    for path in (orphan, kept, stray_attachment, stray_synopsis, unrelated):
+        os.utime(path, (two_days_ago, two_days_ago))
+    assert schedule.orphan_files_remove() == {"attachments": 1, "synopses": 1, "uploads": 1}
+    assert not orphan.exists() and not stray_attachment.exists() and not stray_synopsis.exists()
+    assert kept.exists() and unrelated.exists()

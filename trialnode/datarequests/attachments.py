@@ -89,3 +89,15 @@ def path_of(stored_name: str) -> Path:
 
 def remove(stored_name: str) -> None:
     path_of(stored_name).unlink(missing_ok=True)
+
+
+def orphans_remove() -> int:
+    """Remove attachment files that no attachment names (see ``core.orphans``)."""
+    from trialnode.core.orphans import orphans_remove as remove_unreferenced
+    from trialnode.datarequests.models import Attachment
+
+    return remove_unreferenced(
+        folder(),
+        pattern=STORED_NAME,
+        referenced=Attachment.objects.values_list("stored_name", flat=True),
+    )

@@ -4,6 +4,7 @@ root, read only by those who may, and every read recorded in the audit trail."""
 from __future__ import annotations
 
 import hashlib
+import re
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,9 @@ from trialnode.feasibility.models import Inquiry, Recipient
 from trialnode.organisations.models import User
 
 PDF_MAGIC = b"%PDF-"
+
+
+STORED_SYNOPSIS = re.compile(r"^[0-9a-f]{32}\.pdf$")
 
 
 def synopsis_dir() -> Path:
@@ -71,6 +75,17 @@ def synopsis_check_and_store(upload: UploadedFile) -> StoredSynopsis:
             digest.update(chunk)
             out.write(chunk)
     return StoredSynopsis(name=name, path=target.name, size=size, sha256=digest.hexdigest())
+
+
+def orphan_synopses_remove() -> int:
+    """Remove synopsis files that no inquiry names (see ``core.orphans``)."""
+    from trialnode.core.orphans import orphans_remove
+
+    return orphans_remove(
+        synopsis_dir(),
+        pattern=STORED_SYNOPSIS,
+        referenced=Inquiry.objects.values_list("synopsis_path", flat=True),
+    )
 
 
 def synopsis_file(inquiry: Inquiry) -> Path:

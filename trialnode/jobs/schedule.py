@@ -23,7 +23,17 @@ DAILY: dict[str, str] = {
     "feasibility_reminders": "trialnode.feasibility.tasks.send_feasibility_reminders",
     "datarequest_deadlines": "trialnode.datarequests.tasks.deadlines_check_task",
     "stale_studies": "trialnode.studies.services.stale_studies_notify",
+    "orphan_files": "trialnode.jobs.schedule.orphan_files_remove",
 }
+
+
+def orphan_files_remove() -> dict[str, int]:
+    """Uploads left behind by transactions that rolled back (see ``core.orphans``)."""
+    from trialnode.datarequests.attachments import orphans_remove as attachments
+    from trialnode.feasibility.synopses import orphan_synopses_remove as synopses
+    from trialnode.jobs.services import orphan_uploads_remove as uploads
+
+    return {"attachments": attachments(), "synopses": synopses(), "uploads": uploads()}
 
 
 def daily_time() -> dt.time:

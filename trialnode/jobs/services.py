@@ -69,6 +69,20 @@ def job_start(
     return job
 
 
+UPLOAD_NAME = re.compile(r"^[0-9a-f]{32}-[A-Za-z0-9._-]+$")
+
+
+def orphan_uploads_remove() -> int:
+    """Remove uploaded job inputs that no job names (see ``core.orphans``)."""
+    from trialnode.core.orphans import orphans_remove
+
+    return orphans_remove(
+        upload_dir(),
+        pattern=UPLOAD_NAME,
+        referenced=Job.objects.values_list("input_path", flat=True),
+    )
+
+
 def job_run(job_id: int) -> str:
     """Run a queued job to its end; a failure is kept on the job, never raised further."""
     job = Job.objects.get(pk=job_id)
