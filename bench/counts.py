@@ -11,6 +11,9 @@ processes) on loopback.
 
     python bench/counts.py [--copies 372] [--runs 5] [--nodes 21] [--json]
 
+``--nodes 0`` times the cohorts only. Load from other work on the machine slows every
+engine; the ratios hold better than the seconds, so note the load average beside them.
+
 The replicated database is kept in ``--work`` (default /tmp/counts-bench) and reused.
 """
 
@@ -354,7 +357,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--copies", type=int, default=372, help="replicas of GiBleed (2,694 each)")
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--nodes", type=int, default=21)
+    parser.add_argument("--nodes", type=int, default=21, help="0 leaves out the fan-out")
     parser.add_argument("--work", default="/tmp/counts-bench")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
@@ -373,8 +376,10 @@ def main() -> int:
     say(f"  built in {built:.0f} s" if built else "  reused")
     say("Cohort counts on DuckDB (median of runs):")
     engines = engines_benchmark(database, sample / "omop" / "cohorts", args.copies, args.runs)
-    say(f"Federated count across {args.nodes} nodes on loopback:")
-    fanout = fanout_benchmark(gibleed, args.nodes, args.runs)
+    fanout = None
+    if args.nodes:
+        say(f"Federated count across {args.nodes} nodes on loopback:")
+        fanout = fanout_benchmark(gibleed, args.nodes, args.runs)
     rows = engines["cohorts"].values()
     summary = {
         "benchmark": "counts",
