@@ -53,15 +53,46 @@ def _score(local: Study, registry: Study) -> tuple[int, list[str]]:
     return max(0, min(99, score)), [f"title {title}%", f"sponsor {sponsor}%"]
 
 
-def suggest_links(local_studies: Iterable[Study] | None = None) -> int:
-    """Suggest links for local registrations (all of them by default); returns how many."""
-    locals_ = (
-        local_studies
-        if local_studies is not None
-        else Study.objects.filter(source=Source.LOCAL).exclude(
-            registration_state=RegistrationState.DRAFT
-        )
+def _local_registrations() -> QuerySet[Study]:
+    return Study.objects.filter(source=Source.LOCAL).exclude(
+        registration_state=RegistrationState.DRAFT
     )
+
+
+def _loose(title: str, *, fuzzy: bool = True) -> search.TextQuery | None:
+    """Any of the title's words may match: a translated title shares few of them."""
+    if fuzzy:
+        query = search.TextQuery.parse(title)
+        spellings = tuple(w for group in query.alternatives for w in group)
+    else:
+        spellings = tuple(dict.fromkeys(search.words(title)[: search.MAX_QUERY_WORDS]))
+    return search.TextQuery((spellings,)) if spellings else None
+
+
+def _suggest(local: Study, candidates: Iterable[Study], known: set[int]) -> int:
+    """Suggest the candidates that score high enough and were never suggested before."""
+    created = 0
+    for candidate in candidates:
+        if candidate.pk in known:
+            continue
+        score, reasons = _score(local, candidate)
+        if score >= SUGGEST_AT:
+            StudyLink.objects.create(
+                local=local, registry=candidate, score=score, reasons=", ".join(reasons)
+            )
+            known.add(candidate.pk)
+            created += 1
+    return created
+
+
+def suggest_links(local_studies: Iterable[Study] | None = None) -> int:
+    """Suggest links for local registrations (all of them by default); returns how many.
+
+    Each local registration is compared with the registry records that share one of its
+    identifiers and with the registry records its title finds. After an import, use
+    ``suggest_links_for_registry`` with what the import wrote instead of this.
+    """
+    locals_ = local_studies if local_studies is not None else _local_registrations()
     registry = Study.objects.exclude(source=Source.LOCAL).filter(duplicate_of__isnull=True)
     created = 0
     for local in locals_:
@@ -72,37 +103,114 @@ def suggest_links(local_studies: Iterable[Study] | None = None) -> int:
             if getattr(local, name):
                 by_identifier |= Q(**{name: getattr(local, name)})
         candidates = list(registry.filter(by_identifier)) if by_identifier else []
-        title = local.title_en or local.title_sv
-        query = search.TextQuery.parse(title) if title else None
-        if query:
-            # Any of the title's words may match: a translated title shares few of them.
-            loose = search.TextQuery((tuple(w for group in query.alternatives for w in group),))
+        loose = _loose(local.title_en or local.title_sv)
+        if loose:
             candidates += list(
                 loose.filter(registry).annotate(rank=loose.rank()).order_by("-rank")[:CANDIDATES]
             )
         known = set(StudyLink.objects.filter(local=local).values_list("registry_id", flat=True))
-        for candidate in {c.pk: c for c in candidates}.values():
-            if candidate.pk in known:
-                continue
-            score, reasons = _score(local, candidate)
-            if score >= SUGGEST_AT:
-                StudyLink.objects.create(
-                    local=local, registry=candidate, score=score, reasons=", ".join(reasons)
-                )
-                created += 1
+        created += _suggest(local, {c.pk: c for c in candidates}.values(), known)
     return created
 
 
-def merge_registry_duplicates() -> int:
+def suggest_links_for_registry(registry_ids: Iterable[int]) -> int:
+    """Suggest links between the registry records an import created or changed and the
+    local registrations; returns how many suggestions were made.
+
+    Only the local registrations that share an identifier with one of these records or
+    that a record's title finds (at most ``CANDIDATES`` for each record) are looked at,
+    so the cost follows the size of the import, not of the local register. A local
+    registration sharing an NCT or EU CT number is made one study with the record, as
+    ``suggest_links`` does; the others are scored as there.
+    """
+    ids = sorted(set(registry_ids))
+    if not ids:
+        return 0
+    locals_ = _local_registrations()
+    if not locals_.exists():
+        return 0
+    created = 0
+    for start in range(0, len(ids), 500):
+        records = Study.objects.exclude(source=Source.LOCAL).filter(
+            pk__in=ids[start : start + 500], duplicate_of__isnull=True
+        )
+        for registry in records:
+            created += _suggest_for_record(registry, locals_)
+    return created
+
+
+def _suggest_for_record(registry: Study, locals_: QuerySet[Study]) -> int:
+    by_identifier = Q()
+    for name in LINKED_IDENTIFIERS:
+        if getattr(registry, name):
+            by_identifier |= Q(**{name: getattr(registry, name)})
+    sharing = list(locals_.filter(by_identifier)) if by_identifier else []
+    # As in suggest_links: a local registration made one study with a record by its
+    # number gets no suggestions in that round.
+    linked = {
+        local.pk
+        for local in sharing
+        if any(getattr(local, n) and getattr(local, n) == getattr(registry, n) for n in IDENTIFYING)
+        and link_same_identifiers(local)
+    }
+    if linked:
+        registry.refresh_from_db(fields=["duplicate_of"])
+        if registry.duplicate_of_id is not None:
+            return 0
+    candidates = {local.pk: local for local in sharing}
+    loose = _loose(registry.title_en or registry.title_sv, fuzzy=False)
+    if loose:
+        found = loose.filter(locals_).annotate(rank=loose.rank()).order_by("-rank")[:CANDIDATES]
+        candidates.update((local.pk, local) for local in found)
+    for pk in linked:
+        candidates.pop(pk, None)
+    if not candidates:
+        return 0
+    known = set(
+        StudyLink.objects.filter(registry=registry, local__in=list(candidates)).values_list(
+            "local_id", flat=True
+        )
+    )
+    created = 0
+    for local in candidates.values():
+        if local.pk not in known:
+            created += _suggest(local, [registry], set())
+    return created
+
+
+def merge_registry_duplicates(study_ids: Iterable[int] | None = None) -> int:
     """A CTIS record of a trial that is also in ClinicalTrials.gov is counted through that record.
 
     The registries name each other's numbers (the EU CT number among the secondary ids
     of ClinicalTrials.gov, the NCT number in CTIS), so a shared number is proof enough and
-    no coordinator needs to confirm it. Returns how many records were merged.
+    no coordinator needs to confirm it. With ``study_ids`` (what an import wrote), only
+    the CTIS records among them or sharing a number with them are looked at. Returns how
+    many records were merged.
     """
+    unmerged = Study.objects.filter(source=Source.CTIS, duplicate_of__isnull=True)
+    if study_ids is None:
+        return _merge(unmerged)
+    ids = sorted(set(study_ids))
+    merged = 0
+    for start in range(0, len(ids), 500):
+        written = Study.objects.filter(pk__in=ids[start : start + 500])
+        numbers = Q(pk__in=written.filter(source=Source.CTIS).values("pk"))
+        numbers |= Q(
+            eu_ct_number__in=written.filter(source=Source.CTGOV)
+            .exclude(eu_ct_number="")
+            .values("eu_ct_number")
+        )
+        numbers |= Q(
+            nct_id__in=written.filter(source=Source.CTGOV).exclude(nct_id="").values("nct_id")
+        )
+        merged += _merge(unmerged.filter(numbers))
+    return merged
+
+
+def _merge(unmerged: QuerySet[Study]) -> int:
     merged = 0
     ctgov = Study.objects.filter(source=Source.CTGOV)
-    for record in Study.objects.filter(source=Source.CTIS, duplicate_of__isnull=True):
+    for record in unmerged:
         shared = Q(eu_ct_number=record.eu_ct_number)
         if record.nct_id:
             shared |= Q(nct_id=record.nct_id)
