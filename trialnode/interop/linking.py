@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterable
+from functools import lru_cache
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -59,13 +61,10 @@ def _local_registrations() -> QuerySet[Study]:
     )
 
 
-def _loose(title: str, *, fuzzy: bool = True) -> search.TextQuery | None:
+def _loose(title: str) -> search.TextQuery | None:
     """Any of the title's words may match: a translated title shares few of them."""
-    if fuzzy:
-        query = search.TextQuery.parse(title)
-        spellings = tuple(w for group in query.alternatives for w in group)
-    else:
-        spellings = tuple(dict.fromkeys(search.words(title)[: search.MAX_QUERY_WORDS]))
+    query = search.TextQuery.parse(title)
+    spellings = tuple(w for group in query.alternatives for w in group)
     return search.TextQuery((spellings,)) if spellings else None
 
 
@@ -117,34 +116,111 @@ def suggest_links_for_registry(registry_ids: Iterable[int]) -> int:
     """Suggest links between the registry records an import created or changed and the
     local registrations; returns how many suggestions were made.
 
-    Only the local registrations that share an identifier with one of these records or
-    that a record's title finds (at most ``CANDIDATES`` for each record) are looked at,
-    so the cost follows the size of the import, not of the local register. A local
-    registration sharing an NCT or EU CT number is made one study with the record, as
-    ``suggest_links`` does; the others are scored as there.
+    A local registration sharing an NCT or EU CT number with a record is made one study
+    with it, as ``suggest_links`` does; the others sharing an identifier, and the
+    ``CANDIDATES`` whose titles share most words with a record's title, are scored as
+    there. The local titles are read once (one statement), and the records a few hundred
+    at a time, so the work follows the size of the import, never one search per local
+    registration.
     """
     ids = sorted(set(registry_ids))
     if not ids:
         return 0
     locals_ = _local_registrations()
-    if not locals_.exists():
+    titles = _LocalTitles(locals_)
+    if not titles.words:
         return 0
     created = 0
+    registry = Study.objects.exclude(source=Source.LOCAL).filter(duplicate_of__isnull=True)
     for start in range(0, len(ids), 500):
-        records = Study.objects.exclude(source=Source.LOCAL).filter(
-            pk__in=ids[start : start + 500], duplicate_of__isnull=True
+        records = list(registry.filter(pk__in=ids[start : start + 500]))
+        by_identifier = Q()
+        for name in LINKED_IDENTIFIERS:
+            values = {getattr(r, name) for r in records if getattr(r, name)}
+            if values:
+                by_identifier |= Q(**{f"{name}__in": values})
+        sharing = list(locals_.filter(by_identifier)) if by_identifier else []
+        found = {r.pk: titles.candidates(r.title_en or r.title_sv) for r in records}
+        wanted = {pk for pks in found.values() for pk in pks}
+        candidates = {s.pk: s for s in locals_.filter(pk__in=wanted)} if wanted else {}
+        known = set(
+            StudyLink.objects.filter(registry__in=records).values_list("registry_id", "local_id")
         )
-        for registry in records:
-            created += _suggest_for_record(registry, locals_)
+        for record in records:
+            same = [
+                local
+                for local in sharing
+                if any(
+                    getattr(local, n) and getattr(local, n) == getattr(record, n)
+                    for n in LINKED_IDENTIFIERS
+                )
+            ]
+            created += _suggest_for_record(
+                record,
+                same,
+                [candidates[pk] for pk in found[record.pk] if pk in candidates],
+                {local for registry_id, local in known if registry_id == record.pk},
+            )
     return created
 
 
-def _suggest_for_record(registry: Study, locals_: QuerySet[Study]) -> int:
-    by_identifier = Q()
-    for name in LINKED_IDENTIFIERS:
-        if getattr(registry, name):
-            by_identifier |= Q(**{name: getattr(registry, name)})
-    sharing = list(locals_.filter(by_identifier)) if by_identifier else []
+class _LocalTitles:
+    """The words (stems) of the local registrations' titles, to find for a record the
+    local titles that share most of their words with its own."""
+
+    def __init__(self, locals_: QuerySet[Study]) -> None:
+        self.words: dict[int, frozenset[str]] = {}
+        self.postings: dict[str, list[int]] = {}
+        for pk, title_en, title_sv, acronym in locals_.values_list(
+            "pk", "title_en", "title_sv", "acronym"
+        ):
+            words = _title_words(f"{title_en} {title_sv} {acronym}")
+            if words:
+                self.words[pk] = words
+                for word in words:
+                    self.postings.setdefault(word, []).append(pk)
+        # Words in one title of twenty ("study", "patients") find nothing in particular;
+        # they only count for the titles that rarer words found.
+        self.common = max(50, len(self.words) // 20)
+
+    def candidates(self, title: str) -> list[int]:
+        words = _title_words(title)
+        shared: dict[int, int] = {}
+        for word in words:
+            posting = self.postings.get(word, ())
+            if len(posting) <= self.common:
+                for pk in posting:
+                    shared[pk] = shared.get(pk, 0) + 1
+        if not shared:
+            return []
+        for word in words:
+            posting = self.postings.get(word, ())
+            if len(posting) > self.common:
+                for pk in posting:
+                    if pk in shared:
+                        shared[pk] += 1
+        # The share of the shorter title's words found in the other, as the title
+        # similarity (token set ratio) rewards.
+        size = len(words)
+        return heapq.nsmallest(
+            CANDIDATES,
+            shared,
+            key=lambda pk: (-shared[pk] / min(size, len(self.words[pk])), pk),
+        )
+
+
+def _title_words(text: str) -> frozenset[str]:
+    return frozenset(stem for word in search.words(text) for stem in _stems(word))
+
+
+@lru_cache(maxsize=200_000)
+def _stems(word: str) -> tuple[str, ...]:
+    return tuple(stem for stem in search.stems(word).split() if len(stem) > 1)
+
+
+def _suggest_for_record(
+    registry: Study, sharing: list[Study], found: list[Study], known: set[int]
+) -> int:
     # As in suggest_links: a local registration made one study with a record by its
     # number gets no suggestions in that round.
     linked = {
@@ -157,20 +233,7 @@ def _suggest_for_record(registry: Study, locals_: QuerySet[Study]) -> int:
         registry.refresh_from_db(fields=["duplicate_of"])
         if registry.duplicate_of_id is not None:
             return 0
-    candidates = {local.pk: local for local in sharing}
-    loose = _loose(registry.title_en or registry.title_sv, fuzzy=False)
-    if loose:
-        found = loose.filter(locals_).annotate(rank=loose.rank()).order_by("-rank")[:CANDIDATES]
-        candidates.update((local.pk, local) for local in found)
-    for pk in linked:
-        candidates.pop(pk, None)
-    if not candidates:
-        return 0
-    known = set(
-        StudyLink.objects.filter(registry=registry, local__in=list(candidates)).values_list(
-            "local_id", flat=True
-        )
-    )
+    candidates = {local.pk: local for local in [*sharing, *found] if local.pk not in linked}
     created = 0
     for local in candidates.values():
         if local.pk not in known:
