@@ -170,3 +170,72 @@ def test_a_node_can_review_imported_records_before_they_are_public(
         RegistrationState.SUBMITTED
     }
     assert not Study.objects.published().exists()
+
+
+def _import_file(tmp_path, records) -> None:
+    from trialnode.interop.files import import_ctgov_paths
+
+    path = tmp_path / "records.json"
+    path.write_bytes(orjson.dumps(records))
+    import_ctgov_paths([path])
+
+
+def _sweden_records(sample_data) -> list[dict]:
+    return orjson.loads((sample_data / "ctgov" / "sweden.json").read_bytes())
+
+
+def test_importing_a_record_like_a_local_registration_suggests_the_link(
+    reference_data, sample_data, users, tmp_path
+):
+    local = _near_match(users)
+    record = next(
+        r
+        for r in _sweden_records(sample_data)
+        if r["protocolSection"]["identificationModule"]["nctId"] == "NCT01949129"
+    )
+    _import_file(tmp_path, [record])
+    link = StudyLink.objects.get()
+    assert (link.local, link.registry.nct_id, link.state) == (
+        local,
+        "NCT01949129",
+        StudyLink.State.SUGGESTED,
+    )
+
+
+def test_importing_a_record_with_a_local_registrations_nct_number_makes_one_study(
+    reference_data, sample_data, users, tmp_path
+):
+    local = _local(users, title_sv="Något helt annat", nct_id="NCT01949129")
+    _import_file(tmp_path, _sweden_records(sample_data))
+    link = StudyLink.objects.get()
+    assert (link.local, link.registry.nct_id, link.state) == (
+        local,
+        "NCT01949129",
+        StudyLink.State.CONFIRMED,
+    )
+
+
+def test_an_import_does_not_look_at_unrelated_local_registrations(
+    reference_data, sample_data, users, tmp_path
+):
+    """The work after an import follows what it wrote, not the size of the local register."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    record = _sweden_records(sample_data)[0]
+
+    def queries_to_import(nct_id: str) -> int:
+        protocol = record["protocolSection"]
+        identification = {**protocol["identificationModule"], "nctId": nct_id}
+        copy = {**record, "protocolSection": {**protocol, "identificationModule": identification}}
+        with CaptureQueriesContext(connection) as captured:
+            _import_file(tmp_path, [copy])
+        return len(captured.captured_queries)
+
+    _local(users)
+    with_one_local = queries_to_import("NCT99000001")
+    for _number in range(5):
+        _local(users)
+    with_six_locals = queries_to_import("NCT99000002")
+    assert with_six_locals == with_one_local
+    assert not StudyLink.objects.exists()

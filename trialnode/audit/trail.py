@@ -438,3 +438,64 @@ def verify(*, chunk_size: int = 10_000, checkpoints: Sequence[Checkpoint] = ()) 
             "the chain head does not match the last event (events were removed from the end)",
         )
     return VerifyResult(count)
+
+
+_SCALARS = frozenset({str, int, bool})
+
+
+def created_entries(instances: Iterable[AuditedModel]) -> list[Entry]:
+    """The creation events of rows written together in one transaction, built in one pass.
+
+    Each payload is the one ``record_created`` would write for the row at the same
+    moment; the context, the actor and the time are read once for all of them. Pass the
+    entries to ``append`` (with those of the rest of the batch) to advance the chain once.
+    """
+    ctx = context.current()
+    occurred_at = timezone.now()
+    common = _plain(
+        {
+            "action": AuditEvent.Action.CREATE.value,
+            "actor": _actor_fields(ctx.actor),
+            "ip": ctx.ip,
+            "occurred_at": occurred_at.isoformat(),
+            "reason": ctx.reason,
+            "request_id": ctx.request_id,
+            "via": ctx.via,
+        }
+    )
+    actor_id = common["actor"]["id"]
+    columns: dict[type, tuple[str, list[tuple[str, str, bool]]]] = {}
+    entries = []
+    for instance in instances:
+        model = type(instance)
+        described = columns.get(model)
+        if described is None:
+            described = columns[model] = (
+                _object_type(instance),
+                [
+                    (f.attname, f.name, f.name in instance.audit_masked_fields)
+                    for f in instance._meta.concrete_fields
+                    if f.name not in instance.audit_ignored_fields
+                ],
+            )
+        object_type, fields = described
+        changes: dict[str, list[Any]] = {}
+        for attname, name, masked in fields:
+            value = getattr(instance, attname)
+            if value is not None:
+                changes[name] = [
+                    None,
+                    MASKED if masked else value if type(value) in _SCALARS else _plain(value),
+                ]
+        object_id = "" if instance.pk is None else str(instance.pk)
+        body = {
+            **common,
+            "changes": changes,
+            "object": {"id": object_id, "repr": str(instance)[:300], "type": object_type},
+        }
+        # The same canonical JSON as json.dumps(sort_keys, compact, unescaped) gives.
+        payload = orjson.dumps(body, option=orjson.OPT_SORT_KEYS).decode()
+        entries.append(
+            Entry(AuditEvent.Action.CREATE, object_type, object_id, payload, actor_id, occurred_at)
+        )
+    return entries

@@ -270,12 +270,36 @@ def maybe_in_sweden(record: dict[str, Any]) -> bool:
     return any(not isinstance(loc, dict) or loc.get("country") == "Sweden" for loc in locations)
 
 
+_RAW_NCT_ID = re.compile(rb'"nctId"\s*:\s*"([^"\\]{1,40})"')
+
+
+def outside_sweden_key(raw: bytes) -> str | None:
+    """The NCT number of a raw JSON record that names no place in Sweden at all, read
+    without parsing it; None when the record must be read whole (it may be in Sweden,
+    it escapes characters, it is cut off, or its number is not found exactly once).
+
+    A bulk file of the world's studies is mostly such records: they are counted as
+    outside Sweden (or read whole if already stored) at the cost of a byte search.
+    """
+    if not raw.startswith(b"{") or not raw.endswith((b"}", b"}\n", b"}\r\n")):
+        return None
+    if b"Sweden" in raw or b"\\u" in raw:
+        return None
+    start = raw.find(b'"nctId"')
+    if start < 0 or raw.find(b'"nctId"', start + 7) >= 0:
+        return None
+    found = _RAW_NCT_ID.match(raw, start)
+    key = found.group(1).decode("ascii", "replace") if found else ""
+    return key if NCT_RE.match(key) else None
+
+
 CTGOV = RegistryFormat(
     source=Source.CTGOV,
     key_field="nct_id",
     record_key=record_key,
     map_record=map_record,
     maybe_in_sweden=maybe_in_sweden,
+    outside_sweden_key=outside_sweden_key,
 )
 
 

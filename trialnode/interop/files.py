@@ -18,8 +18,8 @@ import orjson
 
 from trialnode.interop import ctgov, ctis
 from trialnode.interop.jsonstream import BadElement, JsonElements
-from trialnode.interop.linking import merge_registry_duplicates, suggest_links
-from trialnode.interop.upsert import ImportSummary, Unreadable
+from trialnode.interop.linking import merge_registry_duplicates, suggest_links_for_registry
+from trialnode.interop.upsert import ImportSummary, Unparsed, Unreadable
 
 
 def _unreadable(where: str, error: str) -> Unreadable:
@@ -39,13 +39,19 @@ def _first_char(stream: IO[bytes]) -> bytes:
     return b""
 
 
+Skim = Callable[[bytes], str | None]
+"""A registry's look at a record's raw JSON (``RegistryFormat.outside_sweden_key``)."""
+
+
 def iter_stream_records(
-    stream: IO[bytes], name: str, size: int | None = None
+    stream: IO[bytes], name: str, size: int | None = None, skim: Skim | None = None
 ) -> Iterator[dict[str, Any]]:
     """Records from one binary stream (seekable), whatever its layout, in bounded memory.
 
     A JSON array or an API page larger than one record is read element by element
-    (``jsonstream``); NDJSON line by line; a single record whole.
+    (``jsonstream``); NDJSON line by line; a single record whole. With ``skim``, an
+    NDJSON line or a single record that it shows to be outside Sweden is not parsed
+    (an ``Unparsed`` record stands in for it).
     """
     first = _first_char(stream)
     stream.seek(0)
@@ -63,7 +69,7 @@ def iter_stream_records(
     except orjson.JSONDecodeError:
         single_line = None
     if isinstance(single_line, dict) and after and "studies" not in single_line:
-        yield from _ndjson(stream, name)
+        yield from _ndjson(stream, name, skim)
         return
     if size is None:
         size = stream.seek(0, io.SEEK_END)
@@ -80,8 +86,13 @@ def iter_stream_records(
             ),
         )
         return
+    raw = stream.read()
+    key = skim(raw) if skim is not None else None
+    if key is not None:
+        yield Unparsed(key, raw)
+        return
     try:
-        record = orjson.loads(stream.read())
+        record = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         yield _unreadable(name, f"malformed or truncated JSON: {exc}")
         return
@@ -108,7 +119,7 @@ def _elements(stream: IO[bytes], name: str, **options: str) -> Iterator[dict[str
             yield _not_an_object(name)
 
 
-def _ndjson(stream: IO[bytes], name: str) -> Iterator[dict[str, Any]]:
+def _ndjson(stream: IO[bytes], name: str, skim: Skim | None = None) -> Iterator[dict[str, Any]]:
     number = 0
     while line := stream.readline(MAX_RECORD_BYTES + 1):
         number += 1
@@ -118,6 +129,10 @@ def _ndjson(stream: IO[bytes], name: str) -> Iterator[dict[str, Any]]:
             yield _unreadable(f"{name} line {number}", "line longer than any registry record")
             continue
         if not line.strip():
+            continue
+        key = skim(line) if skim is not None else None
+        if key is not None:
+            yield Unparsed(key, line)
             continue
         try:
             record = orjson.loads(line)
@@ -143,7 +158,9 @@ class InputProgress:
         return min(1.0, (self.done + self.position) / self.total)
 
 
-def iter_path_records(path: Path, tracker: InputProgress | None = None) -> Iterator[dict[str, Any]]:
+def iter_path_records(
+    path: Path, tracker: InputProgress | None = None, skim: Skim | None = None
+) -> Iterator[dict[str, Any]]:
     size = path.stat().st_size
     if zipfile.is_zipfile(path):
         with zipfile.ZipFile(path) as archive:
@@ -152,13 +169,13 @@ def iter_path_records(path: Path, tracker: InputProgress | None = None) -> Itera
                 # A member is a seekable stream that decompresses as it is read.
                 with archive.open(member) as raw:
                     yield from iter_stream_records(
-                        raw, f"{path.name}:{member.filename}", size=member.file_size
+                        raw, f"{path.name}:{member.filename}", size=member.file_size, skim=skim
                     )
                 if tracker is not None:
                     tracker.position = size * index // len(members)
         return
     with path.open("rb") as stream:
-        for record in iter_stream_records(stream, path.name):
+        for record in iter_stream_records(stream, path.name, skim=skim):
             if tracker is not None:
                 tracker.position = stream.tell()
             yield record
@@ -168,7 +185,11 @@ CsvReader = Callable[[IO[bytes], str], Iterator[dict[str, Any]]]
 
 
 def _all_records(
-    paths: list[Path], tracker: InputProgress, *, csv_reader: CsvReader | None = None
+    paths: list[Path],
+    tracker: InputProgress,
+    *,
+    csv_reader: CsvReader | None = None,
+    skim: Skim | None = None,
 ) -> Iterator[dict[str, Any]]:
     for path in paths:
         if not path.is_file():
@@ -181,7 +202,7 @@ def _all_records(
                     tracker.position = stream.tell()
                     yield record
         else:
-            yield from iter_path_records(path, tracker)
+            yield from iter_path_records(path, tracker, skim)
         tracker.done += path.stat().st_size
         tracker.position = 0
 
@@ -195,16 +216,17 @@ def _import(
     progress: Progress | None,
     regions: frozenset[int] | None,
     csv_reader: CsvReader | None = None,
+    skim: Skim | None = None,
 ) -> ImportSummary:
     tracker = InputProgress(paths)
     summary = importer(
-        _all_records(paths, tracker, csv_reader=csv_reader),
+        _all_records(paths, tracker, csv_reader=csv_reader, skim=skim),
         regions=regions,
         progress=(lambda counted: progress(counted, tracker.fraction)) if progress else None,
     )
     if summary.created or summary.updated:
-        merge_registry_duplicates()
-        suggest_links()
+        merge_registry_duplicates(summary.written)
+        suggest_links_for_registry(summary.written)
     return summary
 
 
@@ -216,7 +238,9 @@ def import_ctgov_paths(
 ) -> ImportSummary:
     """ClinicalTrials.gov records from files; ``regions`` limits what may change (see
     ``upsert.import_records``)."""
-    return _import(paths, ctgov.import_records, progress, regions)
+    return _import(
+        paths, ctgov.import_records, progress, regions, skim=ctgov.CTGOV.outside_sweden_key
+    )
 
 
 def import_ctis_paths(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterable
+from functools import lru_cache
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -53,15 +55,43 @@ def _score(local: Study, registry: Study) -> tuple[int, list[str]]:
     return max(0, min(99, score)), [f"title {title}%", f"sponsor {sponsor}%"]
 
 
-def suggest_links(local_studies: Iterable[Study] | None = None) -> int:
-    """Suggest links for local registrations (all of them by default); returns how many."""
-    locals_ = (
-        local_studies
-        if local_studies is not None
-        else Study.objects.filter(source=Source.LOCAL).exclude(
-            registration_state=RegistrationState.DRAFT
-        )
+def _local_registrations() -> QuerySet[Study]:
+    return Study.objects.filter(source=Source.LOCAL).exclude(
+        registration_state=RegistrationState.DRAFT
     )
+
+
+def _loose(title: str) -> search.TextQuery | None:
+    """Any of the title's words may match: a translated title shares few of them."""
+    query = search.TextQuery.parse(title)
+    spellings = tuple(w for group in query.alternatives for w in group)
+    return search.TextQuery((spellings,)) if spellings else None
+
+
+def _suggest(local: Study, candidates: Iterable[Study], known: set[int]) -> int:
+    """Suggest the candidates that score high enough and were never suggested before."""
+    created = 0
+    for candidate in candidates:
+        if candidate.pk in known:
+            continue
+        score, reasons = _score(local, candidate)
+        if score >= SUGGEST_AT:
+            StudyLink.objects.create(
+                local=local, registry=candidate, score=score, reasons=", ".join(reasons)
+            )
+            known.add(candidate.pk)
+            created += 1
+    return created
+
+
+def suggest_links(local_studies: Iterable[Study] | None = None) -> int:
+    """Suggest links for local registrations (all of them by default); returns how many.
+
+    Each local registration is compared with the registry records that share one of its
+    identifiers and with the registry records its title finds. After an import, use
+    ``suggest_links_for_registry`` with what the import wrote instead of this.
+    """
+    locals_ = local_studies if local_studies is not None else _local_registrations()
     registry = Study.objects.exclude(source=Source.LOCAL).filter(duplicate_of__isnull=True)
     created = 0
     for local in locals_:
@@ -72,37 +102,178 @@ def suggest_links(local_studies: Iterable[Study] | None = None) -> int:
             if getattr(local, name):
                 by_identifier |= Q(**{name: getattr(local, name)})
         candidates = list(registry.filter(by_identifier)) if by_identifier else []
-        title = local.title_en or local.title_sv
-        query = search.TextQuery.parse(title) if title else None
-        if query:
-            # Any of the title's words may match: a translated title shares few of them.
-            loose = search.TextQuery((tuple(w for group in query.alternatives for w in group),))
+        loose = _loose(local.title_en or local.title_sv)
+        if loose:
             candidates += list(
                 loose.filter(registry).annotate(rank=loose.rank()).order_by("-rank")[:CANDIDATES]
             )
         known = set(StudyLink.objects.filter(local=local).values_list("registry_id", flat=True))
-        for candidate in {c.pk: c for c in candidates}.values():
-            if candidate.pk in known:
-                continue
-            score, reasons = _score(local, candidate)
-            if score >= SUGGEST_AT:
-                StudyLink.objects.create(
-                    local=local, registry=candidate, score=score, reasons=", ".join(reasons)
-                )
-                created += 1
+        created += _suggest(local, {c.pk: c for c in candidates}.values(), known)
     return created
 
 
-def merge_registry_duplicates() -> int:
+def suggest_links_for_registry(registry_ids: Iterable[int]) -> int:
+    """Suggest links between the registry records an import created or changed and the
+    local registrations; returns how many suggestions were made.
+
+    A local registration sharing an NCT or EU CT number with a record is made one study
+    with it, as ``suggest_links`` does; the others sharing an identifier, and the
+    ``CANDIDATES`` whose titles share most words with a record's title, are scored as
+    there. The local titles are read once (one statement), and the records a few hundred
+    at a time, so the work follows the size of the import, never one search per local
+    registration.
+    """
+    ids = sorted(set(registry_ids))
+    if not ids:
+        return 0
+    locals_ = _local_registrations()
+    titles = _LocalTitles(locals_)
+    if not titles.words:
+        return 0
+    created = 0
+    registry = Study.objects.exclude(source=Source.LOCAL).filter(duplicate_of__isnull=True)
+    for start in range(0, len(ids), 500):
+        records = list(registry.filter(pk__in=ids[start : start + 500]))
+        by_identifier = Q()
+        for name in LINKED_IDENTIFIERS:
+            values = {getattr(r, name) for r in records if getattr(r, name)}
+            if values:
+                by_identifier |= Q(**{f"{name}__in": values})
+        sharing = list(locals_.filter(by_identifier)) if by_identifier else []
+        found = {r.pk: titles.candidates(r.title_en or r.title_sv) for r in records}
+        wanted = {pk for pks in found.values() for pk in pks}
+        candidates = {s.pk: s for s in locals_.filter(pk__in=wanted)} if wanted else {}
+        known = set(
+            StudyLink.objects.filter(registry__in=records).values_list("registry_id", "local_id")
+        )
+        for record in records:
+            same = [
+                local
+                for local in sharing
+                if any(
+                    getattr(local, n) and getattr(local, n) == getattr(record, n)
+                    for n in LINKED_IDENTIFIERS
+                )
+            ]
+            created += _suggest_for_record(
+                record,
+                same,
+                [candidates[pk] for pk in found[record.pk] if pk in candidates],
+                {local for registry_id, local in known if registry_id == record.pk},
+            )
+    return created
+
+
+class _LocalTitles:
+    """The words (stems) of the local registrations' titles, to find for a record the
+    local titles that share most of their words with its own."""
+
+    def __init__(self, locals_: QuerySet[Study]) -> None:
+        self.words: dict[int, frozenset[str]] = {}
+        self.postings: dict[str, list[int]] = {}
+        for pk, title_en, title_sv, acronym in locals_.values_list(
+            "pk", "title_en", "title_sv", "acronym"
+        ):
+            words = _title_words(f"{title_en} {title_sv} {acronym}")
+            if words:
+                self.words[pk] = words
+                for word in words:
+                    self.postings.setdefault(word, []).append(pk)
+        # Words in one title of twenty ("study", "patients") find nothing in particular;
+        # they only count for the titles that rarer words found.
+        self.common = max(50, len(self.words) // 20)
+
+    def candidates(self, title: str) -> list[int]:
+        words = _title_words(title)
+        shared: dict[int, int] = {}
+        for word in words:
+            posting = self.postings.get(word, ())
+            if len(posting) <= self.common:
+                for pk in posting:
+                    shared[pk] = shared.get(pk, 0) + 1
+        if not shared:
+            return []
+        for word in words:
+            posting = self.postings.get(word, ())
+            if len(posting) > self.common:
+                for pk in posting:
+                    if pk in shared:
+                        shared[pk] += 1
+        # The share of the shorter title's words found in the other, as the title
+        # similarity (token set ratio) rewards.
+        size = len(words)
+        return heapq.nsmallest(
+            CANDIDATES,
+            shared,
+            key=lambda pk: (-shared[pk] / min(size, len(self.words[pk])), pk),
+        )
+
+
+def _title_words(text: str) -> frozenset[str]:
+    return frozenset(stem for word in search.words(text) for stem in _stems(word))
+
+
+@lru_cache(maxsize=200_000)
+def _stems(word: str) -> tuple[str, ...]:
+    return tuple(stem for stem in search.stems(word).split() if len(stem) > 1)
+
+
+def _suggest_for_record(
+    registry: Study, sharing: list[Study], found: list[Study], known: set[int]
+) -> int:
+    # As in suggest_links: a local registration made one study with a record by its
+    # number gets no suggestions in that round.
+    linked = {
+        local.pk
+        for local in sharing
+        if any(getattr(local, n) and getattr(local, n) == getattr(registry, n) for n in IDENTIFYING)
+        and link_same_identifiers(local)
+    }
+    if linked:
+        registry.refresh_from_db(fields=["duplicate_of"])
+        if registry.duplicate_of_id is not None:
+            return 0
+    candidates = {local.pk: local for local in [*sharing, *found] if local.pk not in linked}
+    created = 0
+    for local in candidates.values():
+        if local.pk not in known:
+            created += _suggest(local, [registry], set())
+    return created
+
+
+def merge_registry_duplicates(study_ids: Iterable[int] | None = None) -> int:
     """A CTIS record of a trial that is also in ClinicalTrials.gov is counted through that record.
 
     The registries name each other's numbers (the EU CT number among the secondary ids
     of ClinicalTrials.gov, the NCT number in CTIS), so a shared number is proof enough and
-    no coordinator needs to confirm it. Returns how many records were merged.
+    no coordinator needs to confirm it. With ``study_ids`` (what an import wrote), only
+    the CTIS records among them or sharing a number with them are looked at. Returns how
+    many records were merged.
     """
+    unmerged = Study.objects.filter(source=Source.CTIS, duplicate_of__isnull=True)
+    if study_ids is None:
+        return _merge(unmerged)
+    ids = sorted(set(study_ids))
+    merged = 0
+    for start in range(0, len(ids), 500):
+        written = Study.objects.filter(pk__in=ids[start : start + 500])
+        numbers = Q(pk__in=written.filter(source=Source.CTIS).values("pk"))
+        numbers |= Q(
+            eu_ct_number__in=written.filter(source=Source.CTGOV)
+            .exclude(eu_ct_number="")
+            .values("eu_ct_number")
+        )
+        numbers |= Q(
+            nct_id__in=written.filter(source=Source.CTGOV).exclude(nct_id="").values("nct_id")
+        )
+        merged += _merge(unmerged.filter(numbers))
+    return merged
+
+
+def _merge(unmerged: QuerySet[Study]) -> int:
     merged = 0
     ctgov = Study.objects.filter(source=Source.CTGOV)
-    for record in Study.objects.filter(source=Source.CTIS, duplicate_of__isnull=True):
+    for record in unmerged:
         shared = Q(eu_ct_number=record.eu_ct_number)
         if record.nct_id:
             shared |= Q(nct_id=record.nct_id)

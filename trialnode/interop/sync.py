@@ -20,7 +20,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from trialnode.interop.ctgov import ImportSummary, import_records
-from trialnode.interop.linking import merge_registry_duplicates, suggest_links
+from trialnode.interop.linking import merge_registry_duplicates, suggest_links_for_registry
 from trialnode.interop.models import SyncState
 
 RETRY_STATUSES = {429, 500, 502, 503, 504}
@@ -100,8 +100,8 @@ def ctgov_sync(
         if not token:
             break
     if total.created or total.updated:
-        merge_registry_duplicates()
-        suggest_links()
+        merge_registry_duplicates(total.written)
+        suggest_links_for_registry(total.written)
     state.last_synced_at = started
     state.last_result = (
         f"{pages} pages: {total.created} new, {total.updated} updated, "

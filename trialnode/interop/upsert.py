@@ -19,14 +19,17 @@ from typing import Any
 import orjson
 from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, connection, transaction
+from django.db.models import BooleanField, QuerySet
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from trialnode.audit import trail
+from trialnode.core.copyinsert import copy_rows
 from trialnode.core.labels import field_label
 from trialnode.organisations.models import CareProvider, Locality, Region, normalise_name
 from trialnode.studies import search
-from trialnode.studies.concepts import refresh_condition_areas
+from trialnode.studies.concepts import condition_areas_of_new
 from trialnode.studies.models import (
     RegistrationState,
     Study,
@@ -38,7 +41,7 @@ from trialnode.studies.models import (
     StudyStatusChange,
 )
 from trialnode.studies.services import replace_child_rows
-from trialnode.studies.spans import refresh_spans
+from trialnode.studies.spans import spans_of_new
 from trialnode.studies.validators import icd10_chapter
 
 
@@ -123,6 +126,9 @@ class RegistryFormat:
     record_key: Callable[[Any], str]
     map_record: Callable[[dict[str, Any], SiteMatcher], MappedStudy]
     maybe_in_sweden: Callable[[dict[str, Any]], bool]
+    outside_sweden_key: Callable[[bytes], str | None] | None = None
+    """An even cheaper look at a record's raw JSON: its key when it is certainly outside
+    Sweden, read without parsing it (see ``Unparsed``)."""
 
 
 @dataclass
@@ -133,6 +139,8 @@ class ImportSummary:
     outside_sweden: int = 0
     unplaced_sites: int = 0
     rejected: list[tuple[str, str]] = field(default_factory=list)
+    written: list[int] = field(default_factory=list, repr=False, compare=False)
+    """The studies created or changed, for what follows an import (links, merges)."""
 
     @property
     def seen(self) -> int:
@@ -148,10 +156,25 @@ class ImportSummary:
         self.outside_sweden += other.outside_sweden
         self.unplaced_sites += other.unplaced_sites
         self.rejected.extend(other.rejected)
+        self.written.extend(other.written)
 
 
 class Unreadable(dict):
     """Stands in for input that is not a JSON record, so it is reported as rejected."""
+
+
+class Unparsed(dict):
+    """A record not parsed because its raw JSON shows it is outside Sweden
+    (``RegistryFormat.outside_sweden_key``): counted as such, or read whole when a study
+    with its key is already stored (it is then updated, as any stored record is)."""
+
+    def __init__(self, key: str, raw: bytes) -> None:
+        super().__init__(key=key)
+        self.raw = raw
+
+
+def _key(record: dict[str, Any], registry: RegistryFormat) -> str:
+    return record["key"] if isinstance(record, Unparsed) else registry.record_key(record)
 
 
 def record_hash(record: dict[str, Any]) -> str:
@@ -233,21 +256,34 @@ def import_records(
     context = Context(registry=registry, matcher=SiteMatcher(), regions=regions)
     summary = ImportSummary()
     batch: list[dict[str, Any]] = []
+    writes = _Writes()
     for record in records:
         if isinstance(record, Unreadable):
             summary.rejected.append((record["where"], record["error"]))
             continue
         batch.append(record)
         if len(batch) >= batch_size:
-            _import_batch(batch, context, summary)
+            _prepare_batch(batch, context, summary, writes)
             batch = []
+            if len(writes.prepared) >= batch_size:
+                _write(writes, context, summary)
             if progress is not None:
                 progress(summary)
     if batch:
-        _import_batch(batch, context, summary)
+        _prepare_batch(batch, context, summary, writes)
+    _write(writes, context, summary)
     if progress is not None:
         progress(summary)
     return summary
+
+
+@dataclass
+class _Writes:
+    """What the records read so far will write, gathered until there is a batch of it
+    (in a file of the world's studies most records write nothing)."""
+
+    records: list[dict[str, Any]] = field(default_factory=list)
+    prepared: list[tuple[MappedStudy, Study | None]] = field(default_factory=list)
 
 
 def _prepare(
@@ -259,8 +295,17 @@ def _prepare(
     """Map and validate one record; None when it is unchanged, outside Sweden or rejected
     (counted). A stored record that no longer has a site in Sweden is updated and kept."""
     registry = context.registry
-    key = registry.record_key(record)
+    key = _key(record, registry)
     previous = existing.get(key)
+    if isinstance(record, Unparsed):
+        if previous is None:
+            summary.outside_sweden += 1
+            return None
+        try:
+            record = orjson.loads(record.raw)
+        except orjson.JSONDecodeError as exc:
+            summary.rejected.append((key, f"not JSON ({exc})"))
+            return None
     if previous is None and not registry.maybe_in_sweden(record):
         summary.outside_sweden += 1
         return None
@@ -312,18 +357,42 @@ def _message(exc: Exception) -> str:
 
 def _existing(records: list[dict[str, Any]], context: Context) -> dict[str, Study]:
     registry = context.registry
-    keys = {registry.record_key(record) for record in records}
-    found = Study.objects.filter(source=registry.source, **{f"{registry.key_field}__in": keys})
+    keys = sorted({_key(record, registry) for record in records})
+    found = Study.objects.filter(source=registry.source)
+    if connection.vendor == "postgresql":
+        # One array parameter instead of a list of hundreds, most of them not stored.
+        column = next(f.column for f in Study._meta.concrete_fields if f.name == registry.key_field)
+        found = found.filter(
+            RawSQL(f'"studies_study"."{column}" = ANY(%s)', [keys], output_field=BooleanField())
+        )
+    else:
+        found = found.filter(**{f"{registry.key_field}__in": keys})
     if context.regions is not None:
         found = found.prefetch_related("sites")
     return {getattr(study, registry.key_field): study for study in found}
 
 
-def _import_batch(records: list[dict[str, Any]], context: Context, summary: ImportSummary) -> None:
-    registry = context.registry
-    counted = ImportSummary()
+def _prepare_batch(
+    records: list[dict[str, Any]], context: Context, summary: ImportSummary, writes: _Writes
+) -> None:
+    """Map the records of one read batch; those that write something join ``writes``, the
+    others are counted (unchanged, outside Sweden, rejected)."""
     existing = _existing(records, context)
-    prepared = [p for r in records if (p := _prepare(r, context, existing, counted))]
+    for record in records:
+        prepared = _prepare(record, context, existing, summary)
+        if prepared is not None:
+            writes.records.append(record)
+            writes.prepared.append(prepared)
+
+
+def _write(writes: _Writes, context: Context, summary: ImportSummary) -> None:
+    """Write the gathered records in one transaction; if that fails, each record again in
+    its own, so that only the bad ones are rejected."""
+    registry = context.registry
+    records, prepared = writes.records, writes.prepared
+    writes.records, writes.prepared = [], []
+    if not prepared:
+        return
     new = [mapped for mapped, previous in prepared if previous is None]
     changed = [(mapped, previous) for mapped, previous in prepared if previous is not None]
     try:
@@ -338,12 +407,16 @@ def _import_batch(records: list[dict[str, Any]], context: Context, summary: Impo
                 [mapped.study.pk for mapped in new], loaded=[_with_rows(m) for m in new]
             )
     except (DatabaseError, ValidationError, ValueError):
+        # Counted again, one by one, as they are now.
+        summary.unplaced_sites -= sum(
+            1 for mapped, _previous in prepared for site in mapped.sites if site.region_id is None
+        )
         for record in records:
             _import_one(record, context, summary)
         return
-    counted.created += len(new)
-    counted.updated += len(changed)
-    summary.add(counted)
+    summary.created += len(new)
+    summary.updated += len(changed)
+    summary.written.extend(mapped.study.pk for mapped, _previous in prepared)
 
 
 def _import_one(record: dict[str, Any], context: Context, summary: ImportSummary) -> None:
@@ -366,6 +439,7 @@ def _import_one(record: dict[str, Any], context: Context, summary: ImportSummary
         counted.created += 1
     else:
         counted.updated += 1
+    counted.written.append(mapped.study.pk)
     summary.add(counted)
 
 
@@ -381,7 +455,8 @@ def _with_rows(mapped: MappedStudy) -> Study:
 
 
 def _create_many(new: list[MappedStudy]) -> None:
-    """Insert new registry studies and their rows with one statement per table."""
+    """Insert new registry studies, their rows, status periods and condition areas with
+    one statement per table, and their audit events with one advance of the chain."""
     if not new:
         return
     today = timezone.localdate()
@@ -389,7 +464,7 @@ def _create_many(new: list[MappedStudy]) -> None:
         if settings.TRIALNODE_IMPORT_REVIEW:
             mapped.study.registration_state = RegistrationState.SUBMITTED
             mapped.study.submitted_at = timezone.now()
-    Study.objects.bulk_create([mapped.study for mapped in new])
+    events = insert_audited([mapped.study for mapped in new])
     rows: dict[type[StudyRow], list[Any]] = {}
     for mapped in new:
         study = mapped.study
@@ -409,7 +484,94 @@ def _create_many(new: list[MappedStudy]) -> None:
             if isinstance(child, StudyCondition):
                 child.chapter = icd10_chapter(child.icd10_code) if child.icd10_code else ""
             rows.setdefault(type(child), []).append(child)
-    for model, instances in rows.items():
-        model.objects.bulk_create(instances, batch_size=1000)
-    refresh_spans([mapped.study.pk for mapped in new])
-    refresh_condition_areas([mapped.study.pk for mapped in new])
+    for instances in rows.values():
+        events += insert_audited(instances)
+    trail.append(events)
+    changes = {change.study_id: change for change in rows[StudyStatusChange]}
+    insert_derived(
+        spans_of_new((m.study, [(changes[m.study.pk].effective_date, m.study.status)]) for m in new)
+    )
+    insert_derived(condition_areas_of_new((m.study, m.conditions) for m in new))
+
+
+def insert_audited(instances: list[Any]) -> list[trail.Entry]:
+    """Insert rows of one audited model (COPY on PostgreSQL) and return their creation
+    events, for the caller to append with the rest of its batch (in its transaction)."""
+    if not instances:
+        return []
+    insert_derived(instances)
+    return trail.created_entries(instances)
+
+
+def insert_derived(instances: list[Any]) -> None:
+    """Insert rows of one model without events: derived rows, or audited rows whose
+    events the caller appends (``insert_audited``)."""
+    if not instances:
+        return
+    if connection.vendor == "postgresql":
+        _copy(instances)
+    else:
+        # The plain queryset: the events are the caller's (see insert_audited).
+        QuerySet(type(instances[0])).bulk_create(instances, batch_size=500)
+
+
+# Fields whose Python value is what PostgreSQL stores (psycopg adapts it); the others go
+# through the field's own conversion.
+_AS_THEY_ARE = frozenset(
+    {
+        "AutoField",
+        "BigAutoField",
+        "BigIntegerField",
+        "BooleanField",
+        "CharField",
+        "DateField",
+        "DateTimeField",
+        "EmailField",
+        "ForeignKey",
+        "IntegerField",
+        "OneToOneField",
+        "PositiveIntegerField",
+        "PositiveSmallIntegerField",
+        "SlugField",
+        "SmallIntegerField",
+        "TextField",
+        "URLField",
+    }
+)
+
+
+def _copy(instances: list[Any]) -> None:
+    """``copy_insert`` for many rows: the values of plain fields are sent as they are
+    instead of through each field's conversion (the slow part for wide rows)."""
+    options = instances[0]._meta
+    pk = options.pk
+    missing = [obj for obj in instances if getattr(obj, pk.attname) is None]
+    if missing:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+                [options.db_table, pk.column, len(missing)],
+            )
+            for obj, (key,) in zip(missing, cursor.fetchall(), strict=True):
+                setattr(obj, pk.attname, key)
+    fields = [f for f in options.concrete_fields if f.column is not None]
+    plain = [
+        f.get_internal_type() in _AS_THEY_ARE
+        and not getattr(f, "auto_now", False)
+        and not getattr(f, "auto_now_add", False)
+        for f in fields
+    ]
+    getters = [(f.attname, is_plain, f) for f, is_plain in zip(fields, plain, strict=True)]
+    rows = (
+        [
+            getattr(obj, attname)
+            if is_plain
+            else field.get_db_prep_save(field.pre_save(obj, True), connection)
+            for attname, is_plain, field in getters
+        ]
+        for obj in instances
+    )
+    copy_rows(options.db_table, [f.column for f in fields], rows)
+    for obj in instances:
+        obj._state.adding = False
+        obj._state.db = connection.alias

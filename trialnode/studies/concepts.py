@@ -141,6 +141,21 @@ def refresh_condition_areas(study_ids: Iterable[int]) -> None:
             ConditionArea.objects.bulk_create(rows, batch_size=2000)
 
 
+def condition_areas_of_new(
+    studies: Iterable[tuple[Study, list[StudyCondition]]],
+) -> list[ConditionArea]:
+    """The unsaved condition areas of studies just created, from their conditions at hand
+    (the same rows ``refresh_condition_areas`` computes, without reading anything back)."""
+    chapters: dict[ConceptSources, list[str]] = {}
+    rows: list[ConditionArea] = []
+    for study, conditions in studies:
+        sources = ConceptSources.of(study, conditions)
+        if sources not in chapters:
+            chapters[sources] = sorted(condition_areas(sources))
+        rows.extend(ConditionArea(study_id=study.pk, chapter=c) for c in chapters[sources])
+    return rows
+
+
 def rebuild_all_condition_areas() -> int:
     refresh_condition_areas(Study.objects.values_list("pk", flat=True))
     return ConditionArea.objects.count()

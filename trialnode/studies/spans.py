@@ -94,6 +94,12 @@ def refresh_spans(study_ids: Iterable[int]) -> None:
             StatusSpan.objects.bulk_create(rows, batch_size=2000)
 
 
+def spans_of_new(studies: Iterable[tuple[Study, list[tuple[date, str]]]]) -> list[StatusSpan]:
+    """The unsaved status periods of studies just created, from their status changes at
+    hand (the same periods ``refresh_spans`` computes, without reading anything back)."""
+    return [span for study, changes in studies for span in periods(study, changes)]
+
+
 def rebuild_all_spans() -> int:
     """Recompute every study's periods (after a restore, or to check the kept ones)."""
     ids = list(Study.objects.values_list("pk", flat=True))

@@ -276,36 +276,62 @@ def _history(rng: random.Random, status: str, start: date) -> list[StudyStatusCh
 
 
 def synthetic_studies_create(count: int, *, seed: int = 1, batch_size: int = 2000) -> int:
-    """Insert ``count`` synthetic published studies (with search documents) in batches."""
+    """Insert ``count`` synthetic published studies in batches, each in one transaction
+    with its audit events (one advance of the chain), search documents and rows, status
+    periods and condition areas: the registry import's write path."""
+    from django.db import transaction
+
+    from trialnode.audit import trail
+    from trialnode.interop.upsert import insert_audited, insert_derived
     from trialnode.studies import search
-    from trialnode.studies.concepts import refresh_condition_areas
-    from trialnode.studies.spans import refresh_spans
+    from trialnode.studies.concepts import condition_areas_of_new
+    from trialnode.studies.spans import spans_of_new
 
     factory = SyntheticStudyFactory(seed)
     created = 0
     while created < count:
         size = min(batch_size, count - created)
         built = [factory.build(created + i + 1) for i in range(size)]
-        studies = Study.objects.bulk_create([study for study, _c in built])
-        by_model: dict[type[StudyRow], list[Any]] = {}
-        for study, children in built:
-            for child in children:
-                child.study = study
-                by_model.setdefault(type(child), []).append(child)
-        for model, rows in by_model.items():
-            model.objects.bulk_create(rows, batch_size=5000)
-        for study, children in built:
-            # The rows at hand, as if read with the study, so indexing reads nothing back.
-            study._prefetched_objects_cache = {  # type: ignore[attr-defined]
-                name: [c for c in children if isinstance(c, model)]
-                for name, model in (
-                    ("conditions", StudyCondition),
-                    ("interventions", StudyIntervention),
-                    ("sites", StudySite),
+        studies = [study for study, _c in built]
+        with transaction.atomic():
+            events = insert_audited(studies)
+            by_model: dict[type[StudyRow], list[Any]] = {}
+            for study, children in built:
+                for child in children:
+                    child.study = study
+                    by_model.setdefault(type(child), []).append(child)
+            for rows in by_model.values():
+                events += insert_audited(rows)
+            trail.append(events)
+            for study, children in built:
+                # The rows at hand, as if read with the study, so indexing reads nothing back.
+                study._prefetched_objects_cache = {  # type: ignore[attr-defined]
+                    name: [c for c in children if isinstance(c, model)]
+                    for name, model in (
+                        ("conditions", StudyCondition),
+                        ("interventions", StudyIntervention),
+                        ("sites", StudySite),
+                    )
+                }
+            search.index_studies([s.pk for s in studies], loaded=studies)
+            insert_derived(
+                spans_of_new(
+                    (
+                        study,
+                        [
+                            (c.effective_date, c.status)
+                            for c in children
+                            if isinstance(c, StudyStatusChange)
+                        ],
+                    )
+                    for study, children in built
                 )
-            }
-        search.index_studies([s.pk for s in studies], loaded=studies)
-        refresh_spans([s.pk for s in studies])
-        refresh_condition_areas([s.pk for s in studies])
+            )
+            insert_derived(
+                condition_areas_of_new(
+                    (study, [c for c in children if isinstance(c, StudyCondition)])
+                    for study, children in built
+                )
+            )
         created += size
     return created

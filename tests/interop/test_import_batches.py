@@ -1,0 +1,124 @@
+"""An import writes each batch with one advance of the audit chain, and every row it
+creates still has its own creation event, the same one a single save would leave."""
+
+import orjson
+import pytest
+
+from trialnode.audit import trail
+from trialnode.audit.models import AuditEvent
+from trialnode.interop.ctgov import import_records
+from trialnode.studies.concepts import refresh_condition_areas
+from trialnode.studies.models import (
+    ConditionArea,
+    StatusSpan,
+    Study,
+    StudyCondition,
+    StudySite,
+    StudyStatusChange,
+)
+from trialnode.studies.spans import refresh_spans
+
+
+@pytest.fixture
+def imported(reference_data, sample_data):
+    records = orjson.loads((sample_data / "ctgov" / "sweden.json").read_bytes())
+    return import_records(records)
+
+
+def test_every_row_of_an_import_has_its_creation_event_and_the_chain_holds(imported):
+    assert imported.created > 10
+    for model in (Study, StudySite, StudyCondition, StudyStatusChange):
+        rows = {str(pk) for pk in model.objects.values_list("pk", flat=True)}
+        created = set(
+            AuditEvent.objects.filter(
+                object_type=model._meta.label_lower, action=AuditEvent.Action.CREATE
+            ).values_list("object_id", flat=True)
+        )
+        assert rows and rows == created, model.__name__
+    assert trail.verify().intact
+
+
+def test_a_batch_creation_event_says_what_a_single_creation_event_says(imported):
+    for instance in (Study.objects.first(), StudySite.objects.first()):
+        batch = trail.created_entries([instance])[0]
+        single = trail._created_entry(instance)
+        assert (batch.action, batch.object_type, batch.object_id) == (
+            single.action,
+            single.object_type,
+            single.object_id,
+        )
+        ours, theirs = orjson.loads(batch.payload), orjson.loads(single.payload)
+        ours["occurred_at"] = theirs["occurred_at"]
+        assert ours == theirs
+
+
+def test_the_periods_and_areas_of_imported_studies_are_those_recomputed_from_the_database(
+    imported,
+):
+    def periods() -> list[tuple]:
+        return sorted(
+            StatusSpan.objects.values_list("study_id", "status", "start", "end", "first_ongoing")
+        )
+
+    def areas() -> list[tuple]:
+        return sorted(ConditionArea.objects.values_list("study_id", "chapter"))
+
+    written = periods(), areas()
+    assert written[0] and written[1]
+    ids = list(Study.objects.values_list("pk", flat=True))
+    refresh_spans(ids)
+    refresh_condition_areas(ids)
+    assert (periods(), areas()) == written
+
+
+def _with_locations(record: dict, nct_id: str, locations: list[dict]) -> dict:
+    protocol = record["protocolSection"]
+    return {
+        **record,
+        "protocolSection": {
+            **protocol,
+            "identificationModule": {**protocol["identificationModule"], "nctId": nct_id},
+            "contactsLocationsModule": {
+                **protocol.get("contactsLocationsModule", {}),
+                "locations": locations,
+            },
+        },
+    }
+
+
+def _elsewhere(record: dict) -> dict:
+    """The record with no word "Sweden" left in it."""
+    return orjson.loads(orjson.dumps(record).replace(b"Sweden", b"Norway"))
+
+
+def test_a_record_naming_no_place_in_sweden_is_recognised_without_parsing_it(sample_data):
+    from trialnode.interop.ctgov import outside_sweden_key
+
+    record = orjson.loads((sample_data / "ctgov" / "sweden.json").read_bytes())[0]
+    assert outside_sweden_key(orjson.dumps(record)) is None  # names Sweden: read whole
+    oslo = _with_locations(_elsewhere(record), "NCT99000001", [{"country": "Norway"}])
+    raw = orjson.dumps(oslo)
+    assert outside_sweden_key(raw + b"\n") == "NCT99000001"
+    assert outside_sweden_key(raw[:-10]) is None  # cut off: read whole, and rejected
+    assert outside_sweden_key(b'{"nctId": "NCT99000001", "x": "Sw\\u0065den"}') is None
+
+
+def test_a_bulk_file_counts_records_outside_sweden_and_still_updates_stored_ones(
+    reference_data, sample_data, tmp_path
+):
+    from trialnode.interop.files import import_ctgov_paths
+
+    record = _elsewhere(orjson.loads((sample_data / "ctgov" / "sweden.json").read_bytes())[0])
+    in_sweden = _with_locations(
+        record, "NCT99000001", [{"facility": "Akademiska", "city": "Uppsala", "country": "Sweden"}]
+    )
+    path = tmp_path / "bulk.ndjson"
+    path.write_bytes(orjson.dumps(in_sweden) + b"\n")
+    assert import_ctgov_paths([path]).created == 1
+    moved = _with_locations(record, "NCT99000001", [{"city": "Oslo", "country": "Norway"}])
+    elsewhere = _with_locations(record, "NCT99000002", [{"city": "Oslo", "country": "Norway"}])
+    path.write_bytes(b"\n".join(orjson.dumps(r) for r in (moved, elsewhere)) + b"\n")
+    summary = import_ctgov_paths([path])
+    assert (summary.updated, summary.outside_sweden, summary.created) == (1, 1, 0)
+    assert not Study.objects.filter(nct_id="NCT99000002").exists()
+    assert not Study.objects.get(nct_id="NCT99000001").sites.filter(city="Uppsala").exists()
