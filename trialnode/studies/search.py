@@ -16,12 +16,12 @@ from functools import lru_cache
 
 import snowballstemmer
 from django.db import connection
-from django.db.models import BooleanField, QuerySet
+from django.db.models import QuerySet
 from django.db.models.expressions import RawSQL
 from rapidfuzz import fuzz, process
 
 from trialnode.studies.concepts import ConceptSources, concept_words
-from trialnode.studies.models import PublicSearchRow, SearchTerm, Study, StudySearchDocument
+from trialnode.studies.models import SearchTerm, Study, StudySearchDocument
 from trialnode.studies.searchrows import refresh_search_rows
 
 WORD_RE = re.compile(r"[^\W_]+", re.UNICODE)
@@ -177,18 +177,6 @@ class TextQuery:
         with connection.cursor() as cursor:
             cursor.execute(f"SELECT ({tsquery})::text", params)
             return cursor.fetchone()[0]
-
-    def filter_rows(self, rows: QuerySet[PublicSearchRow], tsquery: str) -> QuerySet:
-        """The public search rows matching this query (``tsquery`` from ``tsquery_text``)."""
-        return rows.filter(
-            RawSQL(
-                "studies_publicsearchrow.tsv @@ %s::tsquery", [tsquery], output_field=BooleanField()
-            )
-        )
-
-    @staticmethod
-    def rank_rows(tsquery: str) -> RawSQL:
-        return RawSQL("ts_rank(studies_publicsearchrow.tsv, %s::tsquery)", [tsquery])
 
     def filter(self, queryset: QuerySet[Study]) -> QuerySet[Study]:
         if connection.vendor == "postgresql":
