@@ -38,7 +38,7 @@ from trialnode.studies.models import (
     StudySite,
     StudyType,
 )
-from trialnode.studies.search import TextQuery
+from trialnode.studies.search import TextQuery, words
 from trialnode.studies.validators import ICD10_CHAPTERS
 
 MAX_QUERY_LENGTH = 200
@@ -467,9 +467,10 @@ class StudySearch:
         all facets are counted in one pass over the rows matching the text."""
         if not searchrows.maintained():
             return self.run(Study.objects.published(), page_size=page_size, with_facets=with_facets)
-        text_query = TextQuery.parse(self.text) if self.text else TextQuery(())
-        tsquery = text_query.tsquery_text() if text_query else ""
-        text_where, text_params = ("tsv @@ %s::tsquery", [tsquery]) if text_query else ("", [])
+        # Text of only punctuation is no search at all (as in ``run``).
+        has_text = bool(words(self.text))
+        tsquery = TextQuery.tsquery_text_of(self.text) if has_text else ""
+        text_where, text_params = ("tsv @@ %s::tsquery", [tsquery]) if has_text else ("", [])
         filters = [
             (name, [searchrows.tag(name, value) for value in values])
             for name, values in self.values.items()
@@ -480,7 +481,7 @@ class StudySearch:
         else:
             counts = {}
             count = self._row_count(text_where, text_params, filters)
-        sort = self.sort if text_query or self.sort != "relevance" else "updated"
+        sort = self.sort if has_text or self.sort != "relevance" else "updated"
         ordering, order_params = ROW_ORDERINGS[sort], []
         if sort == "relevance":
             order_params = [tsquery]
