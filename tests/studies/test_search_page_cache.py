@@ -116,3 +116,15 @@ def test_what_the_cache_shows_is_what_the_search_finds(study, make_study):
     assert _without_token(cached_twice[0]) == _without_token(cached_twice[1])
     assert _without_token(cached_twice[0]) == _without_token(fresh)
     assert Study.objects.published().count() == 2
+
+
+def test_a_change_by_another_server_process_is_seen_once_the_version_is_read_again(
+    study, monkeypatch
+):
+    from trialnode.studies import searchrows
+
+    before = searchrows.recent_data_version()
+    with connection.cursor() as cursor:  # as another process's change does
+        cursor.execute(f"SELECT nextval('{searchrows.VERSION_SEQUENCE}')")
+    monkeypatch.setattr(searchrows, "VERSION_MAX_AGE", 0)
+    assert searchrows.recent_data_version() > before

@@ -353,7 +353,7 @@ _choices_at: dict[int, dict[str, list[tuple[str, Any]]]] = {}
 def _all_choices() -> dict[str, list[tuple[str, Any]]]:
     if not searchrows.maintained() or connection.in_atomic_block:
         return {definition.name: list(definition.choices()) for definition in FILTERS}
-    version = searchrows.data_version()
+    version = searchrows.recent_data_version()
     choices = _choices_at.get(version)
     if choices is None:
         choices = {definition.name: list(definition.choices()) for definition in FILTERS}

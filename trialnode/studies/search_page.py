@@ -105,8 +105,9 @@ class RenderedPages:
     """Search pages as anonymous visitors see them, kept by each server process.
 
     Keyed by the page's URL, language and kind (whole page or htmx partial) and by the
-    data version (``searchrows.data_version``), which every change of what the public
-    search shows advances: a page is never served from before a change. The least
+    data version (``searchrows.recent_data_version``), which every change of what the
+    public search shows advances: a page is not served from before a change made by this
+    process, nor longer than ``searchrows.VERSION_MAX_AGE`` after one made by another. The least
     recently used pages go first when ``max_pages`` are kept.
     """
 
@@ -142,7 +143,7 @@ class RenderedPages:
         if not self.cacheable(request):
             return render(None)
         key = (
-            searchrows.data_version(),
+            searchrows.recent_data_version(),
             get_language(),
             kind,
             request.get_full_path(),

@@ -18,6 +18,7 @@ keyed by. PostgreSQL only: on SQLite the search reads the studies themselves.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 
 from django.db import connection, transaction
@@ -121,6 +122,26 @@ def data_version() -> int:
         return int(cursor.fetchone()[0])
 
 
+# How long a server process trusts the data version it last read, in seconds: the
+# longest a page kept by one process can be served after a change made by another.
+# Changes made by the process itself count at once.
+VERSION_MAX_AGE = 0.2
+_version_read: tuple[int, float] | None = None
+
+
+def recent_data_version() -> int:
+    """``data_version`` as read at most ``VERSION_MAX_AGE`` seconds ago by this process
+    (and always afresh inside a transaction)."""
+    global _version_read
+    read = _version_read
+    now = time.monotonic()
+    if read is not None and now - read[1] < VERSION_MAX_AGE and not connection.in_atomic_block:
+        return read[0]
+    version = data_version()
+    _version_read = (version, now)
+    return version
+
+
 def advance_data_version() -> None:
     """Mark what the public search shows as changed, now and again once the transaction
     commits: a cache filled between the two (from data not yet committed) is never read
@@ -129,8 +150,10 @@ def advance_data_version() -> None:
         return
 
     def advance() -> None:
+        global _version_read
         with connection.cursor() as cursor:
             cursor.execute(f"SELECT nextval('{VERSION_SEQUENCE}')")
+        _version_read = None
 
     advance()
     transaction.on_commit(advance)
