@@ -472,7 +472,7 @@ class StudySearch:
         tsquery = TextQuery.tsquery_text_of(self.text) if has_text else ""
         text_where, text_params = ("tsv @@ %s::tsquery", [tsquery]) if has_text else ("", [])
         filters = [
-            (name, [searchrows.tag(name, value) for value in values])
+            (name, searchrows.tag_numbers(searchrows.tag(name, value) for value in values))
             for name, values in self.values.items()
         ]
         if with_facets:
@@ -488,7 +488,7 @@ class StudySearch:
         where = [text_where] if text_where else []
         params: list[Any] = list(text_params)
         for _name, tags in filters:
-            where.append(f"tags && {searchrows.tag_numbers_sql()}")
+            where.append("tags && %s::int[]")
             params.append(tags)
         offset = (self.page - 1) * page_size
         with connection.cursor() as cursor:
@@ -505,10 +505,10 @@ class StudySearch:
 
     @staticmethod
     def _row_count(
-        text_where: str, text_params: list[Any], filters: list[tuple[str, list[str]]]
+        text_where: str, text_params: list[Any], filters: list[tuple[str, list[int]]]
     ) -> int:
         where = [text_where] if text_where else []
-        where.extend(f"tags && {searchrows.tag_numbers_sql()}" for _f in filters)
+        where.extend("tags && %s::int[]" for _f in filters)
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT COUNT(*) FROM studies_publicsearchrow "
@@ -519,7 +519,7 @@ class StudySearch:
 
     @staticmethod
     def _row_facet_counts(
-        text_where: str, text_params: list[Any], filters: list[tuple[str, list[str]]]
+        text_where: str, text_params: list[Any], filters: list[tuple[str, list[int]]]
     ) -> dict[str, dict[str, int]]:
         """The total and every facet's counts over the public search rows, in one pass.
 
@@ -528,10 +528,9 @@ class StudySearch:
         one filter counts only for the tags of that filter's facet (a tag's number tells
         its facet); any other row counts for nothing.
         """
-        numbers = searchrows.tag_numbers_sql()
-        misses = [f"(NOT tags && {numbers})::int" for _f in filters]
+        misses = ["(NOT tags && %s::int[])::int" for _f in filters]
         missed = [
-            f"WHEN NOT tags && {numbers} THEN {searchrows.FACET_CODES[name]}"
+            f"WHEN NOT tags && %s::int[] THEN {searchrows.FACET_CODES[name]}"
             for name, _t in filters
         ]
         tags = [t for _name, t in filters]
@@ -545,6 +544,7 @@ class StudySearch:
                     FROM (
                         SELECT tags, {failing} AS failing, {first_failed} AS failed
                         FROM studies_publicsearchrow WHERE {text_where or "true"}
+                        OFFSET 0  -- each row's filters evaluated once, not per tag
                     ) r
                 ) u
                 WHERE failing = 0 OR t / {searchrows.TAG_BLOCK} = failed

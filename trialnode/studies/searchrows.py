@@ -106,10 +106,25 @@ def tag(name: str, value: str) -> str:
     return f"{name}:{value}"
 
 
-def tag_numbers_sql() -> str:
-    """SQL for the numbers of the tags in an array parameter (an empty array when no row
-    has any of them)."""
-    return "ARRAY(SELECT id FROM studies_searchtag WHERE tag = ANY(%s::text[]))"
+# The numbers of tags, as committed: a tag's number never changes once committed.
+_tag_numbers: dict[str, int] = {}
+
+
+def tag_numbers(tags: Iterable[str]) -> list[int]:
+    """The numbers of these tags (none for a tag no row has had)."""
+    wanted = list(tags)
+    # Inside a transaction a number may yet be rolled back: read, and keep nothing.
+    keep = not connection.in_atomic_block
+    known = {t: _tag_numbers[t] for t in wanted if keep and t in _tag_numbers}
+    missing = [t for t in wanted if t not in known]
+    if missing:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT tag, id FROM studies_searchtag WHERE tag = ANY(%s)", [missing])
+            found = dict(cursor.fetchall())
+        if keep:
+            _tag_numbers.update(found)
+        known.update(found)
+    return [known[t] for t in wanted if t in known]
 
 
 def data_version() -> int:
