@@ -3,8 +3,10 @@
 Starts `trialnode serve` (gunicorn, one worker per core by default) on a database of
 synthetic studies and loads it with 16 concurrent clients: a static file served by the
 same processes (the ceiling: no view, no database), the accessibility page (a view
-without database reads), the public search page with text and a filter, a study page
-and the search API. Uses wrk when installed, otherwise a bounded Python load generator
+without database reads), the public search page with text and a filter (the same URL
+again and again, as a popular search is: served from the page cache after the first
+request), the same search with another page for every request (never from the cache),
+a study page and the search API. Uses wrk when installed, otherwise a bounded Python load generator
 (threads with keep-alive connections, which costs client CPU on the same machine).
 Goal: the search page reaches >= 40 % of the ceiling's requests/s with p99 <= 150 ms.
 
@@ -20,6 +22,7 @@ import argparse
 import http.client
 import json
 import os
+import random
 import re
 import shutil
 import signal
@@ -45,9 +48,25 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _wrk(url: str, clients: int, seconds: int) -> dict[str, float]:
+# A different page of the search for every request (no two alike in the page cache).
+VARYING_PAGE_LUA = """
+local counter = 0
+request = function()
+  counter = counter + 1
+  local page = (counter * 7919 + math.random(1, 1000000)) % 10000 + 1
+  return wrk.format(nil, wrk.path .. "&page=" .. page)
+end
+"""
+
+
+def _wrk(url: str, clients: int, seconds: int, varying: bool = False) -> dict[str, float]:
+    command = ["wrk", "-t2", f"-c{clients}", f"-d{seconds}s", "--latency"]
+    if varying:
+        script = Path(tempfile.mkdtemp()) / "varying.lua"
+        script.write_text(VARYING_PAGE_LUA, encoding="utf-8")
+        command += ["-s", str(script)]
     out = subprocess.run(
-        ["wrk", "-t2", f"-c{clients}", f"-d{seconds}s", "--latency", url],
+        [*command, url],
         capture_output=True,
         text=True,
         check=True,
@@ -61,7 +80,7 @@ def _wrk(url: str, clients: int, seconds: int) -> dict[str, float]:
     return figures
 
 
-def _python_load(url: str, clients: int, seconds: int) -> dict[str, float]:
+def _python_load(url: str, clients: int, seconds: int, varying: bool = False) -> dict[str, float]:
     """Each client sends requests one after another on its own keep-alive connection."""
     parsed = urllib.request.urlparse(url)
     path = parsed.path + (f"?{parsed.query}" if parsed.query else "")
@@ -75,7 +94,8 @@ def _python_load(url: str, clients: int, seconds: int) -> dict[str, float]:
         mine: list[float] = []
         while time.monotonic() < stop_at:
             started = time.perf_counter()
-            connection.request("GET", path)
+            page = f"&page={random.randint(1, 10_000)}" if varying else ""
+            connection.request("GET", path + page)
             response = connection.getresponse()
             response.read()
             mine.append(time.perf_counter() - started)
@@ -133,6 +153,8 @@ def run(count: int, clients: int, seconds: int, reuse: bool, workers: int | None
         ("ceiling: static file", "/static/css/trialnode.css"),
         ("accessibility page", "/tillganglighet/"),
         ("search page", "/?q=diabetes&region=uppsala"),
+        # Every request another page of the same search: nothing from the page cache.
+        ("search page, uncached", "/?q=diabetes&region=uppsala"),
         ("study page", f"/studier/{study.pk}/"),
         ("search API", "/api/v1/studies?q=diabetes&region=uppsala&recruiting=true"),
     ]
@@ -153,8 +175,9 @@ def run(count: int, clients: int, seconds: int, reuse: bool, workers: int | None
             f"{'target':<22} {'req/s':>8} {'p50':>8} {'p99':>8} {'of ceiling':>10} {'errors':>6}  load"
         )
         for name, path in targets:
-            load(base + path, clients, 2)  # warm up
-            figures = load(base + path, clients, seconds)
+            varying = name.endswith("uncached")
+            load(base + path, clients, 2, varying)  # warm up
+            figures = load(base + path, clients, seconds, varying)
             figures["load"] = round(os.getloadavg()[0], 2)
             ceiling = results[0]["rps"] if results else figures["rps"]
             figures["of_ceiling"] = round(figures["rps"] / ceiling, 3)

@@ -13,7 +13,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connection
-from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q, QuerySet, Value
+from django.db.models import (
+    BooleanField,
+    Exists,
+    ExpressionWrapper,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Value,
+)
 from django.db.models.functions import Coalesce, Lower, NullIf
 from django.utils.translation import gettext_lazy as _
 
@@ -21,7 +30,6 @@ from trialnode.organisations.models import CareProvider, Region
 from trialnode.studies import searchrows
 from trialnode.studies.models import (
     Phase,
-    PublicSearchRow,
     Sex,
     SponsorType,
     Status,
@@ -30,7 +38,7 @@ from trialnode.studies.models import (
     StudySite,
     StudyType,
 )
-from trialnode.studies.search import TextQuery
+from trialnode.studies.search import TextQuery, words
 from trialnode.studies.validators import ICD10_CHAPTERS
 
 MAX_QUERY_LENGTH = 200
@@ -131,20 +139,12 @@ class JoinFacet:
     where: str = "1 = 1"
 
 
-@dataclass(frozen=True)
-class ArrayFacet:
-    """Counts per element of an array column of the public search rows."""
-
-    column: str
-
-
 @dataclass
 class Filter:
     """One search dimension: how to parse it, apply it and count its values.
 
-    ``condition`` and ``facet`` apply to studies; ``row_condition`` and ``row_facet`` to
-    the public search rows (``PublicSearchRow``), where they differ: the rows carry the
-    same columns as the study, and arrays for what the study has several of.
+    ``condition`` and ``facet`` apply to studies; on the public search rows
+    (``PublicSearchRow``) every value is a tag ``name:value`` (``studies.searchrows``).
     """
 
     name: str
@@ -154,16 +154,6 @@ class Filter:
     facet: FieldFacet | ConditionFacet | JoinFacet
     multiple: bool = True
     canonical: Callable[[str], str] = field(default=lambda value: value)
-    row_condition: Callable[[list[str]], Q] | None = None
-    row_facet: FieldFacet | ConditionFacet | ArrayFacet | None = None
-
-    def condition_on(self, values: list[str], *, rows: bool) -> Q:
-        if rows and self.row_condition is not None:
-            return self.row_condition(values)
-        return self.condition(values)
-
-    def facet_on(self, *, rows: bool) -> FieldFacet | ConditionFacet | JoinFacet | ArrayFacet:
-        return self.row_facet if rows and self.row_facet is not None else self.facet
 
     def parse(self, raw: list[str], allowed: set[str]) -> list[str]:
         values = [self.canonical(v.strip()) for item in raw for v in item.split(",") if v.strip()]
@@ -251,8 +241,6 @@ FILTERS: list[Filter] = [
             value="r.slug",
         ),
         canonical=_lower,
-        row_condition=lambda values: Q(regions__overlap=values),
-        row_facet=ArrayFacet("regions"),
     ),
     Filter(
         name="care_provider",
@@ -265,8 +253,6 @@ FILTERS: list[Filter] = [
             value="p.slug",
         ),
         canonical=_lower,
-        row_condition=lambda values: Q(care_providers__overlap=values),
-        row_facet=ArrayFacet("care_providers"),
     ),
     Filter(
         name="study_type",
@@ -305,8 +291,6 @@ FILTERS: list[Filter] = [
             where="c.chapter <> ''",
         ),
         canonical=_upper,
-        row_condition=lambda values: Q(condition_areas__overlap=values),
-        row_facet=ArrayFacet("condition_areas"),
     ),
     Filter(
         name="age_group",
@@ -336,6 +320,46 @@ FILTERS: list[Filter] = [
     ),
 ]
 FILTERS_BY_NAME = {f.name: f for f in FILTERS}
+
+# The public search rows' orderings (``SORTS`` over the studies).
+ROW_ORDERINGS = {
+    "relevance": "ts_rank(tsv, %s::tsquery) DESC, updated_at DESC, study_id DESC",
+    "updated": "updated_at DESC, study_id DESC",
+    "title": "title_sort ASC, study_id ASC",
+    "start": "start_date DESC, study_id DESC",
+}
+
+
+def _counted(facet: FieldFacet | ConditionFacet | JoinFacet) -> Callable[[str], bool]:
+    if isinstance(facet, ConditionFacet):
+        return facet.conditions.__contains__
+    return lambda value: True
+
+
+# Which tags of the public search rows each facet counts (a filter may have values that
+# its facet does not count, e.g. "recruiting:false"); the total is "__count".
+COUNTED: dict[str, Callable[[str], bool]] = {
+    "__count": lambda value: True,
+    **{f.name: _counted(f.facet) for f in FILTERS},
+}
+
+
+# The choices of every filter at one data version (PostgreSQL): regions and care
+# providers change rarely, and every change advances the version. Not kept from inside a
+# transaction, which may yet be rolled back.
+_choices_at: dict[int, dict[str, list[tuple[str, Any]]]] = {}
+
+
+def _all_choices() -> dict[str, list[tuple[str, Any]]]:
+    if not searchrows.maintained() or connection.in_atomic_block:
+        return {definition.name: list(definition.choices()) for definition in FILTERS}
+    version = searchrows.recent_data_version()
+    choices = _choices_at.get(version)
+    if choices is None:
+        choices = {definition.name: list(definition.choices()) for definition in FILTERS}
+        _choices_at.clear()
+        _choices_at[version] = choices
+    return choices
 
 
 @dataclass
@@ -367,7 +391,7 @@ class StudySearch:
                 _("The search text may be at most %(max)d characters.") % {"max": MAX_QUERY_LENGTH}
             )
         # Choices are read once per search, for parsing and for labelling the facets.
-        choices = {definition.name: list(definition.choices()) for definition in FILTERS}
+        choices = _all_choices()
         values: dict[str, list[str]] = {}
         for name, definition in FILTERS_BY_NAME.items():
             try:
@@ -414,7 +438,7 @@ class StudySearch:
         text_query = TextQuery.parse(self.text) if self.text else TextQuery(())
         matched = text_query.filter(base) if text_query else base
         if with_facets:
-            counts = self._facet_counts(matched, rows=False)
+            counts = self._facet_counts(matched)
             count = counts.pop("__count", {}).get("", 0)
         else:
             counts = {}
@@ -438,34 +462,104 @@ class StudySearch:
 
     def run_public(self, *, page_size: int, with_facets: bool = True) -> SearchResult:
         """``run`` over every published study; on PostgreSQL it reads the public search
-        rows (one narrow table) instead of the studies, with the same results."""
+        rows (one narrow table, ``studies.searchrows``) instead of the studies, with the
+        same results: every filter is an overlap with the rows' tags, and the total and
+        all facets are counted in one pass over the rows matching the text."""
         if not searchrows.maintained():
             return self.run(Study.objects.published(), page_size=page_size, with_facets=with_facets)
-        text_query = TextQuery.parse(self.text) if self.text else TextQuery(())
-        tsquery = text_query.tsquery_text() if text_query else ""
-        rows: QuerySet[PublicSearchRow] = PublicSearchRow.objects.all()
-        matched = text_query.filter_rows(rows, tsquery) if text_query else rows
-        filtered = matched
-        for name, values in self.values.items():
-            filtered = filtered.filter(FILTERS_BY_NAME[name].condition_on(values, rows=True))
+        # Text of only punctuation is no search at all (as in ``run``).
+        has_text = bool(words(self.text))
+        tsquery = TextQuery.tsquery_text_of(self.text) if has_text else ""
+        text_where, text_params = ("tsv @@ %s::tsquery", [tsquery]) if has_text else ("", [])
+        filters = [
+            (name, searchrows.tag_numbers(searchrows.tag(name, value) for value in values))
+            for name, values in self.values.items()
+        ]
         if with_facets:
-            counts = self._facet_counts(matched, rows=True)
+            counts = self._row_facet_counts(text_where, text_params, filters)
             count = counts.pop("__count", {}).get("", 0)
         else:
             counts = {}
-            count = filtered.count()
-        sort = self.sort if text_query or self.sort != "relevance" else "updated"
-        # The rows' primary key is the study's: "id" orders by it.
-        ordering = [o.replace("id", "pk") if o.lstrip("-") == "id" else o for o in SORTS[sort][1]]
+            count = self._row_count(text_where, text_params, filters)
+        sort = self.sort if has_text or self.sort != "relevance" else "updated"
+        ordering, order_params = ROW_ORDERINGS[sort], []
         if sort == "relevance":
-            filtered = filtered.annotate(rank=TextQuery.rank_rows(tsquery))
+            order_params = [tsquery]
+        where = [text_where] if text_where else []
+        params: list[Any] = list(text_params)
+        for _name, tags in filters:
+            where.append("tags && %s::int[]")
+            params.append(tags)
         offset = (self.page - 1) * page_size
-        ids = list(
-            filtered.order_by(*ordering).values_list("pk", flat=True)[offset : offset + page_size]
-        )
-        found = Study.objects.filter(pk__in=ids).prefetch_related("sites__region").in_bulk()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT study_id FROM studies_publicsearchrow "
+                f"WHERE {' AND '.join(where) or 'true'} ORDER BY {ordering} LIMIT %s OFFSET %s",
+                [*params, *order_params, page_size, offset],
+            )
+            ids = [row[0] for row in cursor.fetchall()]
+        sites = Prefetch("sites", queryset=StudySite.objects.select_related("region"))
+        found = Study.objects.filter(pk__in=ids).prefetch_related(sites).in_bulk()
         page = [found[pk] for pk in ids if pk in found]
         return self._result(count, counts, page, page_size=page_size, with_facets=with_facets)
+
+    @staticmethod
+    def _row_count(
+        text_where: str, text_params: list[Any], filters: list[tuple[str, list[int]]]
+    ) -> int:
+        where = [text_where] if text_where else []
+        where.extend("tags && %s::int[]" for _f in filters)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT COUNT(*) FROM studies_publicsearchrow "
+                f"WHERE {' AND '.join(where) or 'true'}",
+                [*text_params, *(tags for _name, tags in filters)],
+            )
+            return int(cursor.fetchone()[0])
+
+    @staticmethod
+    def _row_facet_counts(
+        text_where: str, text_params: list[Any], filters: list[tuple[str, list[int]]]
+    ) -> dict[str, dict[str, int]]:
+        """The total and every facet's counts over the public search rows, in one pass.
+
+        A facet counts the rows meeting every active filter but its own. So a row meeting
+        every filter counts for all its tags (and for the total); a row failing exactly
+        one filter counts only for the tags of that filter's facet (a tag's number tells
+        its facet); any other row counts for nothing.
+        """
+        misses = ["(NOT tags && %s::int[])::int" for _f in filters]
+        missed = [
+            f"WHEN NOT tags && %s::int[] THEN {searchrows.FACET_CODES[name]}"
+            for name, _t in filters
+        ]
+        tags = [t for _name, t in filters]
+        failing = " + ".join(misses) if misses else "0"
+        first_failed = f"CASE {' '.join(missed)} END" if missed else "NULL::int"
+        sql = f"""
+            SELECT COALESCE(k.tag, '__count:'), c.n FROM (
+                SELECT t, COUNT(*) AS n FROM (
+                    SELECT unnest(CASE WHEN failing = 0 THEN tags || {searchrows.TOTAL_TAG}
+                                       WHEN failing = 1 THEN tags END) AS t, failing, failed
+                    FROM (
+                        SELECT tags, {failing} AS failing, {first_failed} AS failed
+                        FROM studies_publicsearchrow WHERE {text_where or "true"}
+                        OFFSET 0  -- each row's filters evaluated once, not per tag
+                    ) r
+                ) u
+                WHERE failing = 0 OR t / {searchrows.TAG_BLOCK} = failed
+                GROUP BY t
+            ) c
+            LEFT JOIN studies_searchtag k ON k.id = c.t
+        """
+        counts: dict[str, dict[str, int]] = {}
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [*tags, *tags, *text_params])
+            for found, number in cursor.fetchall():
+                name, _colon, value = found.partition(":")
+                if name in COUNTED and COUNTED[name](value):
+                    counts.setdefault(name, {})[value] = number
+        return counts
 
     def _result(
         self,
@@ -495,17 +589,17 @@ class StudySearch:
             count=count, page=self.page, page_size=page_size, studies=page, facets=facets
         )
 
-    def _facet_counts(self, matched: QuerySet, *, rows: bool) -> dict[str, dict[str, int]]:
+    def _facet_counts(self, matched: QuerySet[Study]) -> dict[str, dict[str, int]]:
         """The total and every facet's counts, in one statement.
 
-        ``matched``: the studies (or, with ``rows``, the public search rows) matching the
-        text. They are materialised once, with a flag per active filter; each facet then
-        counts over the rows meeting every other active filter.
+        ``matched``: the studies matching the text. They are materialised once, with a
+        flag per active filter; each facet then counts over the rows meeting every other
+        active filter.
         """
-        specs = {d.name: d.facet_on(rows=rows) for d in FILTERS}
+        specs = {d.name: d.facet for d in FILTERS}
         flags = {
             f"f_{name}": ExpressionWrapper(
-                FILTERS_BY_NAME[name].condition_on(values, rows=rows), output_field=BooleanField()
+                FILTERS_BY_NAME[name].condition(values), output_field=BooleanField()
             )
             for name, values in self.values.items()
         }
@@ -517,7 +611,7 @@ class StudySearch:
         }
         columns = [
             "pk",
-            *sorted({s.column for s in specs.values() if isinstance(s, FieldFacet | ArrayFacet)}),
+            *sorted({s.column for s in specs.values() if isinstance(s, FieldFacet)}),
         ]
         matched = matched.order_by().annotate(**flags, **conditions)
         matched = matched.values(*columns, *flags, *conditions)
@@ -531,12 +625,7 @@ class StudySearch:
         parts = [f"SELECT '__count', '', COUNT(*) FROM matched m WHERE {others('')}"]
         for name, spec in specs.items():
             where = others(name)
-            if isinstance(spec, ArrayFacet):
-                parts.append(
-                    f"SELECT '{name}', v, COUNT(*) FROM matched m "
-                    f"CROSS JOIN LATERAL unnest(m.{spec.column}) AS v WHERE {where} GROUP BY v"
-                )
-            elif isinstance(spec, FieldFacet):
+            if isinstance(spec, FieldFacet):
                 parts.append(
                     f"SELECT '{name}', m.{spec.column}, COUNT(*) FROM matched m "
                     f"WHERE {where} GROUP BY m.{spec.column}"

@@ -578,9 +578,10 @@ class PublicSearchRow(models.Model):
     """One narrow row per published study: everything the public search matches, filters,
     counts and sorts by, so that a search reads one table (PostgreSQL only).
 
-    The text vector is copied from the study's search document; regions, care providers
-    and condition areas are arrays. ``studies.searchrows`` keeps the rows in step with the
-    studies (after every save of a study, its sites or conditions, and every re-index) and
+    The text vector is copied from the study's search document; ``tags`` holds the number
+    (in the dictionary ``studies_searchtag``) of every filter value the study meets, e.g.
+    of ``region:uppsala``. ``studies.searchrows`` keeps the rows in step with the studies
+    (after every save of a study, its sites or conditions, and every re-index) and
     rebuilds them all (``rebuild_derived_data``). On SQLite the table does not exist and
     the search reads the studies themselves.
     """
@@ -592,20 +593,10 @@ class PublicSearchRow(models.Model):
         Study, on_delete=models.DO_NOTHING, primary_key=True, related_name="+"
     )
     tsv = SearchVectorField()
-    status = models.CharField(max_length=30)
-    study_type = models.CharField(max_length=20)
-    phase = models.CharField(max_length=20)
-    sponsor_type = models.CharField(max_length=10)
-    sex = models.CharField(max_length=6)
-    healthy_volunteers = models.BooleanField()
-    min_age_years = models.SmallIntegerField(null=True)
-    max_age_years = models.SmallIntegerField(null=True)
-    start_date = models.DateField(null=True)
     updated_at = models.DateTimeField()
+    start_date = models.DateField(null=True)
     title_sort = models.TextField()
-    regions = ArrayField(models.TextField())
-    care_providers = ArrayField(models.TextField())
-    condition_areas = ArrayField(models.TextField())
+    tags = ArrayField(models.IntegerField())
 
     class Meta:
         managed = False

@@ -16,12 +16,12 @@ from functools import lru_cache
 
 import snowballstemmer
 from django.db import connection
-from django.db.models import BooleanField, QuerySet
+from django.db.models import QuerySet
 from django.db.models.expressions import RawSQL
 from rapidfuzz import fuzz, process
 
 from trialnode.studies.concepts import ConceptSources, concept_words
-from trialnode.studies.models import PublicSearchRow, SearchTerm, Study, StudySearchDocument
+from trialnode.studies.models import SearchTerm, Study, StudySearchDocument
 from trialnode.studies.searchrows import refresh_search_rows
 
 WORD_RE = re.compile(r"[^\W_]+", re.UNICODE)
@@ -153,6 +153,42 @@ class TextQuery:
     def __bool__(self) -> bool:
         return bool(self.alternatives)
 
+    @staticmethod
+    def tsquery_text_of(text: str) -> str:
+        """The ``tsquery_text`` of ``parse(text)`` in one statement (PostgreSQL): each
+        word's spelling alternatives are looked up and joined in the database."""
+        query_words = words(text)[:MAX_QUERY_WORDS]
+        if not query_words:
+            return ""
+        with connection.cursor() as cursor:
+            cursor.execute(
+                """
+                WITH w(word, ord) AS (SELECT * FROM unnest(%s::text[]) WITH ORDINALITY),
+                spellings AS (
+                    SELECT ord, word AS spelling, 0 AS n FROM w
+                    UNION ALL
+                    SELECT w.ord, f.term, f.n FROM w CROSS JOIN LATERAL (
+                        SELECT term, row_number() OVER () AS n FROM (
+                            SELECT term FROM studies_searchterm
+                            WHERE length(w.word) >= %s AND term %% w.word
+                              AND similarity(term, w.word) >= %s
+                            ORDER BY similarity(term, w.word) DESC LIMIT %s
+                        ) close_terms
+                    ) f
+                    WHERE f.term <> w.word
+                )
+                SELECT trialnode_tsquery_and(q ORDER BY ord)::text FROM (
+                    SELECT ord, trialnode_tsquery_or(
+                        plainto_tsquery('swedish', spelling) || plainto_tsquery('english', spelling)
+                        ORDER BY n
+                    ) AS q
+                    FROM spellings GROUP BY ord
+                ) groups
+                """,
+                [query_words, MIN_FUZZY_LENGTH, TRIGRAM_SIMILARITY, FUZZY_LIMIT],
+            )
+            return cursor.fetchone()[0] or ""
+
     def _fts5_expression(self) -> str:
         groups = []
         for spellings in self.alternatives:
@@ -177,18 +213,6 @@ class TextQuery:
         with connection.cursor() as cursor:
             cursor.execute(f"SELECT ({tsquery})::text", params)
             return cursor.fetchone()[0]
-
-    def filter_rows(self, rows: QuerySet[PublicSearchRow], tsquery: str) -> QuerySet:
-        """The public search rows matching this query (``tsquery`` from ``tsquery_text``)."""
-        return rows.filter(
-            RawSQL(
-                "studies_publicsearchrow.tsv @@ %s::tsquery", [tsquery], output_field=BooleanField()
-            )
-        )
-
-    @staticmethod
-    def rank_rows(tsquery: str) -> RawSQL:
-        return RawSQL("ts_rank(studies_publicsearchrow.tsv, %s::tsquery)", [tsquery])
 
     def filter(self, queryset: QuerySet[Study]) -> QuerySet[Study]:
         if connection.vendor == "postgresql":

@@ -32,10 +32,27 @@ from trialnode.studies.forms import (
 )
 from trialnode.studies.history import history_entries
 from trialnode.studies.models import RegistrationState, Study
-from trialnode.studies.search_page import chosen_search_terms, search_url_without, sort_options
+from trialnode.studies.search_page import (
+    RENDERED_PAGES,
+    chosen_search_terms,
+    search_url_without,
+    sort_options,
+)
 
 
 def search(request: HttpRequest) -> HttpResponse:
+    partial = _wants_partial(request)
+    response = RENDERED_PAGES.serve(
+        request,
+        "partial" if partial else "page",
+        lambda csrf_token: _render_search(request, partial=partial, csrf_token=csrf_token),
+    )
+    # The page and its htmx partial share a URL: caches must keep them apart.
+    patch_vary_headers(response, ["HX-Request", "HX-History-Restore-Request"])
+    return response
+
+
+def _render_search(request: HttpRequest, *, partial: bool, csrf_token: str | None) -> HttpResponse:
     errors: dict[str, str] = {}
     try:
         study_search = StudySearch.from_params(request.GET)
@@ -67,11 +84,10 @@ def search(request: HttpRequest) -> HttpResponse:
             _page_url(study_search, result.page + 1) if result.page < result.page_count else ""
         ),
     }
-    template = "studies/_search_form.html" if _wants_partial(request) else "studies/search.html"
-    response = render(request, template, context, status=400 if errors else 200)
-    # The page and its htmx partial share a URL: caches must keep them apart.
-    patch_vary_headers(response, ["HX-Request", "HX-History-Restore-Request"])
-    return response
+    if csrf_token is not None:
+        context["csrf_token"] = csrf_token
+    template = "studies/_search_form.html" if partial else "studies/search.html"
+    return render(request, template, context, status=400 if errors else 200)
 
 
 def _wants_partial(request: HttpRequest) -> bool:
