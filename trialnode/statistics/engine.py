@@ -845,7 +845,7 @@ def consistent(function):
 
 
 def snapshot() -> Snapshot:
-    """The loaded data, reloaded first when anything was written since it was loaded."""
+    """The loaded data, brought up to date first when anything was written since."""
     global _current
     pinned = _pinned.get()
     if pinned is not None:
@@ -859,14 +859,21 @@ def snapshot() -> Snapshot:
             return _current
         if _current is not None and _current.version[0] <= version[0]:
             try:
-                updated = _apply(_current, version)
+                # Writers that commit meanwhile are applied in turn. A change committed
+                # while its study was being read is read again by the next apply (its
+                # event is after the version the data is tagged with), so the data kept
+                # only ever lags behind, and never reloads because others keep writing.
+                updated = _current
+                for _attempt in range(3):
+                    updated = _apply(updated, version)
+                    _current = updated
+                    after = _head()
+                    if after == version:
+                        break
+                    version = after
+                return updated
             except _ReloadAll:
                 pass
-            else:
-                if _head() == version:
-                    _current = updated
-                    return updated
-                version = _head()
         for _attempt in range(3):
             loaded = _load(version)
             after = _head()
