@@ -4,7 +4,9 @@ Generates synthetic published studies with dated status histories (planned, recr
 closed, ended) into a dedicated database, then times each request the public dashboard
 makes (the page itself and each API endpoint behind it) over varying years, regions and
 study types, and writes the yearly report for all of Sweden (PDF and HTML). It also times
-loading the counting data into memory, which the first request after any write waits for.
+loading the counting data into memory (at start, or after a change too large to apply
+study by study), and the first request after 1, 10 and 100 studies were changed through
+the services (the changes are applied to the loaded data), and reports the worst p95.
 
     python bench/statistics.py [--count 500000] [--repeat 20] [--reuse]
 
@@ -75,7 +77,7 @@ def run(count: int, repeat: int, reuse: bool) -> dict:
     outcome: dict = {"benchmark": "statistics", "studies": Study.objects.count(), "requests": []}
     loaded = timed(engine.snapshot)
     outcome["full_load_s"] = round(loaded, 2)
-    say(f"loading the counting data into memory (after any write): {loaded:.1f} s")
+    say(f"loading the counting data into memory (at start): {loaded:.1f} s")
     client = Client()
     client.get("/statistik/", FILTERS[0])  # warm up connections and caches
     say(f"\n{'request':<26} {'p50 ms':>8} {'p95 ms':>8}  ({repeat} requests each)")
@@ -90,22 +92,44 @@ def run(count: int, repeat: int, reuse: bool) -> dict:
             {"request": name, "p50_ms": round(p50, 1), "p95_ms": round(p95, 1)}
         )
 
-    # The first request after a write: the changed study is applied to the loaded arrays.
-    from trialnode.studies.models import StudyStatusChange
-
-    after_write = []
-    for study in Study.objects.order_by("pk")[:repeat]:
-        StudyStatusChange.objects.create(
-            study=study, status="COMPLETED", effective_date=date.today()
+    # The first request after a write: N studies change status through the service (each
+    # in its own transaction, as editors save them), then one dashboard request is timed;
+    # the request kinds take turns, so each is measured as the first after a write.
+    outcome["after_write"] = []
+    targets = _write_targets(repeat * max(WRITES))
+    for writes in WRITES:
+        samples, by_kind = [], {}
+        for number in range(repeat):
+            _change_statuses(targets, writes, number)
+            name, path, params = REQUESTS[number % len(REQUESTS)]
+            query = {**FILTERS[number % len(FILTERS)], **params}
+            seconds = timed(lambda q=query, p=path: _ok(client.get(p, q)))
+            samples.append(seconds)
+            by_kind[name] = max(by_kind.get(name, 0.0), seconds)
+        p50, p95 = percentiles(samples)
+        slowest = max(by_kind, key=by_kind.__getitem__)
+        label = f"after {writes} write{'s' if writes > 1 else ''}"
+        say(
+            f"{label:<26} {p50:8.1f} {p95:8.1f}  (slowest: {slowest}, {by_kind[slowest] * 1000:.1f} ms)"
         )
-        study.status = "COMPLETED"
-        study.save()
-        after_write.append(
-            timed(lambda: _ok(client.get("/api/v1/statistics/summary", {"date": "2024-12-31"})))
+        outcome["after_write"].append(
+            {
+                "writes": writes,
+                "p50_ms": round(p50, 1),
+                "p95_ms": round(p95, 1),
+                "max_ms": round(max(samples) * 1000, 1),
+                "slowest": slowest,
+            }
         )
-    p50, p95 = percentiles(after_write)
-    say(f"{'first request after a write':<26} {p50:8.1f} {p95:8.1f}")
-    outcome["after_write"] = {"p50_ms": round(p50, 1), "p95_ms": round(p95, 1)}
+    worst = max(
+        [(r["p95_ms"], r["request"]) for r in outcome["requests"]]
+        + [
+            (r["p95_ms"], f"first request after {r['writes']} writes")
+            for r in outcome["after_write"]
+        ]
+    )
+    outcome["worst_p95_ms"], outcome["worst"] = worst
+    say(f"worst p95: {worst[0]:.1f} ms ({worst[1]}); goal < 100 ms")
 
     with tempfile.TemporaryDirectory() as folder:
         seconds = timed(lambda: write_report(2024, None, Path(folder) / "report.pdf"))
@@ -115,6 +139,43 @@ def run(count: int, repeat: int, reuse: bool) -> dict:
     outcome["report_s"] = round(seconds, 1)
     outcome["load"] = round(os.getloadavg()[0], 2)
     return outcome
+
+
+WRITES = (1, 10, 100)
+
+
+def _write_targets(wanted: int) -> list[int]:
+    """Published studies conducted in Sweden, spread over the whole table."""
+    from trialnode.studies.models import RegistrationState, Study
+
+    pks = list(
+        Study.objects.filter(
+            registration_state=RegistrationState.PUBLISHED, conducted_in_sweden=True
+        ).values_list("pk", flat=True)
+    )
+    step = max(1, len(pks) // wanted)
+    return pks[::step][:wanted]
+
+
+def _change_statuses(targets: list[int], writes: int, number: int) -> None:
+    """``writes`` studies change their overall status through the service, one
+    transaction each (to recruiting, or from recruiting to closed to recruitment)."""
+    from trialnode.audit.context import acting_as
+    from trialnode.studies.models import Status, Study
+    from trialnode.studies.services import study_change_status
+
+    first = (number * writes) % len(targets)
+    chosen = [targets[(first + n) % len(targets)] for n in range(writes)]
+    with acting_as(via="benchmark"):
+        for study in Study.objects.filter(pk__in=chosen):
+            status = (
+                Status.ACTIVE_NOT_RECRUITING
+                if study.status == Status.RECRUITING
+                else Status.RECRUITING
+            )
+            study_change_status(
+                study=study, by=None, status=status, effective_date=date.today(), reason="benchmark"
+            )
 
 
 def _ok(response) -> None:

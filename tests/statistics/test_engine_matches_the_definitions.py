@@ -102,8 +102,10 @@ def _assert_agrees(scopes, periods):
             )
 
 
-def test_changes_are_applied_to_the_loaded_data_without_reloading_it(many_studies, monkeypatch):
-    from trialnode.statistics import engine
+def _changes():
+    """A status change, a site added and one removed, a condition, a record marked as the
+    same study as another which is then deleted, a study withdrawn, twenty new studies:
+    each a step that can be applied on its own."""
     from trialnode.studies.models import (
         RegistrationState,
         Study,
@@ -112,28 +114,96 @@ def test_changes_are_applied_to_the_loaded_data_without_reloading_it(many_studie
         StudyStatusChange,
     )
 
-    engine.snapshot()
-
-    def no_reload(version):
-        raise AssertionError("the whole data was loaded again")
-
-    monkeypatch.setattr(engine, "_load", no_reload)
     first, second, third, fourth = Study.objects.order_by("pk")[:4]
-    StudyStatusChange.objects.create(
-        study=first, status="COMPLETED", effective_date=date(2023, 5, 1)
-    )
-    first.status = "COMPLETED"
-    first.save()
-    StudySite.objects.create(study=second, region=Region.objects.get(slug="norrbotten"))
-    StudySite.objects.filter(study=third).first().delete()
-    StudyCondition.objects.create(study=third, icd10_code="C61", text="Prostatacancer")
-    fourth.duplicate_of = second
-    fourth.save()
-    Study.objects.filter(pk=second.pk).first().delete()
-    withdrawn = Study.objects.order_by("-pk").first()
-    withdrawn.registration_state = RegistrationState.RETURNED
-    withdrawn.save()
-    synthetic_studies_create(20, seed=11)
+
+    def status():
+        StudyStatusChange.objects.create(
+            study=first, status="COMPLETED", effective_date=date(2023, 5, 1)
+        )
+        first.status = "COMPLETED"
+        first.save()
+
+    def sites():
+        StudySite.objects.create(study=second, region=Region.objects.get(slug="norrbotten"))
+        StudySite.objects.filter(study=third).first().delete()
+
+    def condition():
+        StudyCondition.objects.create(study=third, icd10_code="C61", text="Prostatacancer")
+
+    def same_study():
+        fourth.duplicate_of = second
+        fourth.save()
+
+    def deleted():
+        Study.objects.filter(pk=second.pk).first().delete()
+
+    def withdrawn():
+        study = Study.objects.order_by("-pk").first()
+        study.registration_state = RegistrationState.RETURNED
+        study.save()
+
+    def created():
+        synthetic_studies_create(20, seed=11)
+
+    return [status, sites, condition, same_study, deleted, withdrawn, created]
+
+
+def _change_some_studies():
+    for change in _changes():
+        change()
+
+
+def _no_reload(version):
+    raise AssertionError("the whole data was loaded again")
+
+
+def test_changes_are_applied_to_the_loaded_data_without_reloading_it(many_studies, monkeypatch):
+    from trialnode.statistics import engine
+
+    engine.snapshot()
+    monkeypatch.setattr(engine, "_load", _no_reload)
+    _change_some_studies()
     scopes = _scopes()
     _assert_agrees([scopes[0]], [PERIODS[1], PERIODS[3]])
     _assert_agrees([scopes[4]], [PERIODS[4]])
+
+
+def _no_counting(*args, **kwargs):
+    raise AssertionError("a number was counted again over all studies")
+
+
+def test_numbers_counted_before_a_change_are_corrected_by_the_changed_studies_alone(
+    many_studies, monkeypatch
+):
+    """The first request after a write must not count everything again: each number
+    already counted is corrected by what the changed studies added to it before and add
+    now, and still agrees with the definitions."""
+    from trialnode.statistics import engine
+
+    scopes = _scopes()[:4]
+    periods = [PERIODS[1], PERIODS[3]]
+    _assert_agrees(scopes, periods)
+    monkeypatch.setattr(engine, "_load", _no_reload)
+    monkeypatch.setattr(engine, "counted", _no_counting)
+    monkeypatch.setattr(engine, "_count", _no_counting)
+    _change_some_studies()
+    _assert_agrees(scopes, periods)
+
+
+@pytest.mark.parametrize("held", [2, 1000], ids=["arrays-rebuilt", "changes-held"])
+def test_changes_applied_one_by_one_agree_with_the_definitions(many_studies, monkeypatch, held):
+    """Changes applied one at a time pile up beside the loaded arrays (or, past a number
+    of changed studies, are built into them); numbers counted before are corrected and
+    numbers counted afterwards for the first time agree too."""
+    from trialnode.statistics import engine
+
+    monkeypatch.setattr(engine, "OVERLAY_STUDIES", held)
+    scopes = _scopes()
+    year, today = PERIODS[1], PERIODS[3]
+    _assert_agrees([scopes[0], scopes[1]], [year])
+    monkeypatch.setattr(engine, "_load", _no_reload)
+    for change in _changes():
+        change()
+        d.count("ongoing", today, scopes[2])  # applies the change
+    _assert_agrees([scopes[0], scopes[1]], [year])
+    _assert_agrees([scopes[2], scopes[3], scopes[4]], [today])

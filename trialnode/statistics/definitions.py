@@ -246,9 +246,10 @@ def _labelled(counts: dict[str, int], labels: dict[str, object]) -> list[Row]:
 def breakdown(measure: str, by: str, period: Period, scope: Scope = Scope()) -> list[Row]:
     """Counts per value of a dimension, largest first (see ``Dimension.PER_VALUE``)."""
     labels = dimension_labels(by)
-    snap = engine.snapshot()
-    mask = engine.counted(snap, measure, period.start, period.end, scope)
-    return _labelled(engine.counts_by_value(snap, by, mask, scope), labels)
+    counts = engine.breakdown_counts(
+        engine.snapshot(), measure, period.start, period.end, by, scope
+    )
+    return _labelled(counts, labels)
 
 
 def studies_behind(
@@ -338,9 +339,7 @@ def collaboration(
     measure: str, period: Period, scope: Scope = Scope()
 ) -> list[tuple[str, str, int]]:
     """Pairs of regions and how many counted studies run in both."""
-    snap = engine.snapshot()
-    mask = engine.counted(snap, measure, period.start, period.end, scope)
-    pairs = engine.collaboration_counts(snap, mask)
+    pairs = engine.collaboration_for(engine.snapshot(), measure, period.start, period.end, scope)
     return sorted(pairs, key=lambda pair: (-pair[2], pair[0], pair[1]))
 
 

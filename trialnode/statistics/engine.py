@@ -64,6 +64,27 @@ def _pairs(left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     return (keys >> 20).astype(np.int32), keys & ((1 << 20) - 1)
 
 
+PAIR_FIELDS = (
+    "region_pairs",
+    "provider_pairs",
+    "unit_pairs",
+    "sites",
+    "chapter_pairs",
+    "cancer_pairs",
+    "collaboration_pairs",
+)
+
+
+@dataclass
+class _Part:
+    """The rows of the changed studies alone, as one version of the data holds them."""
+
+    positions: np.ndarray  # the changed studies' positions, sorted
+    values: dict[str, np.ndarray]  # per STUDY_FIELDS, aligned with positions
+    pairs: dict[str, tuple]  # per PAIR_FIELDS, rows of the changed studies only
+    spans: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]  # per measure
+
+
 @dataclass
 class Snapshot:
     """Everything the measures count, as arrays indexed by study position."""
@@ -103,10 +124,65 @@ class Snapshot:
     _populations: dict = field(default_factory=dict)
     _counted: dict = field(default_factory=dict)
     _gathered: dict = field(default_factory=dict)
+    # Numbers counted (counts, counts per value, region pairs) by what they count; an
+    # applied change corrects them by the changed studies alone (``_carry``).
+    _results: dict = field(default_factory=dict)
+    # The studies changed since the arrays above were built, with their rows now: the
+    # arrays' own rows of them no longer count (see ``rows``).
+    _overlay: _Part | None = None
+    _full: dict = field(default_factory=dict)
+    # Per measure, the status periods' row numbers ordered by study, to find a study's
+    # periods (shared by the versions built on the same arrays).
+    _span_index: dict = field(default_factory=dict)
+    _twinned: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
     @property
     def size(self) -> int:
         return len(self.study_pk)
+
+    def rows(self, name: str) -> tuple:
+        """The rows of one of PAIR_FIELDS as they are now."""
+        if self._overlay is None:
+            return getattr(self, name)
+        return self._built()[name]
+
+    def spans(self, measure: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The status periods the measure counts as they are now, by first day."""
+        if self._overlay is None:
+            return self.measure_spans[measure]
+        return self._built()["spans"][measure]
+
+    def _built(self) -> dict:
+        """The arrays without the changed studies' old rows and with their new ones (built
+        when a number is first counted over all studies, not when studies change)."""
+        if self._full:
+            return self._full
+        overlay = self._overlay
+        assert overlay is not None
+        dropped = np.zeros(self.size, dtype=bool)
+        dropped[overlay.positions] = True
+        built: dict = {}
+        for name in PAIR_FIELDS:
+            base, added = getattr(self, name), overlay.pairs[name]
+            kept = ~dropped[base[0]]
+            at = np.searchsorted(base[0][kept], added[0], side="right")
+            built[name] = tuple(
+                np.insert(old[kept], at, new.astype(old.dtype))
+                for old, new in zip(base, added, strict=True)
+            )
+        spans = {}
+        for measure, (studies, starts, ends) in self.measure_spans.items():
+            kept = ~dropped[studies]
+            added_studies, added_starts, added_ends = overlay.spans[measure]
+            at = np.searchsorted(starts[kept], added_starts, side="right")
+            spans[measure] = (
+                np.insert(studies[kept], at, added_studies),
+                np.insert(starts[kept], at, added_starts),
+                np.insert(ends[kept], at, added_ends),
+            )
+        built["spans"] = spans
+        self._full = built
+        return built
 
     def positions(self, pks) -> np.ndarray:
         return np.searchsorted(self.study_pk, np.asarray(list(pks), dtype=np.int64))
@@ -214,6 +290,24 @@ class _Derived:
     spans: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 
 
+def _by_study(rows: tuple) -> tuple:
+    """Rows (arrays whose first holds study positions) ordered by study."""
+    order = np.argsort(rows[0], kind="stable")
+    return tuple(column[order] for column in rows)
+
+
+def _rows_at(rows: tuple, positions: np.ndarray) -> tuple:
+    """The rows (ordered by study) of the studies at ``positions`` (sorted)."""
+    low = np.searchsorted(rows[0], positions, side="left")
+    high = np.searchsorted(rows[0], positions, side="right")
+    taken = (
+        np.concatenate([np.arange(a, b) for a, b in zip(low, high, strict=True)])
+        if len(positions)
+        else np.zeros(0, dtype=np.int64)
+    )
+    return tuple(column[taken] for column in rows)
+
+
 def _derive(
     rows: _Rows,
     study_pk: np.ndarray,
@@ -258,11 +352,11 @@ def _derive(
         region_pairs=region_pairs,
         provider_pairs=_pairs(site_study, site_provider),
         unit_pairs=_pairs(site_study, site_unit),
-        sites=(site_study, site_region, site_provider, site_unit),
+        sites=_by_study((site_study, site_region, site_provider, site_unit)),
         chapter_pairs=_pairs(cond_study, cond_chapter),
         cancer_pairs=_pairs(cancer_studies, np.asarray(cancer_codes, dtype=np.int64)),
-        collaboration_pairs=_region_pairs_per_study(
-            region_pairs[0][placed], region_pairs[1][placed]
+        collaboration_pairs=_by_study(
+            _region_pairs_per_study(region_pairs[0][placed], region_pairs[1][placed])
         ),
         spans=(position(spans[:, 0]), spans[:, 1], spans[:, 2], spans[:, 3], spans[:, 4] == 1),
     )
@@ -296,15 +390,16 @@ def _load(version: tuple[int, str]) -> Snapshot:
         len(regions),
         cancer_keys,
     )
-    return Snapshot(
+    loaded = Snapshot(
         version=version,
         study_pk=study_pk,
-        state=studies[:, 1],
-        twin=twin,
+        # Small contiguous arrays: a change copies them (see ``_apply``).
+        state=studies[:, 1].astype(np.int8),
+        twin=twin.astype(np.int32),
         in_sweden=studies[:, 3] == 1,
-        study_type=studies[:, 4],
-        sponsor_type=studies[:, 5],
-        phase=studies[:, 6],
+        study_type=studies[:, 4].astype(np.int8),
+        sponsor_type=studies[:, 5].astype(np.int8),
+        phase=studies[:, 6].astype(np.int8),
         region_pairs=derived.region_pairs,
         provider_pairs=derived.provider_pairs,
         sites=derived.sites,
@@ -321,7 +416,11 @@ def _load(version: tuple[int, str]) -> Snapshot:
         region_lookup=region_lookup,
         provider_lookup=provider_lookup,
         unit_lookup=unit_lookup,
+        _twinned=np.flatnonzero(twin >= 0),
     )
+    for measure in loaded.measure_spans:
+        _span_index(loaded, measure)
+    return loaded
 
 
 # The records whose audit events say which study changed; a change of the others the
@@ -369,32 +468,97 @@ def _changed_studies(after_seq: int, up_to_seq: int) -> set[int]:
     return studies
 
 
-def _without(pairs: tuple[np.ndarray, ...], dropped: np.ndarray, added: tuple) -> tuple:
-    """``pairs`` (arrays whose first holds study positions) without the rows of the
-    ``dropped`` studies (a mask), with ``added`` appended."""
-    kept = ~dropped[pairs[0]]
-    return tuple(
-        np.concatenate([old[kept], new.astype(old.dtype)])
-        for old, new in zip(pairs, added, strict=True)
+STUDY_FIELDS = ("state", "twin", "in_sweden", "study_type", "sponsor_type", "phase")
+
+
+def _span_index(snap: Snapshot, measure: str) -> tuple[np.ndarray, np.ndarray]:
+    """The measure's periods in ``snap.measure_spans`` ordered by study: (studies, rows)."""
+    index = snap._span_index.get(measure)
+    if index is None:
+        studies = snap.measure_spans[measure][0]
+        order = np.argsort(studies, kind="stable")
+        index = snap._span_index[measure] = (studies[order], order)
+    return index
+
+
+def _old_part(current: Snapshot, positions: np.ndarray, values: dict) -> _Part:
+    """The rows ``current`` holds of the studies at ``positions``."""
+    overlay = current._overlay
+    in_overlay = (
+        np.isin(positions, overlay.positions)
+        if overlay is not None
+        else np.zeros(len(positions), dtype=bool)
     )
+    in_base = positions[~in_overlay & (positions < current.size)]
+    pairs = {}
+    for name in PAIR_FIELDS:
+        rows = _rows_at(getattr(current, name), in_base)
+        if overlay is not None:
+            extra = overlay.pairs[name]
+            chosen = np.isin(extra[0], positions)
+            rows = tuple(
+                np.concatenate([a, b[chosen].astype(a.dtype)])
+                for a, b in zip(rows, extra, strict=True)
+            )
+        pairs[name] = rows
+    spans = {}
+    for measure, (studies, starts, ends) in current.measure_spans.items():
+        ordered, order = _span_index(current, measure)
+        low = np.searchsorted(ordered, in_base, side="left")
+        high = np.searchsorted(ordered, in_base, side="right")
+        taken = (
+            order[np.concatenate([np.arange(a, b) for a, b in zip(low, high, strict=True)])]
+            if len(in_base)
+            else np.zeros(0, dtype=np.int64)
+        )
+        found: tuple = (studies[taken], starts[taken], ends[taken])
+        if overlay is not None:
+            extra = overlay.spans[measure]
+            chosen = np.isin(extra[0], positions)
+            found = tuple(
+                np.concatenate([a, b[chosen].astype(a.dtype)])
+                for a, b in zip(found, extra, strict=True)
+            )
+        spans[measure] = found
+    return _Part(positions, values, pairs, spans)
+
+
+# Past this many changed studies the arrays are built anew, so that the changes held
+# beside them stay few.
+OVERLAY_STUDIES = 5_000
 
 
 def _apply(current: Snapshot, version: tuple[int, str]) -> Snapshot:
-    """``current`` with the rows of the studies changed since it was loaded read again."""
+    """``current`` with the rows of the studies changed since it was loaded read again.
+
+    Only the changed studies' rows are read and kept beside the loaded arrays (the
+    arrays themselves are shared, not copied); every number counted so far is corrected
+    by them (``_carry``)."""
     if version[0] <= current.version[0]:
         raise _ReloadAll  # the chain was replaced (a restored backup), not extended
     changed = _changed_studies(current.version[0], version[0])
     if not changed:
-        return replace(current, version=version, _populations={}, _counted={}, _gathered={})
+        # Nothing the statistics count changed (a login, a data request): every number
+        # counted so far still holds.
+        return replace(current, version=version)
+    study_pk = current.study_pk
+    twinned = current._twinned
+    # Records counted through a changed record (marked as the same study as it) are
+    # counted anew with it.
+    known_positions = np.searchsorted(study_pk, np.asarray(sorted(changed), dtype=np.int64))
+    known_positions = known_positions[known_positions < len(study_pk)]
+    if len(known_positions) and len(twinned):
+        dependent = twinned[np.isin(current.twin[twinned], known_positions)]
+        changed |= {int(pk) for pk in study_pk[dependent]}
     rows = _read(sorted(changed))
     found = rows.studies[:, 0]
-    study_pk = current.study_pk
     last = int(study_pk[-1]) if len(study_pk) else 0
     new_pks = found[found > last]
     known = np.setdiff1d(np.asarray(sorted(changed), dtype=np.int64), new_pks)
     at = np.searchsorted(study_pk, known)
     if len(known) and (at.max() >= len(study_pk) or (study_pk[at] != known).any()):
         raise _ReloadAll  # a study that is neither loaded nor newer than all loaded ones
+    old_size = current.size
     study_pk = np.concatenate([study_pk, new_pks])
     size = len(study_pk)
 
@@ -407,11 +571,21 @@ def _apply(current: Snapshot, version: tuple[int, str]) -> Snapshot:
     study_type = extended(current.study_type, 0)
     sponsor_type = extended(current.sponsor_type, 0)
     phase = extended(current.phase, 0)
+    positions = np.searchsorted(study_pk, np.asarray(sorted(changed), dtype=np.int64))
+    old_values = {
+        "state": state[positions],
+        "twin": twin[positions],
+        "in_sweden": in_sweden[positions],
+        "study_type": study_type[positions],
+        "sponsor_type": sponsor_type[positions],
+        "phase": phase[positions],
+    }
     # A deleted study stays in place, counted nowhere; the records that were the same
     # study as it lost that mark with it.
     gone = np.searchsorted(study_pk, np.setdiff1d(known, found))
     state[gone], twin[gone], in_sweden[gone] = 0, -1, False
-    twin[np.isin(twin, gone)] = -1
+    if len(gone) and len(twinned):
+        twin[twinned[np.isin(twin[twinned], gone)]] = -1
     where = np.searchsorted(study_pk, found)
     state[where] = rows.studies[:, 1]
     twin[where] = np.where(
@@ -433,21 +607,36 @@ def _apply(current: Snapshot, version: tuple[int, str]) -> Snapshot:
     derived = _derive(
         rows, study_pk, where, lookups, len(current.region_slugs) - 1, current.cancer_keys
     )
-    dropped = np.zeros(size, dtype=bool)
-    dropped[np.searchsorted(study_pk, np.asarray(sorted(changed), dtype=np.int64))] = True
-    spans = {}
+    before = _old_part(current, positions, old_values)
     new_spans = _measure_spans(*derived.spans)
-    for measure, (studies, starts, ends) in current.measure_spans.items():
-        kept = ~dropped[studies]
-        studies, starts, ends = studies[kept], starts[kept], ends[kept]
-        added_studies, added_starts, added_ends = new_spans[measure]
-        at_start = np.searchsorted(starts, added_starts, side="right")
-        spans[measure] = (
-            np.insert(studies, at_start, added_studies),
-            np.insert(starts, at_start, added_starts),
-            np.insert(ends, at_start, added_ends),
-        )
-    return replace(
+    new_pairs = {name: getattr(derived, name) for name in PAIR_FIELDS}
+    # The changes held beside the arrays: the earlier ones not changed again, and these.
+    overlay = current._overlay
+    if overlay is None:
+        held_positions, held_pairs, held_spans = positions, new_pairs, new_spans
+    else:
+        held_positions = np.union1d(overlay.positions, positions)
+        held_pairs = {}
+        for name in PAIR_FIELDS:
+            extra = overlay.pairs[name]
+            kept = ~np.isin(extra[0], positions)
+            held_pairs[name] = _by_study(
+                tuple(
+                    np.concatenate([a[kept], b.astype(a.dtype)])
+                    for a, b in zip(extra, new_pairs[name], strict=True)
+                )
+            )
+        held_spans = {}
+        for measure, extra in overlay.spans.items():
+            kept = ~np.isin(extra[0], positions)
+            joined = tuple(
+                np.concatenate([a[kept], b.astype(a.dtype)])
+                for a, b in zip(extra, new_spans[measure], strict=True)
+            )
+            order = np.argsort(joined[1], kind="stable")
+            held_spans[measure] = tuple(column[order] for column in joined)
+    still_twinned = twinned[~np.isin(twinned, positions)]
+    updated = replace(
         current,
         version=version,
         study_pk=study_pk,
@@ -457,20 +646,149 @@ def _apply(current: Snapshot, version: tuple[int, str]) -> Snapshot:
         study_type=study_type,
         sponsor_type=sponsor_type,
         phase=phase,
-        region_pairs=_without(current.region_pairs, dropped, derived.region_pairs),
-        provider_pairs=_without(current.provider_pairs, dropped, derived.provider_pairs),
-        unit_pairs=_without(current.unit_pairs, dropped, derived.unit_pairs),
-        sites=_without(current.sites, dropped, derived.sites),
-        chapter_pairs=_without(current.chapter_pairs, dropped, derived.chapter_pairs),
-        cancer_pairs=_without(current.cancer_pairs, dropped, derived.cancer_pairs),
-        collaboration_pairs=_without(
-            current.collaboration_pairs, dropped, derived.collaboration_pairs
-        ),
-        measure_spans=spans,
+        _twinned=np.union1d(still_twinned, positions[twin[positions] >= 0]),
+        _overlay=_Part(held_positions, {}, held_pairs, held_spans),
+        _full={},
         _populations={},
         _counted={},
         _gathered={},
+        _results={},
     )
+    after = _Part(
+        positions,
+        {name: getattr(updated, name)[positions] for name in STUDY_FIELDS},
+        new_pairs,
+        new_spans,
+    )
+    _carry(current, updated, before, after, old_size)
+    if len(held_positions) > OVERLAY_STUDIES:
+        built = updated._built()
+        updated = replace(
+            updated,
+            measure_spans=built["spans"],
+            _overlay=None,
+            _full={},
+            _span_index={},
+            **{name: built[name] for name in PAIR_FIELDS},
+        )
+    return updated
+
+
+def _carry(
+    current: Snapshot, updated: Snapshot, before: _Part, after: _Part, old_size: int
+) -> None:
+    """Give ``updated`` the populations and numbers ``current`` had counted, corrected by
+    the changed studies alone: each number less what the changed studies added to it
+    before, plus what they add now. Numbers of a scope that cannot be corrected this way
+    (studies still unpublished shown to their regions' staff) are counted again."""
+    positions = before.positions
+    size = updated.size
+    corrected: dict = {}
+    for key, mask in current._populations.items():
+        if key[4] is not None:
+            continue
+        new_mask = np.zeros(size, dtype=bool)
+        new_mask[:old_size] = mask
+        old_at = new_mask[positions].copy()
+        new_mask[positions] = _population_at(updated, key, after)
+        updated._populations[key] = new_mask
+        corrected[key] = (old_at, new_mask[positions])
+    hits: dict = {}
+    for key, result in current._results.items():
+        populations = corrected.get(key[-1])
+        if populations is None:
+            continue
+        kind, measure, a, b = key[:4]
+        if (measure, a, b) not in hits:
+            hits[measure, a, b] = (_hits(before, measure, a, b), _hits(after, measure, a, b))
+        old_hit = hits[measure, a, b][0] & populations[0]
+        new_hit = hits[measure, a, b][1] & populations[1]
+        if kind == "count":
+            updated._results[key] = result - int(old_hit.sum()) + int(new_hit.sum())
+        elif kind == "by":
+            by, scope_key = key[4], key[5]
+            counts, unknown = result
+            old_counts, old_unknown = _part_counts(current, before, by, old_hit, scope_key)
+            new_counts, new_unknown = _part_counts(updated, after, by, new_hit, scope_key)
+            updated._results[key] = (
+                counts - old_counts + new_counts,
+                unknown - old_unknown + new_unknown,
+            )
+        elif kind == "collaboration":
+            updated._results[key] = (
+                result
+                - _part_collaboration(before, old_hit, len(result))
+                + _part_collaboration(after, new_hit, len(result))
+            )
+
+
+def _population_at(snap: Snapshot, key: tuple, part: _Part) -> np.ndarray:
+    """``population`` at the changed studies only (of a scope without unpublished
+    studies: a study's own rows and its twin's state decide)."""
+    regions, study_type, sponsor_type, phase, _unpublished = key
+    values = part.values
+    published = STATES.index(RegistrationState.PUBLISHED)
+    shown = values["state"] == published
+    twins = values["twin"]
+    has_twin = twins >= 0
+    twin_shown = np.zeros(len(shown), dtype=bool)
+    twin_shown[has_twin] = snap.state[twins[has_twin]] == published
+    mask = shown & values["in_sweden"] & ~twin_shown
+    if regions:
+        wanted = [snap.region_slugs.index(slug) for slug in regions]
+        studies, values_ = part.pairs["region_pairs"]
+        inside = np.zeros(len(shown), dtype=bool)
+        inside[np.searchsorted(part.positions, studies[np.isin(values_, wanted)])] = True
+        mask &= inside
+    for name, vocabulary, chosen in (
+        ("study_type", STUDY_TYPES, study_type),
+        ("sponsor_type", SPONSOR_TYPES, sponsor_type),
+        ("phase", PHASES, phase),
+    ):
+        if chosen:
+            mask &= values[name] == vocabulary.index(chosen)
+    return mask
+
+
+def _hits(part: _Part, measure: str, a: int, b: int) -> np.ndarray:
+    """Which changed studies have a period the measure counts within days a..b."""
+    studies, starts, ends = part.spans[measure]
+    if measure in ("ongoing", "recruiting"):
+        selected = studies[(starts <= b) & (ends > a)]
+    else:
+        selected = studies[(starts >= a) & (starts <= b)]
+    hit = np.zeros(len(part.positions), dtype=bool)
+    hit[np.searchsorted(part.positions, selected)] = True
+    return hit
+
+
+def _part_counts(snap: Snapshot, part: _Part, by: str, hit: np.ndarray, scope_key: tuple):
+    """What the changed studies marked in ``hit`` add to ``counts_by_value``."""
+    length = _value_count(snap, by)
+    if by in ("study_type", "sponsor_type", "phase"):
+        return np.bincount(part.values[by][hit], minlength=length), 0
+    regions = scope_key[0]
+    if regions and by in ("care_provider", "unit", "region"):
+        site_study, site_region, site_provider, site_unit = part.pairs["sites"]
+        wanted = np.isin(site_region, [snap.region_slugs.index(slug) for slug in regions])
+        values = {"region": site_region, "care_provider": site_provider, "unit": site_unit}[by]
+        studies, values = _pairs(site_study[wanted], values[wanted])
+    else:
+        studies, values = part.pairs[PAIRS_OF[by]]
+    selected = hit[np.searchsorted(part.positions, studies)]
+    counts = np.bincount(values[selected], minlength=length)
+    unknown = 0
+    if by == "condition_area":
+        classified = np.zeros(len(part.positions), dtype=bool)
+        classified[np.searchsorted(part.positions, studies)] = True
+        unknown = int((hit & ~classified).sum())
+    return counts, unknown
+
+
+def _part_collaboration(part: _Part, hit: np.ndarray, length: int) -> np.ndarray:
+    studies, codes = part.pairs["collaboration_pairs"]
+    selected = hit[np.searchsorted(part.positions, studies)]
+    return np.bincount(codes[selected], minlength=length)
 
 
 def _region_pairs_per_study(studies: np.ndarray, regions: np.ndarray):
@@ -527,7 +845,7 @@ def consistent(function):
 
 
 def snapshot() -> Snapshot:
-    """The loaded data, reloaded first when anything was written since it was loaded."""
+    """The loaded data, brought up to date first when anything was written since."""
     global _current
     pinned = _pinned.get()
     if pinned is not None:
@@ -541,14 +859,21 @@ def snapshot() -> Snapshot:
             return _current
         if _current is not None and _current.version[0] <= version[0]:
             try:
-                updated = _apply(_current, version)
+                # Writers that commit meanwhile are applied in turn. A change committed
+                # while its study was being read is read again by the next apply (its
+                # event is after the version the data is tagged with), so the data kept
+                # only ever lags behind, and never reloads because others keep writing.
+                updated = _current
+                for _attempt in range(3):
+                    updated = _apply(updated, version)
+                    _current = updated
+                    after = _head()
+                    if after == version:
+                        break
+                    version = after
+                return updated
             except _ReloadAll:
                 pass
-            else:
-                if _head() == version:
-                    _current = updated
-                    return updated
-                version = _head()
         for _attempt in range(3):
             loaded = _load(version)
             after = _head()
@@ -582,7 +907,7 @@ def counted(snap: Snapshot, measure: str, start: date, end: date, scope) -> np.n
     cached = snap._counted.get(key)
     if cached is not None:
         return cached
-    studies, starts, ends = snap.measure_spans[measure]
+    studies, starts, ends = snap.spans(measure)
     if measure in ("ongoing", "recruiting"):
         # Periods that began by the last day and had not ended before the first.
         stop = np.searchsorted(starts, b, side="right")
@@ -600,10 +925,21 @@ def counted(snap: Snapshot, measure: str, start: date, end: date, scope) -> np.n
 
 
 def count(snap: Snapshot, measure: str, start: date, end: date, scope) -> int:
+    """How many studies ``counted`` marks, kept with the loaded data like
+    ``breakdown_counts``."""
+    key = ("count", measure, start.toordinal(), end.toordinal(), _scope_key(scope))
+    result = snap._results.get(key)
+    if result is None:
+        result = _count(snap, measure, start, end, scope)
+        _remember(snap, key, result)
+    return result
+
+
+def _count(snap: Snapshot, measure: str, start: date, end: date, scope) -> int:
     """How many studies ``counted`` marks, without building the mask for a single day."""
     if start == end and measure in ("ongoing", "recruiting"):
         # A study is in at most one of its periods on a given day: no study counts twice.
-        studies, starts, ends = snap.measure_spans[measure]
+        studies, starts, ends = snap.spans(measure)
         key = (measure, _scope_key(scope))
         within = snap._gathered.get(key)
         if within is None:
@@ -614,7 +950,7 @@ def count(snap: Snapshot, measure: str, start: date, end: date, scope) -> int:
 
 
 def _in_regions(snap: Snapshot, region_positions: set[int]) -> np.ndarray:
-    studies, regions = snap.region_pairs
+    studies, regions = snap.rows("region_pairs")
     mask = np.zeros(snap.size, dtype=bool)
     mask[studies[np.isin(regions, list(region_positions))]] = True
     return mask
@@ -651,33 +987,86 @@ def population(snap: Snapshot, scope) -> np.ndarray:
     return mask
 
 
-def counts_by_value(snap: Snapshot, by: str, mask: np.ndarray, scope) -> dict[str, int]:
-    """Counted studies per value of a dimension, keyed as the definitions key them."""
-    if by in ("study_type", "sponsor_type", "phase"):
-        values = getattr(snap, by)[mask]
-        vocabulary = {"study_type": STUDY_TYPES, "sponsor_type": SPONSOR_TYPES, "phase": PHASES}
-        counts = np.bincount(values, minlength=len(vocabulary[by]))
-        return {vocabulary[by][i]: int(n) for i, n in enumerate(counts) if n}
-    pairs, keys = {
-        "region": (snap.region_pairs, snap.region_slugs),
-        "care_provider": (snap.provider_pairs, snap.provider_slugs),
-        "unit": (snap.unit_pairs, snap.unit_names),
-        "condition_area": (snap.chapter_pairs, CHAPTERS),
-        "cancer_area": (snap.cancer_pairs, snap.cancer_keys),
+PAIRS_OF = {
+    "region": "region_pairs",
+    "care_provider": "provider_pairs",
+    "unit": "unit_pairs",
+    "condition_area": "chapter_pairs",
+    "cancer_area": "cancer_pairs",
+}
+MAX_RESULTS = 4096
+
+
+def _keys(snap: Snapshot, by: str) -> list[str]:
+    """The values of a dimension, by their code in the arrays."""
+    return {
+        "study_type": STUDY_TYPES,
+        "sponsor_type": SPONSOR_TYPES,
+        "phase": PHASES,
+        "region": snap.region_slugs,
+        "care_provider": snap.provider_slugs,
+        "unit": snap.unit_names,
+        "condition_area": CHAPTERS,
+        "cancer_area": snap.cancer_keys,
     }[by]
-    studies, values = pairs
+
+
+def _value_count(snap: Snapshot, by: str) -> int:
+    return len(_keys(snap, by))
+
+
+def _remember(snap: Snapshot, key: tuple, result) -> None:
+    if len(snap._results) >= MAX_RESULTS:
+        snap._results.clear()
+    snap._results[key] = result
+
+
+def _counts_array(snap: Snapshot, by: str, mask: np.ndarray, scope) -> tuple[np.ndarray, int]:
+    """Counted studies per value code of a dimension, and those with no value (condition
+    areas only)."""
+    length = _value_count(snap, by)
+    if by in ("study_type", "sponsor_type", "phase"):
+        return np.bincount(getattr(snap, by)[mask], minlength=length), 0
+    studies, values = snap.rows(PAIRS_OF[by])
     if scope.regions and by in ("care_provider", "unit", "region"):
         studies, values = _pairs_within(snap, by, scope.regions)
     selected = mask[studies]
-    counts = np.bincount(values[selected], minlength=len(keys))
-    result = {keys[i]: int(n) for i, n in enumerate(counts) if n}
+    counts = np.bincount(values[selected], minlength=length)
+    unknown = 0
     if by == "condition_area":
         classified = np.zeros(snap.size, dtype=bool)
         classified[studies] = True
         unknown = int((mask & ~classified).sum())
-        if unknown:
-            result[""] = unknown
-    return result
+    return counts, unknown
+
+
+def _as_dict(snap: Snapshot, by: str, result: tuple[np.ndarray, int]) -> dict[str, int]:
+    counts, unknown = result
+    keys = _keys(snap, by)
+    found = {keys[i]: int(n) for i, n in enumerate(counts) if n}
+    if unknown:
+        found[""] = unknown
+    return found
+
+
+def counts_by_value(snap: Snapshot, by: str, mask: np.ndarray, scope) -> dict[str, int]:
+    """Counted studies per value of a dimension, keyed as the definitions key them."""
+    return _as_dict(snap, by, _counts_array(snap, by, mask, scope))
+
+
+def breakdown_counts(
+    snap: Snapshot, measure: str, start: date, end: date, by: str, scope
+) -> dict[str, int]:
+    """``counts_by_value`` of the studies the measure counts in the period, kept with the
+    loaded data (and corrected, not counted again, when studies change)."""
+    key = ("by", measure, start.toordinal(), end.toordinal(), by, _scope_key(scope))
+    result = snap._results.get(key)
+    if result is None:
+        if by not in PAIRS_OF and by not in ("study_type", "sponsor_type", "phase"):
+            raise ValueError(f"unknown dimension {by!r}")
+        result = _counts_array(snap, by, counted(snap, measure, start, end, scope), scope)
+        _remember(snap, key, result)
+    return _as_dict(snap, by, result)
 
 
 def _pairs_within(snap: Snapshot, by: str, regions: tuple[str, ...]):
@@ -685,23 +1074,39 @@ def _pairs_within(snap: Snapshot, by: str, regions: tuple[str, ...]):
     key = ("within", by, regions)
     if key in snap._gathered:
         return snap._gathered[key]
-    site_study, site_region, site_provider, site_unit = snap.sites
+    site_study, site_region, site_provider, site_unit = snap.rows("sites")
     wanted = np.isin(site_region, [snap.region_slugs.index(slug) for slug in regions])
     values = {"region": site_region, "care_provider": site_provider, "unit": site_unit}[by]
     pairs = snap._gathered[key] = _pairs(site_study[wanted], values[wanted])
     return pairs
 
 
-def collaboration_counts(snap: Snapshot, mask: np.ndarray) -> list[tuple[str, str, int]]:
-    studies, codes = snap.collaboration_pairs
-    counts = (
-        np.bincount(codes[mask[studies]], minlength=64 * 64)
-        if len(codes)
-        else np.zeros(0, dtype=np.int64)
-    )
+def _collaboration_array(snap: Snapshot, mask: np.ndarray) -> np.ndarray:
+    studies, codes = snap.rows("collaboration_pairs")
+    return np.bincount(codes[mask[studies]], minlength=64 * 64)
+
+
+def _collaboration_list(snap: Snapshot, counts: np.ndarray) -> list[tuple[str, str, int]]:
     pairs = []
     for code in np.flatnonzero(counts):
         a, b = divmod(int(code), 64)
         names = sorted((str(snap.region_names[a]), str(snap.region_names[b])))
         pairs.append((names[0], names[1], int(counts[code])))
     return pairs
+
+
+def collaboration_counts(snap: Snapshot, mask: np.ndarray) -> list[tuple[str, str, int]]:
+    return _collaboration_list(snap, _collaboration_array(snap, mask))
+
+
+def collaboration_for(
+    snap: Snapshot, measure: str, start: date, end: date, scope
+) -> list[tuple[str, str, int]]:
+    """``collaboration_counts`` of the studies the measure counts in the period, kept
+    with the loaded data like ``breakdown_counts``."""
+    key = ("collaboration", measure, start.toordinal(), end.toordinal(), _scope_key(scope))
+    result = snap._results.get(key)
+    if result is None:
+        result = _collaboration_array(snap, counted(snap, measure, start, end, scope))
+        _remember(snap, key, result)
+    return _collaboration_list(snap, result)
