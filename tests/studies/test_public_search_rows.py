@@ -3,7 +3,6 @@ counts, whether it reads the narrow public search rows or the studies themselves
 the rows follow every change that decides what the public sees."""
 
 import pytest
-from django.db import connection
 
 from trialnode.organisations.models import Region
 from trialnode.studies.filters import StudySearch
@@ -11,9 +10,7 @@ from trialnode.studies.models import RegistrationState, Study, StudyCondition, S
 from trialnode.studies.searchrows import rebuild_search_rows
 from trialnode.studies.synthetic import synthetic_studies_create
 
-pytestmark = pytest.mark.skipif(
-    connection.vendor != "postgresql", reason="the rows exist on PostgreSQL only"
-)
+pytestmark = pytest.mark.postgresql  # the rows exist on PostgreSQL only
 
 SEARCHES = [
     {},

@@ -13,9 +13,7 @@ from trialnode.studies.models import Study
 from trialnode.studies.search_page import RENDERED_PAGES
 
 pytestmark = [
-    pytest.mark.skipif(
-        connection.vendor != "postgresql", reason="the page cache is kept on PostgreSQL only"
-    ),
+    pytest.mark.postgresql,  # the page cache is kept on PostgreSQL only
     # Pages are kept only outside transactions, as a server answers them.
     pytest.mark.django_db(transaction=True),
 ]
