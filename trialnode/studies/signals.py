@@ -2,8 +2,10 @@
 whatever saved it.
 
 Bulk inserts send no signals: code that bulk-creates studies, status changes or
-conditions calls ``spans.refresh_spans`` and ``concepts.refresh_condition_areas``
-itself (the registry import and the synthetic generator do).
+conditions writes those rows itself, read back (``spans.refresh_spans``,
+``concepts.refresh_condition_areas``) or computed from the rows at hand
+(``spans.spans_of_new``, ``concepts.condition_areas_of_new``, as the registry import
+and the synthetic generator do).
 """
 
 from __future__ import annotations
