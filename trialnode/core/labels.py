@@ -102,6 +102,7 @@ FIELD_LABELS: dict[str, Any] = {
     "synopsis_path": _("Where the synopsis is stored"),
     "synopsis_sha256": _("Checksum of the synopsis"),
     "synopsis_size": _("Size of the synopsis"),
+    "tags": _("Filter tags"),
     "title_sort": _("Title for sorting"),
     "token_hash": _("Checksum of the link"),
     "tsv": _("Search vector"),
