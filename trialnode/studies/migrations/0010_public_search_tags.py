@@ -5,10 +5,7 @@ tags beside them), and a sequence numbers the versions of what the public search
 from django.db import migrations
 
 # Frozen copies of studies.searchrows' statements, over every shown study.
-TAGS_NUMBER = """
-INSERT INTO studies_searchtag (id, tag)
-SELECT (CASE split_part(t, ':', 1) WHEN 'status' THEN 1 WHEN 'study_type' THEN 2 WHEN 'phase' THEN 3 WHEN 'sponsor_type' THEN 4 WHEN 'recruiting' THEN 5 WHEN 'healthy_volunteers' THEN 6 WHEN 'sex' THEN 7 WHEN 'age_group' THEN 8 WHEN 'region' THEN 9 WHEN 'care_provider' THEN 10 WHEN 'condition_area' THEN 11 END) * 1000000 + nextval('studies_searchtag_number'), t
-FROM (SELECT DISTINCT t FROM studies_study s, unnest(
+TAGS = """
 array_remove(ARRAY[
     'status:' || s.status,
     'study_type:' || s.study_type,
@@ -31,41 +28,22 @@ array_remove(ARRAY[
          WHERE x.study_id = s.id)
 || ARRAY(SELECT DISTINCT 'condition_area:' || c.chapter FROM studies_studycondition c
          WHERE c.study_id = s.id AND c.chapter <> '')
-) t WHERE s.id IN (SELECT p.id FROM studies_study p
+"""
+TAGS_NUMBER = f"""
+INSERT INTO studies_searchtag (id, tag)
+SELECT (CASE split_part(t, ':', 1) WHEN 'status' THEN 1 WHEN 'study_type' THEN 2 WHEN 'phase' THEN 3 WHEN 'sponsor_type' THEN 4 WHEN 'recruiting' THEN 5 WHEN 'healthy_volunteers' THEN 6 WHEN 'sex' THEN 7 WHEN 'age_group' THEN 8 WHEN 'region' THEN 9 WHEN 'care_provider' THEN 10 WHEN 'condition_area' THEN 11 END) * 1000000 + nextval('studies_searchtag_number'), t
+FROM (SELECT DISTINCT t FROM studies_study s, unnest({TAGS}) t WHERE s.id IN (SELECT p.id FROM studies_study p
     WHERE p.registration_state = 'published' AND p.conducted_in_sweden
       AND NOT EXISTS (SELECT 1 FROM studies_study t
                       WHERE t.id = p.duplicate_of_id AND t.registration_state = 'published'))) new
 WHERE NOT EXISTS (SELECT 1 FROM studies_searchtag k WHERE k.tag = new.t)
 ON CONFLICT (tag) DO NOTHING
 """
-ROW_SELECT = """
+ROW_SELECT = f"""
 INSERT INTO studies_publicsearchrow (study_id, tsv, updated_at, start_date, title_sort, tags)
 SELECT s.id, d.tsv, s.updated_at, s.start_date,
        LOWER(COALESCE(NULLIF(s.title_sv, ''), s.title_en)),
-       ARRAY(SELECT k.id FROM unnest(
-array_remove(ARRAY[
-    'status:' || s.status,
-    'study_type:' || s.study_type,
-    'phase:' || s.phase,
-    'sponsor_type:' || s.sponsor_type,
-    CASE WHEN s.status = 'RECRUITING' THEN 'recruiting:true' ELSE 'recruiting:false' END,
-    CASE WHEN s.healthy_volunteers THEN 'healthy_volunteers:true' END,
-    CASE WHEN s.sex IN ('ALL', 'FEMALE') THEN 'sex:FEMALE' END,
-    CASE WHEN s.sex IN ('ALL', 'MALE') THEN 'sex:MALE' END,
-    CASE WHEN s.min_age_years IS NULL OR s.min_age_years < 18 THEN 'age_group:children' END,
-    CASE WHEN (s.min_age_years IS NULL OR s.min_age_years <= 64)
-              AND (s.max_age_years IS NULL OR s.max_age_years >= 18)
-         THEN 'age_group:adults' END,
-    CASE WHEN s.max_age_years IS NULL OR s.max_age_years >= 65 THEN 'age_group:older' END
-]::text[], NULL)
-|| ARRAY(SELECT DISTINCT 'region:' || r.slug FROM studies_studysite x
-         JOIN organisations_region r ON r.id = x.region_id WHERE x.study_id = s.id)
-|| ARRAY(SELECT DISTINCT 'care_provider:' || p.slug FROM studies_studysite x
-         JOIN organisations_careprovider p ON p.id = x.care_provider_id
-         WHERE x.study_id = s.id)
-|| ARRAY(SELECT DISTINCT 'condition_area:' || c.chapter FROM studies_studycondition c
-         WHERE c.study_id = s.id AND c.chapter <> '')
-) t JOIN studies_searchtag k ON k.tag = t)
+       ARRAY(SELECT k.id FROM unnest({TAGS}) t JOIN studies_searchtag k ON k.tag = t)
 FROM studies_study s
 LEFT JOIN studies_studysearchdocument d ON d.study_id = s.id
 WHERE s.id IN (SELECT p.id FROM studies_study p
