@@ -26,6 +26,39 @@ def copy_rows(
             copy.write_row(row)
 
 
+# Fields whose Python value is what PostgreSQL stores (psycopg adapts it): sent as they
+# are; the others go through the field's own conversion (the slow part for wide rows).
+_AS_THEY_ARE = frozenset(
+    {
+        "AutoField",
+        "BigAutoField",
+        "BigIntegerField",
+        "BooleanField",
+        "CharField",
+        "DateField",
+        "DateTimeField",
+        "EmailField",
+        "ForeignKey",
+        "IntegerField",
+        "OneToOneField",
+        "PositiveIntegerField",
+        "PositiveSmallIntegerField",
+        "SlugField",
+        "SmallIntegerField",
+        "TextField",
+        "URLField",
+    }
+)
+
+
+def _sent_as_it_is(field: Any) -> bool:
+    return (
+        field.get_internal_type() in _AS_THEY_ARE
+        and not getattr(field, "auto_now", False)
+        and not getattr(field, "auto_now_add", False)
+    )
+
+
 def copy_insert(objs: list[_M], using: str = "default") -> list[_M]:
     """Insert model instances of one model (like ``bulk_create``) and set their keys.
 
@@ -37,7 +70,6 @@ def copy_insert(objs: list[_M], using: str = "default") -> list[_M]:
     connection = connections[using]
     options = type(objs[0])._meta
     pk = options.pk
-    fields = list(options.concrete_fields)
     missing = [obj for obj in objs if getattr(obj, pk.attname) is None]
     if missing:
         with connection.cursor() as cursor:
@@ -47,8 +79,15 @@ def copy_insert(objs: list[_M], using: str = "default") -> list[_M]:
             )
             for obj, (key,) in zip(missing, cursor.fetchall(), strict=True):
                 setattr(obj, pk.attname, key)
+    fields = list(options.concrete_fields)
+    getters = [(field, _sent_as_it_is(field)) for field in fields]
     rows = (
-        [field.get_db_prep_save(field.pre_save(obj, True), connection) for field in fields]
+        [
+            getattr(obj, field.attname)
+            if as_it_is
+            else field.get_db_prep_save(field.pre_save(obj, True), connection)
+            for field, as_it_is in getters
+        ]
         for obj in objs
     )
     # Concrete fields are the ones that have a column, so this leaves none out.

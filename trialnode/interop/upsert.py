@@ -25,7 +25,7 @@ from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from trialnode.audit import trail
-from trialnode.core.copyinsert import copy_rows
+from trialnode.core.copyinsert import copy_insert
 from trialnode.core.labels import field_label
 from trialnode.organisations.models import CareProvider, Locality, Region, normalise_name
 from trialnode.studies import search
@@ -509,69 +509,7 @@ def insert_derived(instances: list[Any]) -> None:
     if not instances:
         return
     if connection.vendor == "postgresql":
-        _copy(instances)
+        copy_insert(instances)
     else:
         # The plain queryset: the events are the caller's (see insert_audited).
         QuerySet(type(instances[0])).bulk_create(instances, batch_size=500)
-
-
-# Fields whose Python value is what PostgreSQL stores (psycopg adapts it); the others go
-# through the field's own conversion.
-_AS_THEY_ARE = frozenset(
-    {
-        "AutoField",
-        "BigAutoField",
-        "BigIntegerField",
-        "BooleanField",
-        "CharField",
-        "DateField",
-        "DateTimeField",
-        "EmailField",
-        "ForeignKey",
-        "IntegerField",
-        "OneToOneField",
-        "PositiveIntegerField",
-        "PositiveSmallIntegerField",
-        "SlugField",
-        "SmallIntegerField",
-        "TextField",
-        "URLField",
-    }
-)
-
-
-def _copy(instances: list[Any]) -> None:
-    """``copy_insert`` for many rows: the values of plain fields are sent as they are
-    instead of through each field's conversion (the slow part for wide rows)."""
-    options = instances[0]._meta
-    pk = options.pk
-    missing = [obj for obj in instances if getattr(obj, pk.attname) is None]
-    if missing:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-                [options.db_table, pk.column, len(missing)],
-            )
-            for obj, (key,) in zip(missing, cursor.fetchall(), strict=True):
-                setattr(obj, pk.attname, key)
-    fields = [f for f in options.concrete_fields if f.column is not None]
-    plain = [
-        f.get_internal_type() in _AS_THEY_ARE
-        and not getattr(f, "auto_now", False)
-        and not getattr(f, "auto_now_add", False)
-        for f in fields
-    ]
-    getters = [(f.attname, is_plain, f) for f, is_plain in zip(fields, plain, strict=True)]
-    rows = (
-        [
-            getattr(obj, attname)
-            if is_plain
-            else field.get_db_prep_save(field.pre_save(obj, True), connection)
-            for attname, is_plain, field in getters
-        ]
-        for obj in instances
-    )
-    copy_rows(options.db_table, [f.column for f in fields], rows)
-    for obj in instances:
-        obj._state.adding = False
-        obj._state.db = connection.alias
