@@ -494,12 +494,7 @@ def _old_part(current: Snapshot, positions: np.ndarray, values: dict) -> _Part:
     for name in PAIR_FIELDS:
         rows = _rows_at(getattr(current, name), in_base)
         if overlay is not None:
-            extra = overlay.pairs[name]
-            chosen = np.isin(extra[0], positions)
-            rows = tuple(
-                np.concatenate([a, b[chosen].astype(a.dtype)])
-                for a, b in zip(rows, extra, strict=True)
-            )
+            rows = _with_overlay_rows(rows, overlay.pairs[name], positions)
         pairs[name] = rows
     spans = {}
     for measure, (studies, starts, ends) in current.measure_spans.items():
@@ -513,14 +508,18 @@ def _old_part(current: Snapshot, positions: np.ndarray, values: dict) -> _Part:
         )
         found: tuple = (studies[taken], starts[taken], ends[taken])
         if overlay is not None:
-            extra = overlay.spans[measure]
-            chosen = np.isin(extra[0], positions)
-            found = tuple(
-                np.concatenate([a, b[chosen].astype(a.dtype)])
-                for a, b in zip(found, extra, strict=True)
-            )
+            found = _with_overlay_rows(found, overlay.spans[measure], positions)
         spans[measure] = found
     return _Part(positions, values, pairs, spans)
+
+
+def _with_overlay_rows(rows: tuple, extra: tuple, positions: np.ndarray) -> tuple:
+    """``rows`` (columns of equal length) with the overlay's rows of the studies at
+    ``positions`` (the first column holds the study position) appended."""
+    chosen = np.isin(extra[0], positions)
+    return tuple(
+        np.concatenate([a, b[chosen].astype(a.dtype)]) for a, b in zip(rows, extra, strict=True)
+    )
 
 
 # Past this many changed studies the arrays are built anew, so that the changes held
