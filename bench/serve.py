@@ -1,9 +1,10 @@
 """Throughput and latency of `trialnode serve` under concurrent clients, against its ceiling.
 
 Starts `trialnode serve` (gunicorn, one worker per core by default) on a database of
-synthetic studies and loads it with 16 concurrent clients: a static file served by the
-same processes (the ceiling: no view, no database), the accessibility page (a view
-without database reads), the public search page with text and a filter (the same URL
+synthetic studies and loads it with 16 concurrent clients: a trivial view of the same
+server (the ceiling: the health check `/healthz` through the whole middleware, no
+database), a static file (served by WhiteNoise before any view: a stricter reference),
+the accessibility page (a template without database reads), the public search page with text and a filter (the same URL
 again and again, as a popular search is: served from the page cache after the first
 request), the same search with another page for every request (never from the cache),
 a study page and the search API. Uses wrk when installed, otherwise a bounded Python load generator
@@ -150,7 +151,8 @@ def run(count: int, clients: int, seconds: int, reuse: bool, workers: int | None
     environment.pop("DJANGO_SETTINGS_MODULE", None)
     server = subprocess.Popen(command, env=environment)
     targets = [
-        ("ceiling: static file", "/static/css/trialnode.css"),
+        ("ceiling: trivial view", "/healthz"),
+        ("static file", "/static/css/trialnode.css"),
         ("accessibility page", "/tillganglighet/"),
         ("search page", "/?q=diabetes&region=uppsala"),
         # Every request another page of the same search: nothing from the page cache.
@@ -172,7 +174,8 @@ def run(count: int, clients: int, seconds: int, reuse: bool, workers: int | None
                 time.sleep(0.5)
         say(f"{count} studies, {clients} clients, {seconds}s each, load generator {load.__name__}")
         say(
-            f"{'target':<22} {'req/s':>8} {'p50':>8} {'p99':>8} {'of ceiling':>10} {'errors':>6}  load"
+            f"{'target':<22} {'req/s':>8} {'p50':>8} {'p99':>8} {'of ceiling':>10} "
+            f"{'of static':>9} {'errors':>6}  load"
         )
         for name, path in targets:
             varying = name.endswith("uncached")
@@ -180,12 +183,14 @@ def run(count: int, clients: int, seconds: int, reuse: bool, workers: int | None
             figures = load(base + path, clients, seconds, varying)
             figures["load"] = round(os.getloadavg()[0], 2)
             ceiling = results[0]["rps"] if results else figures["rps"]
+            static = results[1]["rps"] if len(results) > 1 else figures["rps"]
             figures["of_ceiling"] = round(figures["rps"] / ceiling, 3)
+            figures["of_static"] = round(figures["rps"] / static, 3)
             results.append({"target": name, "path": path, **figures})
             say(
                 f"{name:<22} {figures['rps']:>8.1f} {figures['p50_ms']:>6.1f}ms "
                 f"{figures['p99_ms']:>6.1f}ms {figures['of_ceiling']:>9.0%} "
-                f"{figures['errors']:>6}  {figures['load']:.2f}"
+                f"{figures['of_static']:>9.0%} {figures['errors']:>6}  {figures['load']:.2f}"
             )
     finally:
         server.send_signal(signal.SIGTERM)

@@ -63,6 +63,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "trialnode.core.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # A kept search page for a visitor who can only be anonymous, before the session.
+    "trialnode.studies.search_page.KeptSearchPageMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "trialnode.core.middleware.ChosenLanguageMiddleware",
     "django.middleware.common.CommonMiddleware",

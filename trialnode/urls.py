@@ -1,7 +1,7 @@
 from django.urls import include, path
 
 from trialnode.api import api
-from trialnode.core.views import accessibility
+from trialnode.core.views import accessibility, health
 from trialnode.interop.urls import export_urlpatterns, link_urlpatterns
 from trialnode.organisations.admin import site as admin_site
 
@@ -9,6 +9,7 @@ urlpatterns = [
     path("", include("trialnode.studies.urls")),
     path("accounts/", include("trialnode.organisations.urls")),
     path("tillganglighet/", accessibility, name="accessibility"),
+    path("healthz", health, name="health"),
     path("granskning/", include("trialnode.audit.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin_site.urls),

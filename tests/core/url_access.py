@@ -1,9 +1,11 @@
-"""Who may use the site-wide URLs: the accessibility statement, language, API documents."""
+"""Who may use the site-wide URLs: the accessibility statement, the health check,
+language, API documents."""
 
 from tests.urlaccess import EVERYONE, NOBODY, Access, read
 
 URL_ACCESS = {
     "accessibility": read(EVERYONE),
+    "health": read(EVERYONE),
     "set_language": Access(
         methods={"GET": EVERYONE, "POST": EVERYONE}, body={"language": "en", "next": "/"}
     ),

@@ -126,3 +126,93 @@ def test_a_change_by_another_server_process_is_seen_once_the_version_is_read_aga
         cursor.execute(f"SELECT nextval('{searchrows.VERSION_SEQUENCE}')")
     monkeypatch.setattr(searchrows, "VERSION_MAX_AGE", 0)
     assert searchrows.recent_data_version() > before
+
+
+def _refuse_sessions(monkeypatch):
+    """Any use of the session middleware fails the request: only the early answer works."""
+    from django.contrib.sessions.middleware import SessionMiddleware
+
+    def refuse(self, request):
+        raise AssertionError("the whole request path was taken")
+
+    monkeypatch.setattr(SessionMiddleware, "process_request", refuse)
+
+
+def test_a_kept_page_is_answered_before_sessions_and_authentication(study, monkeypatch):
+    first = Client().get(URL)
+    _refuse_sessions(monkeypatch)
+    again = Client().get(URL)
+    assert again.status_code == 200
+    assert _without_token(again.content) == _without_token(first.content)
+
+
+def test_the_early_answer_has_the_headers_of_the_whole_path(study):
+    Client().get(URL)
+    early = Client().get(URL)
+    # A session cookie (even an unknown one) sends the visitor down the whole path.
+    whole_client = Client()
+    whole_client.cookies["sessionid"] = "unknown"
+    whole = whole_client.get(URL)
+    differ = {"Set-Cookie", "Content-Length", "X-Request-Id"}  # per visitor or answer
+    assert {k: v for k, v in early.headers.items() if k not in differ} == {
+        k: v for k, v in whole.headers.items() if k not in differ
+    }
+    assert set(early.headers) == set(whole.headers)
+    assert early["Content-Length"] == str(len(early.content))
+    assert early.cookies["csrftoken"]["httponly"] and whole.cookies["csrftoken"]["httponly"]
+    assert _without_token(early.content) == _without_token(whole.content)
+
+
+def test_a_returning_visitor_keeps_their_cookie_and_their_token_works(study):
+    Client().get(URL)  # the page is kept
+    visitor = Client(enforce_csrf_checks=True)
+    visitor.get(URL)
+    cookie = visitor.cookies["csrftoken"].value
+    token = _token(visitor.get(URL).content.decode())
+    assert visitor.cookies["csrftoken"].value == cookie
+    response = visitor.post("/i18n/setlang/", {"language": "en", "csrfmiddlewaretoken": token})
+    assert response.status_code == 302
+
+
+def test_the_early_answer_speaks_the_chosen_language(study, settings):
+    other = "sv" if settings.LANGUAGE_CODE == "en" else "en"
+    Client().get(URL)
+    chooser = Client()
+    chooser.cookies["django_language"] = other
+    chooser.get(URL)  # the page in the other language is kept too
+    response = chooser.get(URL)
+    assert response["Content-Language"] == other
+    assert f'<html lang="{other}"' in response.content.decode()
+    default = Client().get(URL)
+    assert default["Content-Language"] == settings.LANGUAGE_CODE
+    assert f'<html lang="{settings.LANGUAGE_CODE}"' in default.content.decode()
+
+
+def test_an_unknown_host_is_refused_even_for_a_kept_page(study):
+    Client().get(URL)
+    assert Client(HTTP_HOST="elsewhere.example").get(URL).status_code == 400
+
+
+def test_messages_waiting_in_a_cookie_send_the_visitor_down_the_whole_path(study, monkeypatch):
+    Client().get(URL)
+    _refuse_sessions(monkeypatch)
+    visitor = Client()
+    visitor.cookies["messages"] = "waiting"
+    with pytest.raises(AssertionError, match="whole request path"):
+        visitor.get(URL)
+
+
+def test_form_tokens_are_django_tokens_of_the_visitors_secret():
+    from django.middleware.csrf import CSRF_ALLOWED_CHARS, _unmask_cipher_token
+    from django.test import RequestFactory
+
+    from trialnode.studies.search_page import form_token
+
+    request = RequestFactory().get("/")
+    tokens = {form_token(request) for _ in range(50)}
+    secret = request.META["CSRF_COOKIE"]
+    assert len(tokens) == 50  # a new mask every time
+    assert len(secret) == 32 and set(secret) <= set(CSRF_ALLOWED_CHARS)
+    for token in tokens:
+        assert len(token) == 64 and set(token) <= set(CSRF_ALLOWED_CHARS)
+        assert _unmask_cipher_token(token) == secret

@@ -8,20 +8,26 @@ from django.utils import translation
 from django.utils.cache import patch_vary_headers
 
 
-class ChosenLanguageMiddleware:
+def chosen_language(request: HttpRequest) -> str:
     """Swedish unless the visitor chose another language with the language switch.
 
     The browser's Accept-Language is deliberately ignored: a Swedish public service
     speaks Swedish first, and the switch (a cookie) is the one way to change it.
     """
+    chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
+    if chosen and any(chosen == code for code, _name in settings.LANGUAGES):
+        return chosen
+    return settings.LANGUAGE_CODE
+
+
+class ChosenLanguageMiddleware:
+    """Speaks the visitor's ``chosen_language`` for the request and says so."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
-        self.languages = {code for code, _name in settings.LANGUAGES}
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
-        language = chosen if chosen in self.languages else settings.LANGUAGE_CODE
+        language = chosen_language(request)
         translation.activate(language)
         request.LANGUAGE_CODE = language
         response = self.get_response(request)

@@ -34,21 +34,24 @@ from trialnode.studies.history import history_entries
 from trialnode.studies.models import RegistrationState, Study
 from trialnode.studies.search_page import (
     RENDERED_PAGES,
+    VARY,
     chosen_search_terms,
+    page_kind,
     search_url_without,
     sort_options,
 )
 
 
 def search(request: HttpRequest) -> HttpResponse:
-    partial = _wants_partial(request)
+    kind = page_kind(request)
     response = RENDERED_PAGES.serve(
         request,
-        "partial" if partial else "page",
-        lambda csrf_token: _render_search(request, partial=partial, csrf_token=csrf_token),
+        kind,
+        lambda csrf_token: _render_search(
+            request, partial=kind == "partial", csrf_token=csrf_token
+        ),
     )
-    # The page and its htmx partial share a URL: caches must keep them apart.
-    patch_vary_headers(response, ["HX-Request", "HX-History-Restore-Request"])
+    patch_vary_headers(response, VARY)
     return response
 
 
@@ -88,14 +91,6 @@ def _render_search(request: HttpRequest, *, partial: bool, csrf_token: str | Non
         context["csrf_token"] = csrf_token
     template = "studies/_search_form.html" if partial else "studies/search.html"
     return render(request, template, context, status=400 if errors else 200)
-
-
-def _wants_partial(request: HttpRequest) -> bool:
-    """An htmx update of the search form; Back on a page missing from htmx's cache
-    asks for the whole page."""
-    return bool(request.headers.get("HX-Request")) and not request.headers.get(
-        "HX-History-Restore-Request"
-    )
 
 
 def _page_url(study_search: StudySearch, page: int) -> str:
