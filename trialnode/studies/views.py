@@ -5,6 +5,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -31,7 +32,7 @@ from trialnode.studies.forms import (
     error_summary,
 )
 from trialnode.studies.history import history_entries
-from trialnode.studies.models import RegistrationState, Study
+from trialnode.studies.models import RegistrationState, Study, StudySite
 from trialnode.studies.search_page import (
     RENDERED_PAGES,
     VARY,
@@ -100,9 +101,10 @@ def _page_url(study_search: StudySearch, page: int) -> str:
 def study_detail(request: HttpRequest, pk: int) -> HttpResponse:
     study = get_object_or_404(
         Study.objects.visible_to(request.user).prefetch_related(
-            "sites__region",
-            "sites__care_provider",
-            "sites__unit",
+            Prefetch(
+                "sites",
+                StudySite.objects.select_related("region", "care_provider", "unit"),
+            ),
             "conditions",
             "interventions",
             "contacts",
