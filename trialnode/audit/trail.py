@@ -194,28 +194,32 @@ def append(entries: list[Entry]) -> None:
             return
         head = AuditChainHead.objects.select_for_update().filter(pk=1).first() or _create_head()
         seq, previous = head.seq, head.hash
+        # Rows in the order of EVENT_COLUMNS.
         rows = []
         for entry in entries:
             seq += 1
             digest = link_hash(seq, previous, entry.payload)
             rows.append(
-                AuditEvent(
-                    seq=seq,
-                    occurred_at=entry.occurred_at,
-                    actor_id=entry.actor_id,
-                    action=entry.action,
-                    object_type=entry.object_type,
-                    object_id=entry.object_id,
-                    payload=entry.payload,
-                    prev_hash=previous,
-                    hash=digest,
+                (
+                    seq,
+                    entry.occurred_at,
+                    entry.actor_id,
+                    entry.action,
+                    entry.object_type,
+                    entry.object_id,
+                    entry.payload,
+                    previous,
+                    digest,
                 )
             )
             previous_hash_for_head, previous = previous, digest
         if connection.vendor == "postgresql":
-            copy_events(rows)
+            copy_rows(AuditEvent._meta.db_table, EVENT_COLUMNS, rows)
         else:
-            AuditEvent.objects.bulk_create(rows, batch_size=1000)
+            AuditEvent.objects.bulk_create(
+                [AuditEvent(**dict(zip(EVENT_COLUMNS, row, strict=True))) for row in rows],
+                batch_size=1000,
+            )
         AuditChainHead.objects.filter(pk=1).update(
             seq=seq, hash=previous, prev=previous_hash_for_head
         )
@@ -263,11 +267,6 @@ EVENT_COLUMNS = (
     "prev_hash",
     "hash",
 )
-
-
-def copy_events(events: list[AuditEvent]) -> None:
-    rows = ([getattr(event, column) for column in EVENT_COLUMNS] for event in events)
-    copy_rows(AuditEvent._meta.db_table, EVENT_COLUMNS, rows)
 
 
 def _create_head() -> AuditChainHead:

@@ -25,6 +25,7 @@ from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from trialnode.audit import trail
+from trialnode.core.collection import rare_collections
 from trialnode.core.copyinsert import copy_insert
 from trialnode.core.labels import field_label
 from trialnode.organisations.models import CareProvider, Locality, Region, normalise_name
@@ -253,28 +254,30 @@ def import_records(
     in one of them; the others are rejected and listed.
     """
     require_reference_data()
-    context = Context(registry=registry, matcher=SiteMatcher(), regions=regions)
-    summary = ImportSummary()
-    batch: list[dict[str, Any]] = []
-    writes = _Writes()
-    for record in records:
-        if isinstance(record, Unreadable):
-            summary.rejected.append((record["where"], record["error"]))
-            continue
-        batch.append(record)
-        if len(batch) >= batch_size:
+    # Records are large trees of short-lived objects (see core.collection).
+    with rare_collections():
+        context = Context(registry=registry, matcher=SiteMatcher(), regions=regions)
+        summary = ImportSummary()
+        batch: list[dict[str, Any]] = []
+        writes = _Writes()
+        for record in records:
+            if isinstance(record, Unreadable):
+                summary.rejected.append((record["where"], record["error"]))
+                continue
+            batch.append(record)
+            if len(batch) >= batch_size:
+                _prepare_batch(batch, context, summary, writes)
+                batch = []
+                if len(writes.prepared) >= batch_size:
+                    _write(writes, context, summary)
+                if progress is not None:
+                    progress(summary)
+        if batch:
             _prepare_batch(batch, context, summary, writes)
-            batch = []
-            if len(writes.prepared) >= batch_size:
-                _write(writes, context, summary)
-            if progress is not None:
-                progress(summary)
-    if batch:
-        _prepare_batch(batch, context, summary, writes)
-    _write(writes, context, summary)
-    if progress is not None:
-        progress(summary)
-    return summary
+        _write(writes, context, summary)
+        if progress is not None:
+            progress(summary)
+        return summary
 
 
 @dataclass
@@ -403,8 +406,17 @@ def _write(writes: _Writes, context: Context, summary: ImportSummary) -> None:
             for mapped, previous in changed:
                 _save(mapped, previous)
             search.index_studies([mapped.study.pk for mapped, _previous in changed])
-            search.index_studies(
-                [mapped.study.pk for mapped in new], loaded=[_with_rows(m) for m in new]
+            search.index_new_studies(
+                [mapped.study for mapped in new],
+                texts=[
+                    search.document_texts(
+                        mapped.study,
+                        conditions=mapped.conditions,
+                        interventions=mapped.interventions,
+                        sites=mapped.sites,
+                    )
+                    for mapped in new
+                ],
             )
     except (DatabaseError, ValidationError, ValueError):
         # Counted again, one by one, as they are now.
@@ -441,17 +453,6 @@ def _import_one(record: dict[str, Any], context: Context, summary: ImportSummary
         counted.updated += 1
     counted.written.append(mapped.study.pk)
     summary.add(counted)
-
-
-def _with_rows(mapped: MappedStudy) -> Study:
-    """The new study with its rows attached, as if they had been read with it."""
-    # Django's own cache of prefetched rows, which the stubs do not declare.
-    mapped.study._prefetched_objects_cache = {  # type: ignore[attr-defined]
-        "conditions": mapped.conditions,
-        "interventions": mapped.interventions,
-        "sites": mapped.sites,
-    }
-    return mapped.study
 
 
 def _create_many(new: list[MappedStudy]) -> None:

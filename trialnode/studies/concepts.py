@@ -16,7 +16,7 @@ import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 from django.db import transaction
@@ -90,7 +90,18 @@ def groups_of(sources: ConceptSources) -> list[DiseaseGroup]:
     ]
 
 
+# Many studies share their sources (a code, the same headings): each is placed once.
+@lru_cache(maxsize=4096)
+def _condition_areas(sources: ConceptSources) -> frozenset[str]:
+    return frozenset(_placed_areas(sources))
+
+
 def condition_areas(sources: ConceptSources) -> set[str]:
+    """The ICD-10 chapters a study counts in (see ``_placed_areas``)."""
+    return set(_condition_areas(sources))
+
+
+def _placed_areas(sources: ConceptSources) -> set[str]:
     """The ICD-10 chapters a study counts in.
 
     Coded conditions give their chapters as they are. From the registry's subject
@@ -114,6 +125,7 @@ def condition_areas(sources: ConceptSources) -> set[str]:
     return coded | headed
 
 
+@lru_cache(maxsize=4096)
 def concept_words(sources: ConceptSources) -> str:
     """The everyday words of the study's disease groups, for its search document."""
     return " ".join(term for group in groups_of(sources) for term in group.terms)

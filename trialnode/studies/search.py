@@ -20,9 +20,17 @@ from django.db.models import QuerySet
 from django.db.models.expressions import RawSQL
 from rapidfuzz import fuzz, process
 
+from trialnode.core.copyinsert import copy_insert
 from trialnode.studies.concepts import ConceptSources, concept_words
-from trialnode.studies.models import SearchTerm, Study, StudySearchDocument
-from trialnode.studies.searchrows import refresh_search_rows
+from trialnode.studies.models import (
+    SearchTerm,
+    Study,
+    StudyCondition,
+    StudyIntervention,
+    StudySearchDocument,
+    StudySite,
+)
+from trialnode.studies.searchrows import add_search_rows, refresh_search_rows
 
 WORD_RE = re.compile(r"[^\W_]+", re.UNICODE)
 MAX_QUERY_WORDS = 12
@@ -50,10 +58,17 @@ def stems(text: str) -> str:
     return " ".join(out)
 
 
-def _document_texts(study: Study) -> tuple[str, str]:
+def document_texts(
+    study: Study,
+    *,
+    conditions: Iterable[StudyCondition],
+    interventions: Iterable[StudyIntervention],
+    sites: Iterable[StudySite],
+) -> tuple[str, str]:
+    """The title and body of a study's search document, from its rows."""
     title = " ".join(filter(None, [study.title_sv, study.title_en, study.acronym]))
     identifiers = " ".join(study.identifiers().values())
-    conditions = list(study.conditions.all())
+    conditions = list(conditions)
     body_parts = [
         identifiers,
         study.summary_sv,
@@ -62,35 +77,36 @@ def _document_texts(study: Study) -> tuple[str, str]:
         " ".join(str(c) for c in conditions),
         # The everyday words of its disease groups: "cancer" finds a leukaemia study.
         concept_words(ConceptSources.of(study, conditions)),
-        " ".join(f"{i.name} {i.atc_code}" for i in study.interventions.all()),
-        " ".join(f"{s.display_name} {s.city} {s.investigator}" for s in study.sites.all()),
+        " ".join(f"{i.name} {i.atc_code}" for i in interventions),
+        " ".join(f"{s.display_name} {s.city} {s.investigator}" for s in sites),
     ]
     return title, " ".join(p for p in body_parts if p)
 
 
-def index_studies(study_ids: Iterable[int], *, loaded: list[Study] | None = None) -> None:
-    """Rebuild the search documents (and vocabulary) of the given studies.
+def _stored_texts(study: Study) -> tuple[str, str]:
+    return document_texts(
+        study,
+        conditions=study.conditions.all(),
+        interventions=study.interventions.all(),
+        sites=study.sites.all(),
+    )
 
-    ``loaded``: these studies in memory with their conditions, interventions and sites
-    already attached as prefetched rows (an import has them at hand), so that they are
-    not read back from the database.
-    """
-    ids = list(study_ids)
-    if not ids:
-        return
-    studies: Iterable[Study]
-    if loaded is not None:
-        studies = loaded
-    else:
-        studies = Study.objects.filter(pk__in=ids).prefetch_related(
-            "conditions", "interventions", "sites__care_provider", "sites__unit"
-        )
+
+def _documents(
+    studies: Iterable[Study], texts: Iterable[tuple[str, str]] | None = None
+) -> tuple[list[StudySearchDocument], set[str]]:
+    """The search documents of these studies (from their ``document_texts`` when given),
+    and the words of their vocabulary."""
     documents = []
     vocabulary: set[str] = set()
     # Only SQLite's FTS5 index reads the stemmed columns; PostgreSQL stems by itself.
     stemmed = connection.vendor != "postgresql"
-    for study in studies:
-        title, body = _document_texts(study)
+    pairs = (
+        ((study, _stored_texts(study)) for study in studies)
+        if texts is None
+        else zip(studies, texts, strict=True)
+    )
+    for study, (title, body) in pairs:
         documents.append(
             StudySearchDocument(
                 study=study,
@@ -101,13 +117,57 @@ def index_studies(study_ids: Iterable[int], *, loaded: list[Study] | None = None
             )
         )
         vocabulary.update(w for w in words(f"{title} {body}") if 3 <= len(w) <= 60)
+    return documents, vocabulary
+
+
+def _add_vocabulary(vocabulary: set[str]) -> None:
+    terms = sorted(vocabulary)
+    if connection.vendor == "postgresql":
+        # What bulk_create(ignore_conflicts=True) sends, without a model instance per word.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO studies_searchterm (term) SELECT unnest(%s::varchar[]) "
+                "ON CONFLICT DO NOTHING",
+                [terms],
+            )
+    else:
+        SearchTerm.objects.bulk_create(
+            [SearchTerm(term=w) for w in terms], ignore_conflicts=True, batch_size=1000
+        )
+    _vocabulary_snapshot.cache_clear()
+
+
+def index_studies(study_ids: Iterable[int]) -> None:
+    """Rebuild the search documents (and vocabulary) of the given studies."""
+    ids = list(study_ids)
+    if not ids:
+        return
+    studies = Study.objects.filter(pk__in=ids).prefetch_related(
+        "conditions", "interventions", "sites__care_provider", "sites__unit"
+    )
+    documents, vocabulary = _documents(studies)
     StudySearchDocument.objects.filter(study_id__in=ids).delete()
     StudySearchDocument.objects.bulk_create(documents, batch_size=500)
-    SearchTerm.objects.bulk_create(
-        [SearchTerm(term=w) for w in sorted(vocabulary)], ignore_conflicts=True, batch_size=1000
-    )
-    _vocabulary_snapshot.cache_clear()
+    _add_vocabulary(vocabulary)
     refresh_search_rows(ids)
+
+
+def index_new_studies(studies: list[Study], *, texts: list[tuple[str, str]]) -> None:
+    """Write the search documents, vocabulary and public search rows of studies created
+    in the caller's transaction (``index_studies`` for rows that nothing refers to yet).
+
+    ``texts``: each study's ``document_texts``, from the rows the caller has at hand, so
+    nothing is read back; and there is nothing to delete first.
+    """
+    if not studies:
+        return
+    documents, vocabulary = _documents(studies, texts)
+    if connection.vendor == "postgresql":
+        copy_insert(documents)
+    else:
+        StudySearchDocument.objects.bulk_create(documents, batch_size=500)
+    _add_vocabulary(vocabulary)
+    add_search_rows(studies)
 
 
 @lru_cache(maxsize=1)

@@ -11,9 +11,10 @@ from the dictionary ``studies_searchtag``; a number's millions are its filter's 
 ``refresh_search_rows`` rewrites the rows of some studies (and of the records marked as
 the same study as them, whose visibility follows theirs); it is called after every save
 of a study, its sites and its conditions (``studies.signals``) and at the end of every
-re-index (``search.index_studies``), which bulk imports go through. Every rewrite also
-advances the *data version* (``data_version``), which the caches of the search page are
-keyed by. PostgreSQL only: on SQLite the search reads the studies themselves.
+re-index (``search.index_studies``). Studies created in bulk (imports, the benchmark
+generator) get theirs from ``add_search_rows`` (``search.index_new_studies``). Every
+rewrite also advances the *data version* (``data_version``), which the caches of the
+search page are keyed by. PostgreSQL only: on SQLite the search reads the studies themselves.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from collections.abc import Iterable
 from django.db import connection, transaction
 from django.db.models import Q
 
-from trialnode.studies.models import Study
+from trialnode.studies.models import RegistrationState, Study
 
 VERSION_SEQUENCE = "studies_search_data_version"
 
@@ -192,6 +193,36 @@ def refresh_search_rows(study_ids: Iterable[int]) -> None:
         cursor.execute(TAGS_NUMBER.format(shown=shown_sql), shown_params)
         cursor.execute(ROW_SELECT.format(shown=shown_sql), shown_params)
     advance_data_version()
+
+
+def add_search_rows(studies: list[Study]) -> None:
+    """Write the rows of studies created in the caller's transaction, with their sites,
+    conditions and search documents.
+
+    No row exists for them yet and no other record can be marked as the same study as
+    them, so a new study is shown when it is published and conducted in Sweden, unless it
+    is itself marked as the same study as another (those go through
+    ``refresh_search_rows``). The rows are the ones ``refresh_search_rows`` writes, chosen
+    without its search for the records that follow them (whose plan reads every published
+    study for each new one while the table's statistics lag behind a bulk load).
+    """
+    if not studies or not maintained():
+        return
+    marked = [study.pk for study in studies if study.duplicate_of_id is not None]
+    shown = [
+        study.pk
+        for study in studies
+        if study.duplicate_of_id is None
+        and study.conducted_in_sweden
+        and study.registration_state == RegistrationState.PUBLISHED
+    ]
+    if shown:
+        with connection.cursor() as cursor:
+            new = "SELECT unnest(%s::bigint[])"
+            cursor.execute(TAGS_NUMBER.format(shown=new), [shown])
+            cursor.execute(ROW_SELECT.format(shown=new), [shown])
+        advance_data_version()
+    refresh_search_rows(marked)
 
 
 def rebuild_search_rows() -> int:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
 from trialnode.organisations.models import CareProvider, Region
 from trialnode.studies.models import (
+    ConditionArea,
     InterventionalKind,
     InterventionType,
     Phase,
@@ -16,6 +18,7 @@ from trialnode.studies.models import (
     Source,
     SponsorType,
     Status,
+    StatusSpan,
     Study,
     StudyCondition,
     StudyContact,
@@ -278,60 +281,104 @@ def _history(rng: random.Random, status: str, start: date) -> list[StudyStatusCh
 def synthetic_studies_create(count: int, *, seed: int = 1, batch_size: int = 2000) -> int:
     """Insert ``count`` synthetic published studies in batches, each in one transaction
     with its audit events (one advance of the chain), search documents and rows, status
-    periods and condition areas: the registry import's write path."""
-    from django.db import transaction
+    periods and condition areas: the registry import's write path.
+
+    The next batch is built in a second thread while one is written (the database's
+    work on one batch overlaps the building of the next); the studies are the same as
+    when built one batch after the other.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    from trialnode.studies.concepts import condition_areas_of_new
+    from trialnode.studies.search import document_texts
+    from trialnode.studies.spans import periods
+
+    factory = SyntheticStudyFactory(seed)
+    sizes = [min(batch_size, count - start) for start in range(0, count, batch_size)]
+
+    def build(first: int, size: int) -> _Batch:
+        built = [factory.build(first + i + 1) for i in range(size)]
+        texts = [
+            document_texts(
+                study,
+                conditions=[c for c in children if isinstance(c, StudyCondition)],
+                interventions=[c for c in children if isinstance(c, StudyIntervention)],
+                sites=[c for c in children if isinstance(c, StudySite)],
+            )
+            for study, children in built
+        ]
+        # The periods and condition areas too, to be given their study's key when it has one.
+        spans = [
+            periods(
+                study,
+                [
+                    (c.effective_date, c.status)
+                    for c in children
+                    if isinstance(c, StudyStatusChange)
+                ],
+            )
+            for study, children in built
+        ]
+        areas = [
+            condition_areas_of_new(
+                [(study, [c for c in children if isinstance(c, StudyCondition)])]
+            )
+            for study, children in built
+        ]
+        return _Batch(built, texts, spans, areas)
+
+    created = 0
+    with ThreadPoolExecutor(max_workers=1) as builder:
+        pending = builder.submit(build, 0, sizes[0]) if sizes else None
+        for index, size in enumerate(sizes):
+            assert pending is not None
+            batch = pending.result()
+            if index + 1 < len(sizes):
+                pending = builder.submit(build, created + size, sizes[index + 1])
+            _write_batch(batch)
+            created += size
+    return created
+
+
+@dataclass
+class _Batch:
+    built: list[tuple[Study, list[StudyRow]]]
+    texts: list[tuple[str, str]]
+    """Each study's search document texts."""
+    spans: list[list[StatusSpan]]
+    """Each study's status periods."""
+    areas: list[list[ConditionArea]]
+    """Each study's condition areas."""
+
+
+def _write_batch(batch: _Batch) -> None:
+    from django.db import connection, transaction
 
     from trialnode.audit import trail
     from trialnode.interop.upsert import insert_audited, insert_derived
     from trialnode.studies import search
-    from trialnode.studies.concepts import condition_areas_of_new
-    from trialnode.studies.spans import spans_of_new
 
-    factory = SyntheticStudyFactory(seed)
-    created = 0
-    while created < count:
-        size = min(batch_size, count - created)
-        built = [factory.build(created + i + 1) for i in range(size)]
-        studies = [study for study, _c in built]
-        with transaction.atomic():
-            events = insert_audited(studies)
-            by_model: dict[type[StudyRow], list[Any]] = {}
-            for study, children in built:
-                for child in children:
-                    child.study = study
-                    by_model.setdefault(type(child), []).append(child)
-            for rows in by_model.values():
-                events += insert_audited(rows)
-            trail.append(events)
-            for study, children in built:
-                # The rows at hand, as if read with the study, so indexing reads nothing back.
-                study._prefetched_objects_cache = {  # type: ignore[attr-defined]
-                    name: [c for c in children if isinstance(c, model)]
-                    for name, model in (
-                        ("conditions", StudyCondition),
-                        ("interventions", StudyIntervention),
-                        ("sites", StudySite),
-                    )
-                }
-            search.index_studies([s.pk for s in studies], loaded=studies)
-            insert_derived(
-                spans_of_new(
-                    (
-                        study,
-                        [
-                            (c.effective_date, c.status)
-                            for c in children
-                            if isinstance(c, StudyStatusChange)
-                        ],
-                    )
-                    for study, children in built
-                )
-            )
-            insert_derived(
-                condition_areas_of_new(
-                    (study, [c for c in children if isinstance(c, StudyCondition)])
-                    for study, children in built
-                )
-            )
-        created += size
-    return created
+    built = batch.built
+    studies = [study for study, _c in built]
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            # Generated data, made again if lost: the commit need not wait for the disk.
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit = off")
+        events = insert_audited(studies)
+        by_model: dict[type[StudyRow], list[Any]] = {}
+        for study, children in built:
+            for child in children:
+                child.study = study
+                by_model.setdefault(type(child), []).append(child)
+        for rows in by_model.values():
+            events += insert_audited(rows)
+        trail.append(events)
+        search.index_new_studies(studies, texts=batch.texts)
+        for study, spans, areas in zip(studies, batch.spans, batch.areas, strict=True):
+            for span in spans:
+                span.study_id = study.pk
+            for area in areas:
+                area.study_id = study.pk
+        insert_derived([span for spans in batch.spans for span in spans])
+        insert_derived([area for areas in batch.areas for area in areas])
