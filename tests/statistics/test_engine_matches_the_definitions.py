@@ -207,3 +207,37 @@ def test_changes_applied_one_by_one_agree_with_the_definitions(many_studies, mon
         d.count("ongoing", today, scopes[2])  # applies the change
     _assert_agrees([scopes[0], scopes[1]], [year])
     _assert_agrees([scopes[2], scopes[3], scopes[4]], [today])
+
+
+def _assert_series_agree(scopes):
+    """Time series agree with the definitions period by period: years, month ends, and
+    periods of different lengths one after the other."""
+    series = [
+        d.series_periods("year", 2024, date(2024, 12, 31)),
+        d.series_periods("month", 2023, date(2023, 12, 31)),
+        [
+            d.Period.day(date(2020, 3, 1)),
+            d.Period(date(2020, 3, 2), date(2021, 6, 30)),
+            d.Period.year(2022),
+            d.Period(date(2023, 1, 1), date(2023, 1, 2)),
+        ],
+    ]
+    for scope in scopes:
+        for periods in series:
+            for measure in d.Measure.ALL:
+                numbers = [row.value for row in d.time_series(measure, periods, scope)]
+                expected = [d.studies(measure, period, scope).count() for period in periods]
+                assert numbers == expected, (measure, periods, scope)
+
+
+def test_time_series_agree(many_studies):
+    _assert_series_agree(_scopes())
+
+
+def test_time_series_counted_after_changes_agree(many_studies, monkeypatch):
+    from trialnode.statistics import engine
+
+    engine.snapshot()
+    monkeypatch.setattr(engine, "_load", _no_reload)
+    _change_some_studies()
+    _assert_series_agree(_scopes())

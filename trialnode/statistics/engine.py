@@ -165,7 +165,7 @@ class Snapshot:
         for name in PAIR_FIELDS:
             base, added = getattr(self, name), overlay.pairs[name]
             kept = ~dropped[base[0]]
-            at = np.searchsorted(base[0][kept], added[0], side="right")
+            at = np.searchsorted(base[0][kept], added[0].astype(base[0].dtype), side="right")
             built[name] = tuple(
                 np.insert(old[kept], at, new.astype(old.dtype))
                 for old, new in zip(base, added, strict=True)
@@ -298,14 +298,23 @@ def _by_study(rows: tuple) -> tuple:
 
 def _rows_at(rows: tuple, positions: np.ndarray) -> tuple:
     """The rows (ordered by study) of the studies at ``positions`` (sorted)."""
+    # Of the arrays' own type: searching with another would convert all the rows first.
+    positions = positions.astype(rows[0].dtype, copy=False)
     low = np.searchsorted(rows[0], positions, side="left")
     high = np.searchsorted(rows[0], positions, side="right")
-    taken = (
-        np.concatenate([np.arange(a, b) for a, b in zip(low, high, strict=True)])
-        if len(positions)
-        else np.zeros(0, dtype=np.int64)
-    )
+    taken = _ranges(low, high)
     return tuple(column[taken] for column in rows)
+
+
+def _ranges(low: np.ndarray, high: np.ndarray) -> np.ndarray:
+    """The numbers low[0]..high[0] - 1, then low[1]..high[1] - 1, and so on, in one array."""
+    lengths = high - low
+    total = int(lengths.sum())
+    if not total:
+        return np.zeros(0, dtype=np.int64)
+    # Each number is its range's low plus its place within the range.
+    starts = np.cumsum(lengths) - lengths
+    return np.repeat(low - starts, lengths) + np.arange(total)
 
 
 def _derive(
@@ -440,14 +449,17 @@ class _ReloadAll(Exception):
 
 def _changed_studies(after_seq: int, up_to_seq: int) -> set[int]:
     """The studies whose rows the audit events after ``after_seq`` changed."""
-    events = AuditEvent.objects.filter(seq__gt=after_seq, seq__lte=up_to_seq)
-    if events.count() > 4 * MAX_CHANGED:
+    # One statement: at most one event more than would reload everything.
+    events = list(
+        AuditEvent.objects.filter(seq__gt=after_seq, seq__lte=up_to_seq).values_list(
+            "object_type", "object_id", "payload"
+        )[: 4 * MAX_CHANGED + 1]
+    )
+    if len(events) > 4 * MAX_CHANGED:
         raise _ReloadAll
     studies: set[int] = set()
     rows: dict[str, set[int]] = {}
-    for object_type, object_id, payload in events.values_list(
-        "object_type", "object_id", "payload"
-    ):
+    for object_type, object_id, payload in events:
         if object_type in RELOAD_ON:
             raise _ReloadAll
         if object_type == "studies.study":
@@ -499,13 +511,10 @@ def _old_part(current: Snapshot, positions: np.ndarray, values: dict) -> _Part:
     spans = {}
     for measure, (studies, starts, ends) in current.measure_spans.items():
         ordered, order = _span_index(current, measure)
-        low = np.searchsorted(ordered, in_base, side="left")
-        high = np.searchsorted(ordered, in_base, side="right")
-        taken = (
-            order[np.concatenate([np.arange(a, b) for a, b in zip(low, high, strict=True)])]
-            if len(in_base)
-            else np.zeros(0, dtype=np.int64)
-        )
+        wanted = in_base.astype(ordered.dtype, copy=False)
+        low = np.searchsorted(ordered, wanted, side="left")
+        high = np.searchsorted(ordered, wanted, side="right")
+        taken = order[_ranges(low, high)]
         found: tuple = (studies[taken], starts[taken], ends[taken])
         if overlay is not None:
             found = _with_overlay_rows(found, overlay.spans[measure], positions)
@@ -945,6 +954,14 @@ def _count(snap: Snapshot, measure: str, start: date, end: date, scope) -> int:
             within = snap._gathered[key] = population(snap, scope)[studies]
         stop = np.searchsorted(starts, start.toordinal(), side="right")
         return int(np.count_nonzero(within[:stop] & (ends[:stop] > start.toordinal())))
+    if measure in ("started", "completed"):
+        # Periods that began within the days: usually few, counted without a mask over
+        # all studies (a study counts once however many of its periods began).
+        studies, starts, _ends = snap.spans(measure)
+        a, b = start.toordinal(), end.toordinal()
+        selected = studies[np.searchsorted(starts, a) : np.searchsorted(starts, b, side="right")]
+        if len(selected) < snap.size // 16:
+            return len(np.unique(selected[population(snap, scope)[selected]]))
     return int(np.count_nonzero(counted(snap, measure, start, end, scope)))
 
 
@@ -1033,9 +1050,11 @@ def _counts_array(snap: Snapshot, by: str, mask: np.ndarray, scope) -> tuple[np.
     counts = np.bincount(values[selected], minlength=length)
     unknown = 0
     if by == "condition_area":
-        classified = np.zeros(snap.size, dtype=bool)
-        classified[studies] = True
-        unknown = int((mask & ~classified).sum())
+        unclassified = snap._gathered.get("unclassified")
+        if unclassified is None:
+            unclassified = snap._gathered["unclassified"] = np.ones(snap.size, dtype=bool)
+            unclassified[studies] = False
+        unknown = int(np.count_nonzero(mask & unclassified))
     return counts, unknown
 
 
