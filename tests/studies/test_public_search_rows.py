@@ -6,7 +6,13 @@ import pytest
 
 from trialnode.organisations.models import Region
 from trialnode.studies.filters import StudySearch
-from trialnode.studies.models import RegistrationState, Study, StudyCondition, StudySite
+from trialnode.studies.models import (
+    PublicSearchRow,
+    RegistrationState,
+    Study,
+    StudyCondition,
+    StudySite,
+)
 from trialnode.studies.searchrows import rebuild_search_rows
 from trialnode.studies.synthetic import synthetic_studies_create
 
@@ -84,3 +90,26 @@ def test_rebuilding_gives_the_rows_the_changes_kept_in_step(studies):
     rebuild_search_rows()
     after = [_outcome(StudySearch.from_params(p).run_public(page_size=10)) for p in SEARCHES]
     assert before == after
+
+
+def _planned_rows(table: str) -> float:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reltuples FROM pg_class WHERE relname = %s", [table])
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_bulk_load_of_studies_leaves_the_planner_statistics_up_to_date(monkeypatch):
+    from trialnode.core import copyinsert
+    from trialnode.organisations.services import reference_data_load
+
+    if not Region.objects.exists():
+        reference_data_load()
+    monkeypatch.setattr(copyinsert, "ANALYZE_AFTER_ROWS", 25)
+    synthetic_studies_create(20, seed=3)  # below the threshold: left to autovacuum
+    assert _planned_rows("studies_study") != 20
+    synthetic_studies_create(30, seed=4)
+    assert _planned_rows("studies_study") == Study.objects.count() == 50
+    assert _planned_rows("studies_publicsearchrow") == PublicSearchRow.objects.count() > 0

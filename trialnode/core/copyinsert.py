@@ -97,3 +97,20 @@ def copy_insert(objs: list[_M], using: str = "default") -> list[_M]:
         obj._state.adding = False
         obj._state.db = using
     return objs
+
+
+# Rows added by one bulk load after which the planner's statistics are gathered again.
+ANALYZE_AFTER_ROWS = 1_000
+
+
+def analyze_after_bulk_load(tables: Sequence[str], added: int, using: str = "default") -> None:
+    """Gather PostgreSQL's planner statistics of ``tables`` after a bulk load of ``added``
+    rows. Until autovacuum does it (late on a busy server), the planner sees the tables as
+    they were before the load: at 500,000 studies a search row's refresh read whole tables
+    (0.8 s instead of 16 ms) with the statistics of the empty database."""
+    connection = connections[using]
+    if connection.vendor != "postgresql" or added < ANALYZE_AFTER_ROWS:
+        return
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {', '.join(quote(table) for table in tables)}")

@@ -275,6 +275,7 @@ def import_records(
         if batch:
             _prepare_batch(batch, context, summary, writes)
         _write(writes, context, summary)
+        search.analyze_after_new_studies(summary.created)
         if progress is not None:
             progress(summary)
         return summary

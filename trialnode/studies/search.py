@@ -15,12 +15,13 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import snowballstemmer
+from django.apps import apps
 from django.db import connection
 from django.db.models import QuerySet
 from django.db.models.expressions import RawSQL
 from rapidfuzz import fuzz, process
 
-from trialnode.core.copyinsert import copy_insert
+from trialnode.core.copyinsert import analyze_after_bulk_load, copy_insert
 from trialnode.studies.concepts import ConceptSources, concept_words
 from trialnode.studies.models import (
     SearchTerm,
@@ -150,6 +151,17 @@ def index_studies(study_ids: Iterable[int]) -> None:
     StudySearchDocument.objects.bulk_create(documents, batch_size=500)
     _add_vocabulary(vocabulary)
     refresh_search_rows(ids)
+
+
+def analyze_after_new_studies(added: int) -> None:
+    """Planner statistics of the tables new studies fill, after a bulk load of ``added``."""
+    tables = [
+        model._meta.db_table
+        for label in ("studies", "audit")
+        for model in apps.get_app_config(label).get_models()
+        if not model._meta.proxy
+    ]
+    analyze_after_bulk_load(tables, added)
 
 
 def index_new_studies(studies: list[Study], *, texts: list[tuple[str, str]]) -> None:

@@ -185,9 +185,12 @@ def refresh_search_rows(study_ids: Iterable[int]) -> None:
         Study.objects.published().filter(affected).order_by().values("pk").query.sql_with_params()
     )
     with connection.cursor() as cursor:
+        # One list of ids, not "= ANY(…) OR IN (…)": with the OR PostgreSQL reads the
+        # whole table (0.8 s at 500,000 rows) instead of the rows' index (0.4 ms).
         cursor.execute(
-            "DELETE FROM studies_publicsearchrow WHERE study_id = ANY(%s) OR study_id IN "
-            "(SELECT id FROM studies_study WHERE duplicate_of_id = ANY(%s))",
+            "DELETE FROM studies_publicsearchrow WHERE study_id IN "
+            "(SELECT unnest(%s::bigint[]) "
+            "UNION SELECT id FROM studies_study WHERE duplicate_of_id = ANY(%s))",
             [ids, ids],
         )
         cursor.execute(TAGS_NUMBER.format(shown=shown_sql), shown_params)

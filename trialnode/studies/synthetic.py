@@ -290,7 +290,7 @@ def synthetic_studies_create(count: int, *, seed: int = 1, batch_size: int = 200
     from concurrent.futures import ThreadPoolExecutor
 
     from trialnode.studies.concepts import condition_areas_of_new
-    from trialnode.studies.search import document_texts
+    from trialnode.studies.search import analyze_after_new_studies, document_texts
     from trialnode.studies.spans import periods
 
     factory = SyntheticStudyFactory(seed)
@@ -337,6 +337,7 @@ def synthetic_studies_create(count: int, *, seed: int = 1, batch_size: int = 200
                 pending = builder.submit(build, created + size, sizes[index + 1])
             _write_batch(batch)
             created += size
+    analyze_after_new_studies(created)
     return created
 
 
