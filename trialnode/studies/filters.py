@@ -740,6 +740,7 @@ def page_studies(ids: list[int]) -> list[Study]:
         )
     }
     page = []
+    regions: dict[int, Region] = {}  # one object per region, as a prefetch gives
     for pk in ids:
         study = found.get(pk)
         if study is None:
@@ -751,11 +752,13 @@ def page_studies(ids: list[int]) -> list[Study]:
         for site_values, region_values in listed:
             site = StudySite.from_db("default", site_fields, site_values)
             site._state.fields_cache["study"] = study
-            site._state.fields_cache["region"] = (
-                Region.from_db("default", region_fields, region_values)
-                if region_values[0] is not None
-                else None
-            )
+            region = None
+            if region_values[0] is not None:
+                region = regions.get(region_values[0])
+                if region is None:
+                    region = Region.from_db("default", region_fields, region_values)
+                    regions[region.pk] = region
+            site._state.fields_cache["region"] = region
             sites.append(site)
         # As ``prefetch_related("sites")`` leaves them.
         prefetched = study.sites.all()
