@@ -336,6 +336,8 @@ MATCHED_SORT_KEYS = {
     "title": {"title_sort": "title_sort"},
     "start": {"start_date": "start_date"},
 }
+# The page's study columns (``_page_columns``) in the rows of the counts: none.
+PAGE_NULLS = ", NULL" * (len(Study._meta.concrete_fields) + 1)
 
 
 def _counted(facet: FieldFacet | ConditionFacet | JoinFacet) -> Callable[[str], bool]:
@@ -472,25 +474,22 @@ class StudySearch:
         """``run`` over every published study; on PostgreSQL it reads the public search
         rows (one narrow table, ``studies.searchrows``) instead of the studies, with the
         same results: every filter is an overlap with the rows' tags, and the total, all
-        facets and the page are found in one statement (``_row_search``), the page's
-        studies in a second (``page_studies``)."""
+        facets and the page's studies are read in one statement (``_row_search``)."""
         if not searchrows.maintained():
             return self.run(Study.objects.published(), page_size=page_size, with_facets=with_facets)
         filters = [
             (name, searchrows.tag_numbers(searchrows.tag(name, value) for value in values))
             for name, values in self.values.items()
         ]
-        counts, ids = self._row_search(filters, page_size=page_size, with_facets=with_facets)
+        counts, page = self._row_search(filters, page_size=page_size, with_facets=with_facets)
         count = counts.pop("__count", {}).get("", 0)
-        return self._result(
-            count, counts, page_studies(ids), page_size=page_size, with_facets=with_facets
-        )
+        return self._result(count, counts, page, page_size=page_size, with_facets=with_facets)
 
     def _row_search(
         self, filters: list[tuple[str, list[int]]], *, page_size: int, with_facets: bool
-    ) -> tuple[dict[str, dict[str, int]], list[int]]:
+    ) -> tuple[dict[str, dict[str, int]], list[Study]]:
         """The total and every facet's counts (``__count`` and each filter's name) and the
-        page's study ids, over the public search rows, in one statement.
+        page's studies with their sites, over the public search rows, in one statement.
 
         A facet counts the rows meeting every active filter but its own. So a row meeting
         every filter counts for all its tags (and for the total); a row failing exactly
@@ -564,10 +563,29 @@ class StudySearch:
                 SELECT study_id FROM studies_publicsearchrow WHERE {meeting or "true"}
                 ORDER BY {ROW_ORDERINGS[sort]} LIMIT %(page_size)s OFFSET %(page_offset)s
             """
-        if with_facets:
+        if with_facets and text is not None:
+            # Each kind of row on its own (a scan of ``matched`` is cheap): a row meeting
+            # every filter counts once for the total and for each of its tags; a row
+            # failing one filter counts for that filter's tags (``counts``, read below).
             # unnest in the select list: one set-returning projection over the rows, not a
-            # function scan per row. Grouped by whether the tag counts (read below), not
-            # filtered: the planner, which cannot know how many rows match, then hashes.
+            # function scan per row; grouped, not filtered, by whether a tag counts, so
+            # that the planner, which cannot know how many rows match, hashes the groups.
+            counted = f"""
+                SELECT t, true AS counts, COUNT(*) AS n
+                FROM (SELECT unnest(tags) AS t FROM matched WHERE failing = 0) u
+                GROUP BY t
+                UNION ALL
+                SELECT {searchrows.TOTAL_TAG}, true, COUNT(*) FROM matched WHERE failing = 0
+            """
+            if filters:
+                counted += f"""
+                    UNION ALL
+                    SELECT t, t / {searchrows.TAG_BLOCK} = failed, COUNT(*)
+                    FROM (SELECT unnest(tags) AS t, failed FROM matched WHERE failing = 1) u
+                    GROUP BY 1, 2
+                """
+        elif with_facets:
+            # The same in one pass over every row.
             counted = f"""
                 SELECT t, failing = 0 OR t / {searchrows.TAG_BLOCK} = failed AS counts,
                        COUNT(*) AS n
@@ -585,26 +603,27 @@ class StudySearch:
             )
         sql = f"""
             {prefix}
-            SELECT COALESCE(k.tag, '__count:'), c.counts, c.n, NULL::bigint[]
+            SELECT COALESCE(k.tag, '__count:'), c.counts, c.n, NULL::bigint{PAGE_NULLS}
             FROM ({counted}) c
             LEFT JOIN studies_searchtag k ON k.id = c.t
             UNION ALL
-            SELECT NULL, NULL, NULL, ARRAY({page})
+            SELECT NULL, NULL, NULL, p.position, {_page_columns()}
+            FROM unnest(ARRAY({page})) WITH ORDINALITY AS p(study_id, position)
+            JOIN studies_study s ON s.id = p.study_id
         """
         counts: dict[str, dict[str, int]] = {"__count": {"": 0}}
-        ids: list[int] = []
+        studies: list[tuple[int, Study]] = []
+        regions: dict[int, Region] = {}
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
-            for found, counts_here, number, page_ids in cursor.fetchall():
-                if page_ids is not None:
-                    ids = list(page_ids)
-                    continue
-                if not counts_here:
-                    continue
-                name, _colon, value = found.partition(":")
-                if name in COUNTED and COUNTED[name](value):
-                    counts.setdefault(name, {})[value] = number
-        return counts, ids
+            for found, counts_here, number, position, *study in cursor.fetchall():
+                if position is not None:
+                    studies.append((position, _page_study(study, regions)))
+                elif counts_here:
+                    name, _colon, value = found.partition(":")
+                    if name in COUNTED and COUNTED[name](value):
+                        counts.setdefault(name, {})[value] = number
+        return counts, [study for _position, study in sorted(studies, key=lambda p: p[0])]
 
     def _result(
         self,
@@ -713,60 +732,48 @@ class StudySearch:
         return items
 
 
-def page_studies(ids: list[int]) -> list[Study]:
-    """The studies of these ids in this order, each with its sites and their regions
-    (``study.sites.all()`` reads nothing more), in one statement."""
-    if not ids:
-        return []
+def _page_columns() -> str:
+    """The columns of a page's study ``s``: every field, then its sites with their regions
+    (JSON, in the order of the sites), as ``_page_study`` reads them."""
+    studies = ", ".join(f"s.{f.column}" for f in Study._meta.concrete_fields)
+    sites = ", ".join(f"x.{f.column}" for f in StudySite._meta.concrete_fields)
+    regions = ", ".join(f"g.{f.column}" for f in Region._meta.concrete_fields)
+    return f"""{studies}, (
+        SELECT json_agg(json_build_array(json_build_array({sites}), json_build_array({regions}))
+                        ORDER BY x.id)
+        FROM studies_studysite x LEFT JOIN organisations_region g ON g.id = x.region_id
+        WHERE x.study_id = s.id
+    )"""
+
+
+def _page_study(values: Sequence[Any], regions: dict[int, Region]) -> Study:
+    """A study read by ``_page_columns``, with its sites and their regions as
+    ``prefetch_related("sites__region")`` leaves them (``study.sites.all()`` reads
+    nothing more); ``regions``: those already made, one object per region."""
+    study_fields = [f.attname for f in Study._meta.concrete_fields]
     site_fields = [f.attname for f in StudySite._meta.concrete_fields]
     region_fields = [f.attname for f in Region._meta.concrete_fields]
-    site_columns = ", ".join(f"x.{f.column}" for f in StudySite._meta.concrete_fields)
-    region_columns = ", ".join(f"g.{f.column}" for f in Region._meta.concrete_fields)
-    found = {
-        study.pk: study
-        for study in Study.objects.raw(
-            f"""
-            SELECT s.*, (
-                SELECT json_agg(json_build_array(json_build_array({site_columns}),
-                                                 json_build_array({region_columns}))
-                                ORDER BY x.id)
-                FROM studies_studysite x
-                LEFT JOIN organisations_region g ON g.id = x.region_id
-                WHERE x.study_id = s.id
-            ) AS page_sites
-            FROM studies_study s WHERE s.id = ANY(%s)
-            """,
-            [ids],
-        )
-    }
-    page = []
-    regions: dict[int, Region] = {}  # one object per region, as a prefetch gives
-    for pk in ids:
-        study = found.get(pk)
-        if study is None:
-            continue
-        sites = []
-        listed = getattr(study, "page_sites", None) or []
-        if isinstance(listed, str):  # json arrives as text unless a loader parses it
-            listed = json.loads(listed)
-        for site_values, region_values in listed:
-            site = StudySite.from_db("default", site_fields, site_values)
-            site._state.fields_cache["study"] = study
-            region = None
-            if region_values[0] is not None:
-                region = regions.get(region_values[0])
-                if region is None:
-                    region = Region.from_db("default", region_fields, region_values)
-                    regions[region.pk] = region
-            site._state.fields_cache["region"] = region
-            sites.append(site)
-        # As ``prefetch_related("sites")`` leaves them.
-        prefetched = study.sites.all()
-        prefetched._result_cache = sites
-        prefetched._prefetch_done = True  # type: ignore[attr-defined]
-        study._prefetched_objects_cache = {"sites": prefetched}  # type: ignore[attr-defined]
-        page.append(study)
-    return page
+    study = Study.from_db("default", study_fields, list(values[: len(study_fields)]))
+    listed = values[len(study_fields)] or []
+    if isinstance(listed, str):  # json arrives as text unless a loader parses it
+        listed = json.loads(listed)
+    sites = []
+    for site_values, region_values in listed:
+        site = StudySite.from_db("default", site_fields, site_values)
+        site._state.fields_cache["study"] = study
+        region = None
+        if region_values[0] is not None:
+            region = regions.get(region_values[0])
+            if region is None:
+                region = Region.from_db("default", region_fields, region_values)
+                regions[region.pk] = region
+        site._state.fields_cache["region"] = region
+        sites.append(site)
+    prefetched = study.sites.all()
+    prefetched._result_cache = sites
+    prefetched._prefetch_done = True
+    study._prefetched_objects_cache = {"sites": prefetched}
+    return study
 
 
 @dataclass
