@@ -16,9 +16,14 @@ filters) and <= 150 ms (broad) at 500k.
 
     python bench/search.py [--sizes 10000,100000,500000] [--queries 200] [--reuse] [--json]
 
-Needs PostgreSQL at BENCH_DATABASE_URL (default postgres://root@127.0.0.1:5432/trialnode_bench);
-the database is dropped and recreated unless --reuse is given (then studies are only
-added up to each size).
+Needs PostgreSQL at BENCH_DATABASE_URL (default postgres://root@127.0.0.1:5432/trialnode_bench).
+Each size has a database of its own, BENCH_DATABASE_URL with the suffix ``_<size>``
+(``trialnode_bench_100000``), measured in a process of its own. A size's database starts
+as a copy (``CREATE DATABASE ... TEMPLATE``) of the next smaller size's and is grown to
+its size with ``synthetic_studies_create``, so a run builds 10k, then 100k from it, then
+500k from that. Without --reuse the databases of the sizes asked for are dropped and
+rebuilt; with --reuse a size's database is measured again as it is (grown if it has
+fewer studies), and a missing one is copied from the largest smaller one there.
 """
 
 from __future__ import annotations
@@ -27,13 +32,16 @@ import argparse
 import itertools
 import json
 import os
+import subprocess
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._setup import django_on_bench_database, percentiles, say, timed
+import psycopg
+
+from bench._setup import BENCH_DATABASE, django_on_bench_database, percentiles, say, timed
 
 WORDS = [
     "hjärtsvikt",
@@ -149,8 +157,85 @@ def _measure(client, connection, searches, regions) -> dict[str, float]:
     }
 
 
+HEADER = (
+    f"{'studies':>8} {'search':<16} {'p50':>7} {'p95':>7} {'flat p50':>9} {'flat p95':>9} "
+    f"{'p95 ratio':>9} {'hits':>7}  load"
+)
+
+
+def _admin() -> psycopg.Connection:
+    admin_url = BENCH_DATABASE.rsplit("/", 1)[0].replace("postgres://", "postgresql://")
+    return psycopg.connect(admin_url + "/postgres", autocommit=True)
+
+
+def _database_name(size: int) -> str:
+    return f"{BENCH_DATABASE.rsplit('/', 1)[1]}_{size}"
+
+
+def _prepare_database(size: int, reuse: bool, built: list[int]) -> None:
+    """Make the database of ``size`` exist: kept as it is (``reuse``), or a copy of the
+    next smaller size's (the one built just before in this run; with ``reuse`` the largest
+    smaller one there), or empty when there is none."""
+    name = _database_name(size)
+    prefix = _database_name(0)[:-1]
+    with _admin() as admin:
+        present = {row[0] for row in admin.execute("SELECT datname FROM pg_database")}
+        if name in present:
+            if reuse:
+                return
+            admin.execute(f'DROP DATABASE "{name}"')
+        if reuse:
+            there = [d.removeprefix(prefix) for d in present if d.startswith(prefix)]
+            smaller = [int(n) for n in there if n.isdigit() and int(n) < size]
+        else:
+            smaller = [n for n in built if n < size]
+        if not smaller:
+            admin.execute(f'CREATE DATABASE "{name}"')
+            return
+        template = _database_name(max(smaller))
+        say(f"{name}: a copy of {template}")
+        for attempt in range(30):  # refused while anyone is connected to the template
+            try:
+                admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+                return
+            except psycopg.errors.ObjectInUse:
+                if attempt == 29:
+                    raise
+                time.sleep(1)
+
+
 def run(sizes: list[int], query_count: int, reuse: bool) -> dict:
-    django_on_bench_database(recreate=not reuse)
+    """Measure every size, each in a child process on its own database."""
+    say(HEADER)
+    results: list[dict] = []
+    built: list[int] = []
+    for size in sorted(sizes):
+        _prepare_database(size, reuse, built)
+        built.append(size)
+        command = [
+            sys.executable,
+            __file__,
+            "--size-only",
+            str(size),
+            "--queries",
+            str(query_count),
+        ]
+        last = ""
+        with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as child:
+            assert child.stdout is not None
+            for line in child.stdout:
+                if last:
+                    say(last)
+                last = line.rstrip("\n")
+        if child.returncode:
+            raise SystemExit(f"measuring {size} studies failed ({child.returncode})")
+        results.extend(json.loads(last))
+    return {"benchmark": "search", "results": results}
+
+
+def run_size(size: int, query_count: int) -> list[dict]:
+    """Grow the database of ``size`` to it if needed and measure it (one process)."""
+    django_on_bench_database(recreate=False, suffix=f"_{size}")
     from django.db import connection
     from django.test import Client
 
@@ -170,49 +255,47 @@ def run(sizes: list[int], query_count: int, reuse: bool) -> dict:
         )
     )
     results: list[dict] = []
-    say(
-        f"{'studies':>8} {'search':<16} {'p50':>7} {'p95':>7} {'flat p50':>9} {'flat p95':>9} "
-        f"{'p95 ratio':>9} {'hits':>7}  load"
-    )
-    for size in sizes:
-        started = time.perf_counter()
-        have = Study.objects.count()
-        if have < size:
-            synthetic_studies_create(size - have, seed=size)
-        with connection.cursor() as cursor:
-            cursor.execute(FLAT_TABLE)
-            cursor.execute("VACUUM ANALYZE")
-            counts = {}
-            total = Study.objects.published().count()
-            for word in BROAD_CANDIDATES:
-                cursor.execute(
-                    "SELECT COUNT(*) FROM bench_flat_search "
-                    "WHERE tsv @@ plainto_tsquery('swedish', %s)",
-                    [word],
-                )
-                counts[word] = cursor.fetchone()[0]
-        broad_word = min(counts, key=lambda w: abs(counts[w] / max(total, 1) - 0.10))
-        prepare_seconds = time.perf_counter() - started
-        broad_searches = [{"q": broad_word}] * max(20, query_count // 4)
-        for name, searches in (("text+3 filters", text_searches), ("broad", broad_searches)):
-            figures = _measure(client, connection, searches, regions)
-            load = os.getloadavg()[0]
-            say(
-                f"{size:>8} {name:<16} {figures['p50_ms']:>6.1f}ms {figures['p95_ms']:>6.1f}ms "
-                f"{figures['baseline_p50_ms']:>8.1f}ms {figures['baseline_p95_ms']:>8.1f}ms "
-                f"{figures['ratio_p95']:>9.2f} {figures['hits_per_query']:>7}  {load:.2f}"
+    started = time.perf_counter()
+    have = Study.objects.count()
+    if have < size:
+        synthetic_studies_create(size - have, seed=size)
+    with connection.cursor() as cursor:
+        # Statistics first: without them (a freshly generated or copied database) the
+        # flat table's statement joins every study with every site.
+        cursor.execute("ANALYZE")
+        cursor.execute(FLAT_TABLE)
+        cursor.execute("VACUUM ANALYZE")
+        counts = {}
+        total = Study.objects.published().count()
+        for word in BROAD_CANDIDATES:
+            cursor.execute(
+                "SELECT COUNT(*) FROM bench_flat_search "
+                "WHERE tsv @@ plainto_tsquery('swedish', %s)",
+                [word],
             )
-            results.append(
-                {
-                    "studies": size,
-                    "search": name,
-                    **figures,
-                    "load": round(load, 2),
-                    "word": broad_word if name == "broad" else None,
-                    "prepare_s": round(prepare_seconds),
-                }
-            )
-    return {"benchmark": "search", "results": results}
+            counts[word] = cursor.fetchone()[0]
+    broad_word = min(counts, key=lambda w: abs(counts[w] / max(total, 1) - 0.10))
+    prepare_seconds = time.perf_counter() - started
+    broad_searches = [{"q": broad_word}] * max(20, query_count // 4)
+    for name, searches in (("text+3 filters", text_searches), ("broad", broad_searches)):
+        figures = _measure(client, connection, searches, regions)
+        load = os.getloadavg()[0]
+        say(
+            f"{size:>8} {name:<16} {figures['p50_ms']:>6.1f}ms {figures['p95_ms']:>6.1f}ms "
+            f"{figures['baseline_p50_ms']:>8.1f}ms {figures['baseline_p95_ms']:>8.1f}ms "
+            f"{figures['ratio_p95']:>9.2f} {figures['hits_per_query']:>7}  {load:.2f}"
+        )
+        results.append(
+            {
+                "studies": size,
+                "search": name,
+                **figures,
+                "load": round(load, 2),
+                "word": broad_word if name == "broad" else None,
+                "prepare_s": round(prepare_seconds),
+            }
+        )
+    return results
 
 
 if __name__ == "__main__":
@@ -221,7 +304,11 @@ if __name__ == "__main__":
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--reuse", action="store_true", help="keep the studies already there")
     parser.add_argument("--json", action="store_true", help="end with one JSON object")
+    parser.add_argument("--size-only", type=int, help=argparse.SUPPRESS)  # the child's size
     arguments = parser.parse_args()
+    if arguments.size_only:
+        print(json.dumps(run_size(arguments.size_only, arguments.queries)), flush=True)
+        sys.exit(0)
     outcome = run([int(s) for s in arguments.sizes.split(",")], arguments.queries, arguments.reuse)
     if arguments.json:
         print(json.dumps(outcome), flush=True)

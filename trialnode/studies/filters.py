@@ -8,6 +8,7 @@ so a user always sees what choosing another value would give.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,7 +19,6 @@ from django.db.models import (
     Exists,
     ExpressionWrapper,
     OuterRef,
-    Prefetch,
     Q,
     QuerySet,
     Value,
@@ -38,7 +38,7 @@ from trialnode.studies.models import (
     StudySite,
     StudyType,
 )
-from trialnode.studies.search import TextQuery, words
+from trialnode.studies.search import TextQuery
 from trialnode.studies.validators import ICD10_CHAPTERS
 
 MAX_QUERY_LENGTH = 200
@@ -321,13 +321,23 @@ FILTERS: list[Filter] = [
 ]
 FILTERS_BY_NAME = {f.name: f for f in FILTERS}
 
-# The public search rows' orderings (``SORTS`` over the studies).
+# The public search rows' orderings (``SORTS`` over the studies), without text (no
+# relevance) and over the rows matching a text (``rank``: their relevance).
 ROW_ORDERINGS = {
-    "relevance": "ts_rank(tsv, %s::tsquery) DESC, updated_at DESC, study_id DESC",
     "updated": "updated_at DESC, study_id DESC",
     "title": "title_sort ASC, study_id ASC",
     "start": "start_date DESC, study_id DESC",
 }
+MATCHED_ORDERINGS = {"relevance": "rank DESC, updated_at DESC, study_id DESC", **ROW_ORDERINGS}
+# The columns each ordering reads, over the rows matching a text.
+MATCHED_SORT_KEYS = {
+    "relevance": {"rank": "ts_rank(tsv, (SELECT q FROM query))", "updated_at": "updated_at"},
+    "updated": {"updated_at": "updated_at"},
+    "title": {"title_sort": "title_sort"},
+    "start": {"start_date": "start_date"},
+}
+# The page's study columns (``_page_columns``) in the rows of the counts: none.
+PAGE_NULLS = ", NULL" * (len(Study._meta.concrete_fields) + 1)
 
 
 def _counted(facet: FieldFacet | ConditionFacet | JoinFacet) -> Callable[[str], bool]:
@@ -463,103 +473,157 @@ class StudySearch:
     def run_public(self, *, page_size: int, with_facets: bool = True) -> SearchResult:
         """``run`` over every published study; on PostgreSQL it reads the public search
         rows (one narrow table, ``studies.searchrows``) instead of the studies, with the
-        same results: every filter is an overlap with the rows' tags, and the total and
-        all facets are counted in one pass over the rows matching the text."""
+        same results: every filter is an overlap with the rows' tags, and the total, all
+        facets and the page's studies are read in one statement (``_row_search``)."""
         if not searchrows.maintained():
             return self.run(Study.objects.published(), page_size=page_size, with_facets=with_facets)
-        # Text of only punctuation is no search at all (as in ``run``).
-        has_text = bool(words(self.text))
-        tsquery = TextQuery.tsquery_text_of(self.text) if has_text else ""
-        text_where, text_params = ("tsv @@ %s::tsquery", [tsquery]) if has_text else ("", [])
         filters = [
             (name, searchrows.tag_numbers(searchrows.tag(name, value) for value in values))
             for name, values in self.values.items()
         ]
-        if with_facets:
-            counts = self._row_facet_counts(text_where, text_params, filters)
-            count = counts.pop("__count", {}).get("", 0)
-        else:
-            counts = {}
-            count = self._row_count(text_where, text_params, filters)
-        sort = self.sort if has_text or self.sort != "relevance" else "updated"
-        ordering, order_params = ROW_ORDERINGS[sort], []
-        if sort == "relevance":
-            order_params = [tsquery]
-        where = [text_where] if text_where else []
-        params: list[Any] = list(text_params)
-        for _name, tags in filters:
-            where.append("tags && %s::int[]")
-            params.append(tags)
-        offset = (self.page - 1) * page_size
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT study_id FROM studies_publicsearchrow "
-                f"WHERE {' AND '.join(where) or 'true'} ORDER BY {ordering} LIMIT %s OFFSET %s",
-                [*params, *order_params, page_size, offset],
-            )
-            ids = [row[0] for row in cursor.fetchall()]
-        sites = Prefetch("sites", queryset=StudySite.objects.select_related("region"))
-        found = Study.objects.filter(pk__in=ids).prefetch_related(sites).in_bulk()
-        page = [found[pk] for pk in ids if pk in found]
+        counts, page = self._row_search(filters, page_size=page_size, with_facets=with_facets)
+        count = counts.pop("__count", {}).get("", 0)
         return self._result(count, counts, page, page_size=page_size, with_facets=with_facets)
 
-    @staticmethod
-    def _row_count(
-        text_where: str, text_params: list[Any], filters: list[tuple[str, list[int]]]
-    ) -> int:
-        where = [text_where] if text_where else []
-        where.extend("tags && %s::int[]" for _f in filters)
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT COUNT(*) FROM studies_publicsearchrow "
-                f"WHERE {' AND '.join(where) or 'true'}",
-                [*text_params, *(tags for _name, tags in filters)],
-            )
-            return int(cursor.fetchone()[0])
-
-    @staticmethod
-    def _row_facet_counts(
-        text_where: str, text_params: list[Any], filters: list[tuple[str, list[int]]]
-    ) -> dict[str, dict[str, int]]:
-        """The total and every facet's counts over the public search rows, in one pass.
+    def _row_search(
+        self, filters: list[tuple[str, list[int]]], *, page_size: int, with_facets: bool
+    ) -> tuple[dict[str, dict[str, int]], list[Study]]:
+        """The total and every facet's counts (``__count`` and each filter's name) and the
+        page's studies with their sites, over the public search rows, in one statement.
 
         A facet counts the rows meeting every active filter but its own. So a row meeting
         every filter counts for all its tags (and for the total); a row failing exactly
         one filter counts only for the tags of that filter's facet (a tag's number tells
         its facet); any other row counts for nothing.
+
+        With text, the rows matching it are read once (``matched``), through the text
+        index: the query is computed in the statement, so the planner never takes a
+        common word for a reason to read the whole table. Without text the page comes
+        from the rows in the order of the sort's index.
         """
-        misses = ["(NOT tags && %s::int[])::int" for _f in filters]
-        missed = [
-            f"WHEN NOT tags && %s::int[] THEN {searchrows.FACET_CODES[name]}"
-            for name, _t in filters
-        ]
-        tags = [t for _name, t in filters]
-        failing = " + ".join(misses) if misses else "0"
-        first_failed = f"CASE {' '.join(missed)} END" if missed else "NULL::int"
-        sql = f"""
-            SELECT COALESCE(k.tag, '__count:'), c.n FROM (
-                SELECT t, COUNT(*) AS n FROM (
-                    SELECT unnest(CASE WHEN failing = 0 THEN tags || {searchrows.TOTAL_TAG}
-                                       WHEN failing = 1 THEN tags END) AS t, failing, failed
+        # Text of only punctuation is no search at all (as in ``run``).
+        text = TextQuery.tsquery_sql_of(self.text)
+        sort = self.sort if text or self.sort != "relevance" else "updated"
+        params: dict[str, Any] = {
+            "page_size": page_size,
+            "page_offset": (self.page - 1) * page_size,
+        }
+        failing_terms, failed_cases = [], []
+        for position, (name, tags) in enumerate(filters):
+            params[f"filter_{position}"] = tags
+            failing_terms.append(f"(NOT tags && %(filter_{position})s::int[])::int")
+            failed_cases.append(
+                f"WHEN NOT tags && %(filter_{position})s::int[] THEN {searchrows.FACET_CODES[name]}"
+            )
+        failing = " + ".join(failing_terms) or "0"
+        failed = f"CASE {' '.join(failed_cases)} END" if failed_cases else "NULL::int"
+        # Rows failing one filter count for a facet; only rows meeting all are the total.
+        kept = 1 if with_facets else 0
+        if text is not None:
+            text_sql, text_params = text
+            params.update(text_params)
+            # The sort keys are kept for the rows of the result only.
+            keys = "".join(
+                f", CASE WHEN failing = 0 THEN {expression} END AS {name}"
+                for name, expression in MATCHED_SORT_KEYS[sort].items()
+            )
+            prefix = f"""
+                WITH query AS MATERIALIZED ({text_sql}),
+                matched AS MATERIALIZED (
+                    SELECT study_id, tags, failing, failed{keys}
                     FROM (
-                        SELECT tags, {failing} AS failing, {first_failed} AS failed
-                        FROM studies_publicsearchrow WHERE {text_where or "true"}
-                        OFFSET 0  -- each row's filters evaluated once, not per tag
+                        SELECT study_id, tags, tsv, updated_at, start_date, title_sort,
+                               {failing} AS failing, {failed} AS failed
+                        FROM studies_publicsearchrow
+                        WHERE tsv @@ (SELECT q FROM query)
+                        OFFSET 0  -- each row's filters evaluated once
                     ) r
-                ) u
-                WHERE failing = 0 OR t / {searchrows.TAG_BLOCK} = failed
+                    WHERE failing <= {kept}
+                )
+            """
+            rows = "matched"
+            ordering = MATCHED_ORDERINGS[sort]
+            page = f"""
+                SELECT study_id FROM matched WHERE failing = 0
+                ORDER BY {ordering} LIMIT %(page_size)s OFFSET %(page_offset)s
+            """
+        else:
+            prefix = ""
+            rows = f"""(
+                SELECT tags, failing, failed FROM (
+                    SELECT tags, {failing} AS failing, {failed} AS failed
+                    FROM studies_publicsearchrow
+                    OFFSET 0  -- each row's filters evaluated once, not per tag
+                ) r WHERE failing <= {kept}
+            ) matched"""
+            meeting = " AND ".join(
+                f"tags && %(filter_{position})s::int[]" for position in range(len(filters))
+            )
+            page = f"""
+                SELECT study_id FROM studies_publicsearchrow WHERE {meeting or "true"}
+                ORDER BY {ROW_ORDERINGS[sort]} LIMIT %(page_size)s OFFSET %(page_offset)s
+            """
+        if with_facets and text is not None:
+            # Each kind of row on its own (a scan of ``matched`` is cheap): a row meeting
+            # every filter counts once for the total and for each of its tags; a row
+            # failing one filter counts for that filter's tags (``counts``, read below).
+            # unnest in the select list: one set-returning projection over the rows, not a
+            # function scan per row; grouped, not filtered, by whether a tag counts, so
+            # that the planner, which cannot know how many rows match, hashes the groups.
+            counted = f"""
+                SELECT t, true AS counts, COUNT(*) AS n
+                FROM (SELECT unnest(tags) AS t FROM matched WHERE failing = 0) u
                 GROUP BY t
-            ) c
+                UNION ALL
+                SELECT {searchrows.TOTAL_TAG}, true, COUNT(*) FROM matched WHERE failing = 0
+            """
+            if filters:
+                counted += f"""
+                    UNION ALL
+                    SELECT t, t / {searchrows.TAG_BLOCK} = failed, COUNT(*)
+                    FROM (SELECT unnest(tags) AS t, failed FROM matched WHERE failing = 1) u
+                    GROUP BY 1, 2
+                """
+        elif with_facets:
+            # The same in one pass over every row.
+            counted = f"""
+                SELECT t, failing = 0 OR t / {searchrows.TAG_BLOCK} = failed AS counts,
+                       COUNT(*) AS n
+                FROM (
+                    SELECT unnest(CASE WHEN failing = 0
+                                       THEN tags || {searchrows.TOTAL_TAG}
+                                       ELSE tags END) AS t, failing, failed
+                    FROM {rows}
+                ) u
+                GROUP BY 1, 2
+            """
+        else:
+            counted = (
+                f"SELECT {searchrows.TOTAL_TAG} AS t, true AS counts, COUNT(*) AS n FROM {rows}"
+            )
+        sql = f"""
+            {prefix}
+            SELECT COALESCE(k.tag, '__count:'), c.counts, c.n, NULL::bigint{PAGE_NULLS}
+            FROM ({counted}) c
             LEFT JOIN studies_searchtag k ON k.id = c.t
+            UNION ALL
+            SELECT NULL, NULL, NULL, p.position, {_page_columns()}
+            FROM unnest(ARRAY({page})) WITH ORDINALITY AS p(study_id, position)
+            JOIN studies_study s ON s.id = p.study_id
         """
-        counts: dict[str, dict[str, int]] = {}
+        counts: dict[str, dict[str, int]] = {"__count": {"": 0}}
+        studies: list[tuple[int, Study]] = []
+        regions: dict[int, Region] = {}
         with connection.cursor() as cursor:
-            cursor.execute(sql, [*tags, *tags, *text_params])
-            for found, number in cursor.fetchall():
-                name, _colon, value = found.partition(":")
-                if name in COUNTED and COUNTED[name](value):
-                    counts.setdefault(name, {})[value] = number
-        return counts
+            cursor.execute(sql, params)
+            for found, counts_here, number, position, *study in cursor.fetchall():
+                if position is not None:
+                    studies.append((position, _page_study(study, regions)))
+                elif counts_here:
+                    name, _colon, value = found.partition(":")
+                    if name in COUNTED and COUNTED[name](value):
+                        counts.setdefault(name, {})[value] = number
+        return counts, [study for _position, study in sorted(studies, key=lambda p: p[0])]
 
     def _result(
         self,
@@ -666,6 +730,50 @@ class StudySearch:
             else:
                 items.append((name, str(value)))
         return items
+
+
+def _page_columns() -> str:
+    """The columns of a page's study ``s``: every field, then its sites with their regions
+    (JSON, in the order of the sites), as ``_page_study`` reads them."""
+    studies = ", ".join(f"s.{f.column}" for f in Study._meta.concrete_fields)
+    sites = ", ".join(f"x.{f.column}" for f in StudySite._meta.concrete_fields)
+    regions = ", ".join(f"g.{f.column}" for f in Region._meta.concrete_fields)
+    return f"""{studies}, (
+        SELECT json_agg(json_build_array(json_build_array({sites}), json_build_array({regions}))
+                        ORDER BY x.id)
+        FROM studies_studysite x LEFT JOIN organisations_region g ON g.id = x.region_id
+        WHERE x.study_id = s.id
+    )"""
+
+
+def _page_study(values: Sequence[Any], regions: dict[int, Region]) -> Study:
+    """A study read by ``_page_columns``, with its sites and their regions as
+    ``prefetch_related("sites__region")`` leaves them (``study.sites.all()`` reads
+    nothing more); ``regions``: those already made, one object per region."""
+    study_fields = [f.attname for f in Study._meta.concrete_fields]
+    site_fields = [f.attname for f in StudySite._meta.concrete_fields]
+    region_fields = [f.attname for f in Region._meta.concrete_fields]
+    study = Study.from_db("default", study_fields, list(values[: len(study_fields)]))
+    listed = values[len(study_fields)] or []
+    if isinstance(listed, str):  # json arrives as text unless a loader parses it
+        listed = json.loads(listed)
+    sites = []
+    for site_values, region_values in listed:
+        site = StudySite.from_db("default", site_fields, site_values)
+        site._state.fields_cache["study"] = study
+        region = None
+        if region_values[0] is not None:
+            region = regions.get(region_values[0])
+            if region is None:
+                region = Region.from_db("default", region_fields, region_values)
+                regions[region.pk] = region
+        site._state.fields_cache["region"] = region
+        sites.append(site)
+    prefetched = study.sites.all()
+    prefetched._result_cache = sites
+    prefetched._prefetch_done = True
+    study._prefetched_objects_cache = {"sites": prefetched}
+    return study
 
 
 @dataclass

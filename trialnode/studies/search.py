@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 import snowballstemmer
 from django.apps import apps
@@ -208,6 +209,33 @@ def _similar_terms(word: str) -> list[str]:
     return [match[0] for match in matches]
 
 
+# The tsquery of a text's words with their spelling alternatives (see
+# ``TextQuery.tsquery_sql_of``): one row, one column ``q``.
+TSQUERY_SQL = """
+    WITH w(word, ord) AS (SELECT * FROM unnest(%(tsquery_words)s::text[]) WITH ORDINALITY),
+    spellings AS (
+        SELECT ord, word AS spelling, 0 AS n FROM w
+        UNION ALL
+        SELECT w.ord, f.term, f.n FROM w CROSS JOIN LATERAL (
+            SELECT term, row_number() OVER () AS n FROM (
+                SELECT term FROM studies_searchterm
+                WHERE length(w.word) >= %(tsquery_min_length)s AND term %% w.word
+                  AND similarity(term, w.word) >= %(tsquery_similarity)s
+                ORDER BY similarity(term, w.word) DESC LIMIT %(tsquery_limit)s
+            ) close_terms
+        ) f
+        WHERE f.term <> w.word
+    )
+    SELECT trialnode_tsquery_and(q ORDER BY ord) AS q FROM (
+        SELECT ord, trialnode_tsquery_or(
+            plainto_tsquery('swedish', spelling) || plainto_tsquery('english', spelling)
+            ORDER BY n
+        ) AS q
+        FROM spellings GROUP BY ord
+    ) groups
+"""
+
+
 @dataclass(frozen=True)
 class TextQuery:
     """A parsed free-text query: for each word, the spellings that may match it."""
@@ -226,39 +254,30 @@ class TextQuery:
         return bool(self.alternatives)
 
     @staticmethod
-    def tsquery_text_of(text: str) -> str:
-        """The ``tsquery_text`` of ``parse(text)`` in one statement (PostgreSQL): each
-        word's spelling alternatives are looked up and joined in the database."""
+    def tsquery_sql_of(text: str) -> tuple[str, dict[str, Any]] | None:
+        """A statement whose one row and column is the ``tsquery`` of ``parse(text)``
+        (PostgreSQL): each word's spelling alternatives are looked up and joined in the
+        database. Its parameters are named (``%(tsquery_words)s``, ...), so that it can be
+        part of a larger statement. None for text without words."""
         query_words = words(text)[:MAX_QUERY_WORDS]
         if not query_words:
+            return None
+        return TSQUERY_SQL, {
+            "tsquery_words": query_words,
+            "tsquery_min_length": MIN_FUZZY_LENGTH,
+            "tsquery_similarity": TRIGRAM_SIMILARITY,
+            "tsquery_limit": FUZZY_LIMIT,
+        }
+
+    @staticmethod
+    def tsquery_text_of(text: str) -> str:
+        """The ``tsquery_text`` of ``parse(text)`` in one statement (PostgreSQL)."""
+        statement = TextQuery.tsquery_sql_of(text)
+        if statement is None:
             return ""
+        sql, params = statement
         with connection.cursor() as cursor:
-            cursor.execute(
-                """
-                WITH w(word, ord) AS (SELECT * FROM unnest(%s::text[]) WITH ORDINALITY),
-                spellings AS (
-                    SELECT ord, word AS spelling, 0 AS n FROM w
-                    UNION ALL
-                    SELECT w.ord, f.term, f.n FROM w CROSS JOIN LATERAL (
-                        SELECT term, row_number() OVER () AS n FROM (
-                            SELECT term FROM studies_searchterm
-                            WHERE length(w.word) >= %s AND term %% w.word
-                              AND similarity(term, w.word) >= %s
-                            ORDER BY similarity(term, w.word) DESC LIMIT %s
-                        ) close_terms
-                    ) f
-                    WHERE f.term <> w.word
-                )
-                SELECT trialnode_tsquery_and(q ORDER BY ord)::text FROM (
-                    SELECT ord, trialnode_tsquery_or(
-                        plainto_tsquery('swedish', spelling) || plainto_tsquery('english', spelling)
-                        ORDER BY n
-                    ) AS q
-                    FROM spellings GROUP BY ord
-                ) groups
-                """,
-                [query_words, MIN_FUZZY_LENGTH, TRIGRAM_SIMILARITY, FUZZY_LIMIT],
-            )
+            cursor.execute(f"SELECT q::text FROM ({sql}) query", params)
             return cursor.fetchone()[0] or ""
 
     def _fts5_expression(self) -> str:
