@@ -3,6 +3,8 @@ counts, whether it reads the narrow public search rows or the studies themselves
 the rows follow every change that decides what the public sees."""
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from trialnode.organisations.models import Region
 from trialnode.studies.filters import StudySearch
@@ -55,6 +57,34 @@ def studies(make_study):
     synthetic_studies_create(160, seed=7)
     make_study(title_sv="Opublicerad hjärtsviktsstudie", registration_state="submitted")
     make_study(title_sv="Hjärtsvikt utan sökdokument", icd10=("I50.9",), providers=("sus",))
+
+
+def _values(instance) -> list[tuple[str, object, type]]:
+    return [
+        (f.attname, getattr(instance, f.attname), type(getattr(instance, f.attname)))
+        for f in instance._meta.concrete_fields
+    ]
+
+
+def test_the_pages_studies_are_those_the_orm_loads_with_their_sites_and_regions(studies):
+    """The page's studies come with the counts, their sites and regions as JSON: every
+    field must arrive with the value and the type the ORM gives it."""
+    for params in SEARCHES:
+        page = StudySearch.from_params(params).run_public(page_size=10).studies
+        loaded = Study.objects.prefetch_related("sites__region").in_bulk([s.pk for s in page])
+        for study in page:
+            expected = loaded[study.pk]
+            assert _values(study) == _values(expected), params
+            with CaptureQueriesContext(connection) as queries:
+                sites = list(study.sites.all())
+                regions = [site.region for site in sites]
+            assert not queries.captured_queries  # read with the page
+            assert [_values(site) for site in sites] == [
+                _values(site) for site in expected.sites.all()
+            ]
+            assert [_values(region) for region in regions] == [
+                _values(site.region) for site in expected.sites.all()
+            ]
 
 
 def test_searches_give_the_same_results_with_and_without_the_rows(studies):
