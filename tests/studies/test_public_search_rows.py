@@ -143,3 +143,38 @@ def test_a_bulk_load_of_studies_leaves_the_planner_statistics_up_to_date(monkeyp
     synthetic_studies_create(30, seed=4)
     assert _planned_rows("studies_study") == Study.objects.count() == 50
     assert _planned_rows("studies_publicsearchrow") == PublicSearchRow.objects.count() > 0
+
+
+def _rows() -> list[tuple]:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT study_id, tsv::text, updated_at, start_date, title_sort, "
+            "ARRAY(SELECT unnest(tags) ORDER BY 1) FROM studies_publicsearchrow ORDER BY 1"
+        )
+        return cursor.fetchall()
+
+
+def test_new_studies_get_the_rows_a_rebuild_gives_them(make_study):
+    """``add_search_rows`` decides from the rows in hand which new studies are shown: the
+    same as ``Study.objects.published()``, for every state a new record can be in."""
+    from django.db import connection
+
+    from trialnode.studies.searchrows import add_search_rows
+
+    shown = make_study(title_sv="Visad hjärtsviktsstudie", icd10=("I50.9",))
+    made = [
+        shown,
+        make_study(title_sv="Inskickad", registration_state=RegistrationState.SUBMITTED),
+        make_study(title_sv="Utan svensk ort", conducted_in_sweden=False),
+        make_study(title_sv="Samma studie", duplicate_of=shown),
+        make_study(title_sv="Utkast", registration_state=RegistrationState.DRAFT),
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM studies_publicsearchrow")
+    add_search_rows(made)
+    added = _rows()
+    rebuild_search_rows()
+    assert added == _rows()
+    assert [row[0] for row in added] == [shown.pk]
