@@ -121,6 +121,18 @@ class Entry:
     actor_id: int | None
     occurred_at: dt.datetime
 
+    def event_values(self) -> tuple:
+        """The event's own columns, in the order of ``EVENT_COLUMNS`` (between the
+        sequence number and the hashes)."""
+        return (
+            self.occurred_at,
+            self.actor_id,
+            self.action,
+            self.object_type,
+            self.object_id,
+            self.payload,
+        )
+
 
 def _entry(
     *,
@@ -199,19 +211,7 @@ def append(entries: list[Entry]) -> None:
         for entry in entries:
             seq += 1
             digest = link_hash(seq, previous, entry.payload)
-            rows.append(
-                (
-                    seq,
-                    entry.occurred_at,
-                    entry.actor_id,
-                    entry.action,
-                    entry.object_type,
-                    entry.object_id,
-                    entry.payload,
-                    previous,
-                    digest,
-                )
-            )
+            rows.append((seq, *entry.event_values(), previous, digest))
             previous_hash_for_head, previous = previous, digest
         if connection.vendor == "postgresql":
             copy_rows(AuditEvent._meta.db_table, EVENT_COLUMNS, rows)
@@ -235,18 +235,7 @@ def _append_one_on_guessed_head(entry: Entry) -> bool:
     with connection.cursor() as cursor:
         cursor.execute(
             _POSTGRES_APPEND,
-            [
-                seq,
-                digest,
-                guess[0],
-                previous,
-                entry.occurred_at,
-                entry.actor_id,
-                entry.action,
-                entry.object_type,
-                entry.object_id,
-                entry.payload,
-            ],
+            [seq, digest, guess[0], previous, *entry.event_values()],
         )
         written = cursor.rowcount == 1
     if written:
