@@ -33,6 +33,15 @@ SEARCHES = [
     {"status": "COMPLETED,RECRUITING", "study_type": "OBSERVATIONAL", "page": "2"},
     {"q": "studie", "age_group": "children,older", "recruiting": "false"},
     {"q": "metformin astma"},
+    # Text and several filters: only the rows failing at most one filter are read.
+    {"q": "studie", "region": "uppsala", "recruiting": "true", "study_type": "INTERVENTIONAL"},
+    {
+        "q": "diabetes",
+        "region": "stockholm,skane",
+        "sponsor_type": "INDUSTRY,ACADEMIC",
+        "phase": "PHASE3,PHASE2,NA",
+        "sex": "FEMALE",
+    },
 ]
 
 
@@ -50,6 +59,10 @@ def assert_same_results():
         with_rows = search.run_public(page_size=10)
         without = search.run(Study.objects.published(), page_size=10)
         assert _outcome(with_rows) == _outcome(without), params
+        # Without facets only the rows meeting every filter are read.
+        assert _outcome(search.run_public(page_size=10, with_facets=False)) == _outcome(
+            search.run(Study.objects.published(), page_size=10, with_facets=False)
+        ), params
 
 
 @pytest.fixture

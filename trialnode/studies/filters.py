@@ -372,6 +372,26 @@ def _all_choices() -> dict[str, list[tuple[str, Any]]]:
     return choices
 
 
+def _failing_at_most(kept: int, count: int) -> str:
+    """A condition on the public search rows that holds for the rows failing at most
+    ``kept`` (0 or 1) of the ``count`` filters ``%(filter_<i>)s``, in the form the text
+    index on ``(tsv, tags)`` answers: the rows failing more are never read."""
+    if count <= kept:
+        return "true"
+    meets = [f"tags && %(filter_{position})s::int[]" for position in range(count)]
+    if kept == 0:
+        return "(" + " AND ".join(meets) + ")"
+    # Failing at most one: meeting every filter but some one.
+    return (
+        "("
+        + " OR ".join(
+            "(" + " AND ".join(m for j, m in enumerate(meets) if j != skipped) + ")"
+            for skipped in range(count)
+        )
+        + ")"
+    )
+
+
 @dataclass
 class StudySearch:
     """A validated search: free text, filters, sort and page."""
@@ -496,8 +516,9 @@ class StudySearch:
         one filter counts only for the tags of that filter's facet (a tag's number tells
         its facet); any other row counts for nothing.
 
-        With text, the rows matching it are read once (``matched``), through the text
-        index: the query is computed in the statement, so the planner never takes a
+        With text, the rows matching it are read once (``matched``), through the index on
+        the text and the tags, which leaves out the rows failing more filters than can
+        count: the query is computed in the statement, so the planner never takes a
         common word for a reason to read the whole table. Without text the page comes
         from the rows in the order of the sort's index.
         """
@@ -519,6 +540,7 @@ class StudySearch:
         failed = f"CASE {' '.join(failed_cases)} END" if failed_cases else "NULL::int"
         # Rows failing one filter count for a facet; only rows meeting all are the total.
         kept = 1 if with_facets else 0
+        candidates = _failing_at_most(kept, len(filters))
         if text is not None:
             text_sql, text_params = text
             params.update(text_params)
@@ -535,7 +557,7 @@ class StudySearch:
                         SELECT study_id, tags, tsv, updated_at, start_date, title_sort,
                                {failing} AS failing, {failed} AS failed
                         FROM studies_publicsearchrow
-                        WHERE tsv @@ (SELECT q FROM query)
+                        WHERE tsv @@ (SELECT q FROM query) AND {candidates}
                         OFFSET 0  -- each row's filters evaluated once
                     ) r
                     WHERE failing <= {kept}
@@ -552,7 +574,7 @@ class StudySearch:
             rows = f"""(
                 SELECT tags, failing, failed FROM (
                     SELECT tags, {failing} AS failing, {failed} AS failed
-                    FROM studies_publicsearchrow
+                    FROM studies_publicsearchrow WHERE {candidates}
                     OFFSET 0  -- each row's filters evaluated once, not per tag
                 ) r WHERE failing <= {kept}
             ) matched"""
@@ -566,48 +588,54 @@ class StudySearch:
         if with_facets and text is not None:
             # Each kind of row on its own (a scan of ``matched`` is cheap): a row meeting
             # every filter counts once for the total and for each of its tags; a row
-            # failing one filter counts for that filter's tags (``counts``, read below).
-            # unnest in the select list: one set-returning projection over the rows, not a
-            # function scan per row; grouped, not filtered, by whether a tag counts, so
-            # that the planner, which cannot know how many rows match, hashes the groups.
+            # failing one filter counts for that filter's tags only, the others are
+            # dropped before grouping. unnest in the select list: one set-returning
+            # projection over the rows, not a function scan per row.
             counted = f"""
-                SELECT t, true AS counts, COUNT(*) AS n
+                SELECT t, COUNT(*) AS n
                 FROM (SELECT unnest(tags) AS t FROM matched WHERE failing = 0) u
                 GROUP BY t
                 UNION ALL
-                SELECT {searchrows.TOTAL_TAG}, true, COUNT(*) FROM matched WHERE failing = 0
+                SELECT {searchrows.TOTAL_TAG}, COUNT(*) FROM matched WHERE failing = 0
             """
             if filters:
                 counted += f"""
                     UNION ALL
-                    SELECT t, t / {searchrows.TAG_BLOCK} = failed, COUNT(*)
+                    SELECT t, COUNT(*)
                     FROM (SELECT unnest(tags) AS t, failed FROM matched WHERE failing = 1) u
-                    GROUP BY 1, 2
+                    WHERE t / {searchrows.TAG_BLOCK} = failed
+                    GROUP BY t
                 """
-        elif with_facets:
-            # The same in one pass over every row.
+        elif with_facets and filters:
+            # The same in one pass over the rows: each row with the total's tag, then
+            # only the tags that count kept for grouping.
             counted = f"""
-                SELECT t, failing = 0 OR t / {searchrows.TAG_BLOCK} = failed AS counts,
-                       COUNT(*) AS n
+                SELECT t, COUNT(*) AS n
                 FROM (
-                    SELECT unnest(CASE WHEN failing = 0
-                                       THEN tags || {searchrows.TOTAL_TAG}
-                                       ELSE tags END) AS t, failing, failed
+                    SELECT unnest(tags || {searchrows.TOTAL_TAG}) AS t, failing, failed
                     FROM {rows}
                 ) u
-                GROUP BY 1, 2
+                WHERE failing = 0 OR t / {searchrows.TAG_BLOCK} = failed
+                GROUP BY t
+            """
+        elif with_facets:
+            # Every row counts for all its tags.
+            counted = f"""
+                SELECT t, COUNT(*) AS n
+                FROM (SELECT unnest(tags) AS t FROM studies_publicsearchrow) u
+                GROUP BY t
+                UNION ALL
+                SELECT {searchrows.TOTAL_TAG}, COUNT(*) FROM studies_publicsearchrow
             """
         else:
-            counted = (
-                f"SELECT {searchrows.TOTAL_TAG} AS t, true AS counts, COUNT(*) AS n FROM {rows}"
-            )
+            counted = f"SELECT {searchrows.TOTAL_TAG} AS t, COUNT(*) AS n FROM {rows}"
         sql = f"""
             {prefix}
-            SELECT COALESCE(k.tag, '__count:'), c.counts, c.n, NULL::bigint{PAGE_NULLS}
+            SELECT COALESCE(k.tag, '__count:'), c.n, NULL::bigint{PAGE_NULLS}
             FROM ({counted}) c
             LEFT JOIN studies_searchtag k ON k.id = c.t
             UNION ALL
-            SELECT NULL, NULL, NULL, p.position, {_page_columns()}
+            SELECT NULL, NULL, p.position, {_page_columns()}
             FROM unnest(ARRAY({page})) WITH ORDINALITY AS p(study_id, position)
             JOIN studies_study s ON s.id = p.study_id
         """
@@ -616,10 +644,10 @@ class StudySearch:
         regions: dict[int, Region] = {}
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
-            for found, counts_here, number, position, *study in cursor.fetchall():
+            for found, number, position, *study in cursor.fetchall():
                 if position is not None:
                     studies.append((position, _page_study(study, regions)))
-                elif counts_here:
+                else:
                     name, _colon, value = found.partition(":")
                     if name in COUNTED and COUNTED[name](value):
                         counts.setdefault(name, {})[value] = number
