@@ -118,8 +118,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # PostgreSQL's JIT compiles every facet statement anew and costs more than it saves on
     # short interactive queries; TRIALNODE_PG_OPTIONS overrides the connection options.
     DATABASES["default"].setdefault("OPTIONS", {})["options"] = env_str(
-        "TRIALNODE_PG_OPTIONS", "-c jit=off"
+        "TRIALNODE_PG_OPTIONS", "-c jit=off -c plan_cache_mode=force_generic_plan"
     )
+    # Statements are prepared only where asked for (``core.prepared``): psycopg prepares
+    # a statement on request once a threshold is set, and this one is never reached.
+    DATABASES["default"]["OPTIONS"]["prepare_threshold"] = 2**31 - 1
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["OPTIONS"] = {

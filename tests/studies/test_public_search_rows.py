@@ -191,3 +191,33 @@ def test_new_studies_get_the_rows_a_rebuild_gives_them(make_study):
     rebuild_search_rows()
     assert added == _rows()
     assert [row[0] for row in added] == [shown.pk]
+
+
+def _prepared_searches() -> dict[str, tuple[str, int, int]]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT name, statement, generic_plans, custom_plans FROM pg_prepared_statements "
+            "WHERE statement LIKE '%%studies_publicsearchrow%%'"
+        )
+        return {name: (statement, generic, custom) for name, statement, generic, custom in cursor}
+
+
+def test_a_search_with_text_is_planned_once_per_connection(studies):
+    """The search with text is a prepared statement with one generic plan, reused for
+    other words and filters; a search without text is planned for its own values."""
+    before = _prepared_searches()
+    for params in SEARCHES:
+        StudySearch.from_params(params).run_public(page_size=10)
+    after = _prepared_searches()
+    runs = {
+        name: (statement, generic - before.get(name, ("", 0, 0))[1], custom)
+        for name, (statement, generic, custom) in after.items()
+    }
+    used = {name: run for name, run in runs.items() if run[1]}
+    with_text = [p for p in SEARCHES if p.get("q")]
+    assert used, "no search was prepared"
+    assert all("tsv @@" in statement for statement, _generic, _custom in used.values())
+    assert sum(generic for _statement, generic, _custom in used.values()) == len(with_text)
+    assert all(custom == 0 for _statement, _generic, custom in used.values())
+    # Fewer statements than searches: the shapes are shared between words and filters.
+    assert len(used) < len(with_text)

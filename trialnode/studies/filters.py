@@ -26,6 +26,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, Lower, NullIf
 from django.utils.translation import gettext_lazy as _
 
+from trialnode.core.prepared import prepared_cursor
 from trialnode.organisations.models import CareProvider, Region
 from trialnode.studies import searchrows
 from trialnode.studies.models import (
@@ -642,7 +643,11 @@ class StudySearch:
         counts: dict[str, dict[str, int]] = {"__count": {"": 0}}
         studies: list[tuple[int, Study]] = []
         regions: dict[int, Region] = {}
-        with connection.cursor() as cursor:
+        # A search with text is planned once per connection: its plan follows the text
+        # index whatever the words and filters, and planning it costs as much as a
+        # selective search itself. Without text, the plan depends on how many rows
+        # the filters keep, so it is made for each search's own values.
+        with prepared_cursor() if text is not None else connection.cursor() as cursor:
             cursor.execute(sql, params)
             for found, number, position, *study in cursor.fetchall():
                 if position is not None:
