@@ -271,6 +271,20 @@ def maybe_in_sweden(record: dict[str, Any]) -> bool:
 
 
 _RAW_NCT_ID = re.compile(rb'"nctId"\s*:\s*"([^"\\]{1,40})"')
+# Byte searches of the raw record, as regular expressions: the regular expression engine
+# looks for the first byte with memchr, where ``bytes.find`` stops at every "u", "n" or
+# quote of the text (a few times faster on the world's records).
+_RAW_SWEDEN = re.compile(rb"Sweden")
+_RAW_ESCAPE = re.compile(rb"\\u")
+_RAW_CT_ID = re.compile(rb"ctId")
+
+
+def _nct_id_field_after(raw: bytes, position: int) -> bool:
+    """Whether ``"nctId"`` occurs in ``raw`` from ``position`` on."""
+    return any(
+        raw[found.start() - 2 : found.end() + 1] == b'"nctId"'
+        for found in _RAW_CT_ID.finditer(raw, position + 2)
+    )
 
 
 def outside_sweden_key(raw: bytes) -> str | None:
@@ -283,10 +297,10 @@ def outside_sweden_key(raw: bytes) -> str | None:
     """
     if not raw.startswith(b"{") or not raw.endswith((b"}", b"}\n", b"}\r\n")):
         return None
-    if b"Sweden" in raw or b"\\u" in raw:
+    if _RAW_SWEDEN.search(raw) or _RAW_ESCAPE.search(raw):
         return None
     start = raw.find(b'"nctId"')
-    if start < 0 or raw.find(b'"nctId"', start + 7) >= 0:
+    if start < 0 or _nct_id_field_after(raw, start + 7):
         return None
     found = _RAW_NCT_ID.match(raw, start)
     key = found.group(1).decode("ascii", "replace") if found else ""
