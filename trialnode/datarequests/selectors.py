@@ -23,7 +23,6 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 from django.db.models import Prefetch
 
 from trialnode.datarequests import clock
@@ -71,6 +70,8 @@ def standing(case: DataRequest, *, today: dt.date | None = None) -> Standing:
 def _percentiles(values: list[int]) -> dict[str, float | None]:
     if not values:
         return {"median": None, "p90": None}
+    import numpy as np  # here, not at start-up: every command loads this module
+
     median, p90 = np.percentile(np.array(values, dtype=float), [50, 90])
     return {"median": round(float(median), 1), "p90": round(float(p90), 1)}
 

@@ -8,7 +8,6 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 from django.db.models import Q
 
 from trialnode.feasibility.models import (
@@ -29,6 +28,8 @@ def _spread(values: list[float]) -> dict[str, float | None]:
     """Median and 90th percentile (linear interpolation), in days to one decimal."""
     if not values:
         return {"median": None, "p90": None}
+    import numpy as np  # here, not at start-up: every command loads this module
+
     return {
         "median": round(float(np.percentile(values, 50)), 1),
         "p90": round(float(np.percentile(values, 90)), 1),
