@@ -18,7 +18,6 @@ from functools import lru_cache
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-import holidays
 from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 
@@ -92,6 +91,8 @@ def warning_days() -> int:
 
 @lru_cache(maxsize=64)
 def _holidays(year: int) -> frozenset[dt.date]:
+    import holidays  # here, not at start-up: the package loads every country's calendar
+
     calendar_ = holidays.country_holidays(
         "SE", years=year, categories=(holidays.PUBLIC, holidays.DE_FACTO)
     )

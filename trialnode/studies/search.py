@@ -12,10 +12,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 
-import snowballstemmer
 from django.apps import apps
 from django.db import connection
 from django.db.models import QuerySet
@@ -41,8 +40,14 @@ FUZZY_LIMIT = 4
 FUZZY_SCORE = 85  # rapidfuzz ratio, 0–100
 TRIGRAM_SIMILARITY = 0.5
 
-_swedish = snowballstemmer.stemmer("swedish")
-_english = snowballstemmer.stemmer("english")
+
+@cache
+def _stemmers() -> tuple[Any, Any]:
+    """The Swedish and English stemmers, loaded when first needed (SQLite only): the
+    stemmer package loads every language, a cost every command would pay at start-up."""
+    import snowballstemmer
+
+    return snowballstemmer.stemmer("swedish"), snowballstemmer.stemmer("english")
 
 
 def words(text: str) -> list[str]:
@@ -52,9 +57,10 @@ def words(text: str) -> list[str]:
 def stems(text: str) -> str:
     """Each word with its Swedish and English stems, for the SQLite FTS5 index."""
     out: list[str] = []
+    swedish, english_stemmer = _stemmers()
     for word in words(text):
-        out.append(_swedish.stemWord(word))
-        english = _english.stemWord(word)
+        out.append(swedish.stemWord(word))
+        english = english_stemmer.stemWord(word)
         if english != out[-1]:
             out.append(english)
     return " ".join(out)
