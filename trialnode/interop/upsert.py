@@ -77,8 +77,22 @@ class SiteMatcher:
         ]
         self.localities = {loc.normalised_name: loc.region_id for loc in Locality.objects.all()}
         self.provider_regions = {p.pk: p.region_id for _n, p in self.providers}
+        self.matched: dict[tuple[str, str], tuple[int | None, CareProvider | None]] = {}
+        """The places found so far: a bulk file names the same sites again and again."""
+
+    MAX_MATCHED = 100_000
 
     def match(self, facility: str, city: str) -> tuple[int | None, CareProvider | None]:
+        place = (facility, city)
+        found = self.matched.get(place)
+        if found is None:
+            if len(self.matched) >= self.MAX_MATCHED:
+                self.matched.clear()
+            found = self.matched[place] = self.search(facility, city)
+        return found
+
+    def search(self, facility: str, city: str) -> tuple[int | None, CareProvider | None]:
+        """``match`` without the places found before."""
         facility_norm = normalise_name(facility or "")
         city_norm = normalise_name(city or "")
         best: tuple[int, CareProvider] | None = None
