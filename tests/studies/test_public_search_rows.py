@@ -6,7 +6,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from trialnode.organisations.models import Region
+from trialnode.organisations.models import CareProvider, Region
 from trialnode.studies.filters import StudySearch
 from trialnode.studies.models import (
     PublicSearchRow,
@@ -191,6 +191,31 @@ def test_new_studies_get_the_rows_a_rebuild_gives_them(make_study):
     rebuild_search_rows()
     assert added == _rows()
     assert [row[0] for row in added] == [shown.pk]
+
+
+def test_a_filter_value_no_study_has_yet_gives_what_the_studies_give(studies):
+    """A new care provider has no tag yet: its filter is an empty list of numbers."""
+    CareProvider.objects.create(
+        slug="ny-vardgivare",
+        name="Ny vårdgivare",
+        kind=CareProvider.Kind.choices[0][0],
+        region=Region.objects.get(slug="uppsala"),
+    )
+    new = "ny-vardgivare"
+    for params in (
+        {"care_provider": new},
+        {"care_provider": new, "recruiting": "true"},
+        {"q": "studie", "care_provider": new},
+        {"q": "studie", "care_provider": new, "recruiting": "true", "region": "uppsala"},
+    ):
+        search = StudySearch.from_params(params)
+        for with_facets in (True, False):
+            with_rows = search.run_public(page_size=10, with_facets=with_facets)
+            without = search.run(Study.objects.published(), page_size=10, with_facets=with_facets)
+            assert _outcome(with_rows) == _outcome(without), params
+            assert with_rows.count == 0
+        # The studies meeting the other filters still count in the care provider facet.
+        assert search.run_public(page_size=10).facets["care_provider"], params
 
 
 def _prepared_searches() -> dict[str, tuple[str, int, int]]:
