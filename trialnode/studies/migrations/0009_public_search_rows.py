@@ -6,6 +6,8 @@ import django.contrib.postgres.search
 import django.db.models.deletion
 from django.db import migrations, models
 
+from trialnode.core.migration_sql import vendor_sql
+
 POSTGRES_FORWARD = [
     """
     CREATE TABLE studies_publicsearchrow (
@@ -51,15 +53,6 @@ POSTGRES_FORWARD = [
     """,
 ]
 POSTGRES_BACKWARD = ["DROP TABLE IF EXISTS studies_publicsearchrow"]
-
-
-def _run(statements):
-    def run(apps, schema_editor):
-        if schema_editor.connection.vendor == "postgresql":
-            for statement in statements:
-                schema_editor.execute(statement)
-
-    return run
 
 
 class Migration(migrations.Migration):
@@ -117,5 +110,5 @@ class Migration(migrations.Migration):
                 "managed": False,
             },
         ),
-        migrations.RunPython(_run(POSTGRES_FORWARD), _run(POSTGRES_BACKWARD)),
+        vendor_sql({"postgresql": POSTGRES_FORWARD}, {"postgresql": POSTGRES_BACKWARD}),
     ]

@@ -4,6 +4,8 @@ tags beside them), and a sequence numbers the versions of what the public search
 
 from django.db import migrations
 
+from trialnode.core.migration_sql import vendor_sql
+
 # Frozen copies of studies.searchrows' statements, over every shown study.
 TAGS = """
 array_remove(ARRAY[
@@ -111,20 +113,11 @@ POSTGRES_BACKWARD = [
 ]
 
 
-def _run(statements):
-    def run(apps, schema_editor):
-        if schema_editor.connection.vendor == "postgresql":
-            for statement in statements:
-                schema_editor.execute(statement)
-
-    return run
-
-
 class Migration(migrations.Migration):
     dependencies = [
         ("studies", "0009_public_search_rows"),
     ]
 
     operations = [
-        migrations.RunPython(_run(POSTGRES_FORWARD), _run(POSTGRES_BACKWARD)),
+        vendor_sql({"postgresql": POSTGRES_FORWARD}, {"postgresql": POSTGRES_BACKWARD}),
     ]

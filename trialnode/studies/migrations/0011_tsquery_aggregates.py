@@ -3,6 +3,8 @@ builds a query with its spelling alternatives in one statement (PostgreSQL only)
 
 from django.db import migrations
 
+from trialnode.core.migration_sql import vendor_sql
+
 POSTGRES_FORWARD = [
     "CREATE OR REPLACE AGGREGATE trialnode_tsquery_or(tsquery) "
     "(SFUNC = tsquery_or, STYPE = tsquery)",
@@ -15,20 +17,11 @@ POSTGRES_BACKWARD = [
 ]
 
 
-def _run(statements):
-    def run(apps, schema_editor):
-        if schema_editor.connection.vendor == "postgresql":
-            for statement in statements:
-                schema_editor.execute(statement)
-
-    return run
-
-
 class Migration(migrations.Migration):
     dependencies = [
         ("studies", "0010_public_search_tags"),
     ]
 
     operations = [
-        migrations.RunPython(_run(POSTGRES_FORWARD), _run(POSTGRES_BACKWARD)),
+        vendor_sql({"postgresql": POSTGRES_FORWARD}, {"postgresql": POSTGRES_BACKWARD}),
     ]

@@ -3,6 +3,8 @@ and filters reads only the rows that can count (PostgreSQL only)."""
 
 from django.db import migrations
 
+from trialnode.core.migration_sql import vendor_sql
+
 POSTGRES_FORWARD = [
     "CREATE INDEX studies_publicsearchrow_tsv_tags ON studies_publicsearchrow "
     "USING gin (tsv, tags)",
@@ -14,20 +16,11 @@ POSTGRES_BACKWARD = [
 ]
 
 
-def _run(statements):
-    def run(apps, schema_editor):
-        if schema_editor.connection.vendor == "postgresql":
-            for statement in statements:
-                schema_editor.execute(statement)
-
-    return run
-
-
 class Migration(migrations.Migration):
     dependencies = [
         ("studies", "0011_tsquery_aggregates"),
     ]
 
     operations = [
-        migrations.RunPython(_run(POSTGRES_FORWARD), _run(POSTGRES_BACKWARD)),
+        vendor_sql({"postgresql": POSTGRES_FORWARD}, {"postgresql": POSTGRES_BACKWARD}),
     ]
