@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 from django.db import connection
@@ -779,13 +780,21 @@ def _page_columns() -> str:
     )"""
 
 
+@cache
+def _page_fields() -> tuple[list[str], list[str], list[str]]:
+    """The attribute names of a study, a site and a region, in ``_page_columns``' order."""
+    return (
+        [f.attname for f in Study._meta.concrete_fields],
+        [f.attname for f in StudySite._meta.concrete_fields],
+        [f.attname for f in Region._meta.concrete_fields],
+    )
+
+
 def _page_study(values: Sequence[Any], regions: dict[int, Region]) -> Study:
     """A study read by ``_page_columns``, with its sites and their regions as
     ``prefetch_related("sites__region")`` leaves them (``study.sites.all()`` reads
     nothing more); ``regions``: those already made, one object per region."""
-    study_fields = [f.attname for f in Study._meta.concrete_fields]
-    site_fields = [f.attname for f in StudySite._meta.concrete_fields]
-    region_fields = [f.attname for f in Region._meta.concrete_fields]
+    study_fields, site_fields, region_fields = _page_fields()
     study = Study.from_db("default", study_fields, list(values[: len(study_fields)]))
     listed = values[len(study_fields)] or []
     if isinstance(listed, str):  # json arrives as text unless a loader parses it
