@@ -244,3 +244,40 @@ def test_saving_a_study_with_unchanged_sites_leaves_no_site_events(users):
     )
     assert study.sites.get().pk == site.pk
     assert AuditEvent.objects.filter(object_type="studies.studysite").count() == before
+
+
+def test_events_gathered_in_a_block_join_the_chain_together_at_its_end(make_study):
+    study = make_study(title_sv="Före")
+    before = AuditEvent.objects.count()
+    with transaction.atomic(), trail.appends_gathered():
+        study.title_sv = "Efter"
+        study.save()
+        other = make_study(title_sv="Ny")
+        # Nothing is written until the block ends, and a nested block waits for it too.
+        with trail.appends_gathered():
+            other.title_sv = "Ändrad"
+            other.save()
+        assert AuditEvent.objects.count() == before
+    assert [e["changes"]["title_sv"] for e in _events(study)[-1:]] == [["Före", "Efter"]]
+    assert _events(other)[-1]["changes"]["title_sv"] == ["Ny", "Ändrad"]
+    seqs = list(AuditEvent.objects.order_by("seq").values_list("seq", flat=True))
+    assert seqs == list(range(1, len(seqs) + 1))
+    assert trail.verify().intact
+
+
+def test_gathered_events_of_a_failed_block_are_not_written(make_study):
+    study = make_study(title_sv="Före")
+    before = AuditEvent.objects.count()
+    with pytest.raises(RuntimeError), transaction.atomic(), trail.appends_gathered():
+        study.title_sv = "Efter"
+        study.save()
+        raise RuntimeError("the batch fails")
+    assert AuditEvent.objects.count() == before
+    study.refresh_from_db()
+    assert study.title_sv == "Före"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_events_are_gathered_only_in_the_transaction_of_the_changes_they_record():
+    with pytest.raises(transaction.TransactionManagementError), trail.appends_gathered():
+        pass

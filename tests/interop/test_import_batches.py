@@ -3,6 +3,8 @@ creates still has its own creation event, the same one a single save would leave
 
 import orjson
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from trialnode.audit import trail
 from trialnode.audit.models import AuditEvent
@@ -122,3 +124,73 @@ def test_a_bulk_file_counts_records_outside_sweden_and_still_updates_stored_ones
     assert (summary.updated, summary.outside_sweden, summary.created) == (1, 1, 0)
     assert not Study.objects.filter(nct_id="NCT99000002").exists()
     assert not Study.objects.get(nct_id="NCT99000001").sites.filter(city="Uppsala").exists()
+
+
+def _changed(record: dict) -> dict:
+    """The record with a new title and, when it has several, its last location dropped."""
+    changed = orjson.loads(orjson.dumps(record))
+    protocol = changed["protocolSection"]
+    protocol["identificationModule"]["briefTitle"] += " (uppdaterad)"
+    locations = protocol.get("contactsLocationsModule", {}).get("locations", [])
+    sweden = [i for i, loc in enumerate(locations) if loc.get("country") == "Sweden"]
+    if len(sweden) > 1:
+        del locations[sweden[-1]]
+    return changed
+
+
+def test_a_batch_of_changed_records_updates_each_study_with_its_own_events(
+    reference_data, sample_data
+):
+    records = orjson.loads((sample_data / "ctgov" / "sweden.json").read_bytes())
+    import_records(records)
+    sites_before = StudySite.objects.count()
+    last_event = AuditEvent.objects.order_by("seq").last().seq
+    changed = [_changed(record) for record in records]
+    with CaptureQueriesContext(connection) as queries:
+        summary = import_records(changed)
+
+    assert (summary.created, summary.updated, summary.rejected) == (0, len(records), [])
+    fewer_sites = sites_before - StudySite.objects.count()
+    assert fewer_sites > 0
+    events = AuditEvent.objects.filter(seq__gt=last_event)
+    for study in Study.objects.all():
+        assert study.title_en.endswith(" (uppdaterad)")
+        update = events.get(object_type="studies.study", object_id=str(study.pk))
+        assert orjson.loads(update.payload)["changes"]["title_en"][1] == study.title_en
+    deleted = events.filter(object_type="studies.studysite", action=AuditEvent.Action.DELETE)
+    assert deleted.count() == fewer_sites
+    # The batch's events advance the chain once, and the chain holds.
+    head_updates = [
+        q for q in queries if "UPDATE audit_auditchainhead" in q["sql"].replace('"', "")
+    ]
+    assert len(head_updates) == 1
+    assert trail.verify().intact
+
+
+@pytest.mark.postgresql
+def test_a_batch_of_changed_records_leaves_the_search_rows_a_rebuild_gives(
+    reference_data, sample_data
+):
+    from trialnode.studies.searchrows import rebuild_search_rows
+
+    records = orjson.loads((sample_data / "ctgov" / "sweden.json").read_bytes())
+    import_records(records)
+    with CaptureQueriesContext(connection) as queries:
+        import_records([_changed(record) for record in records])
+    # Each row is rewritten once, not after every save of its study, sites and conditions.
+    rewrites = [q for q in queries if q["sql"].startswith("DELETE FROM studies_publicsearchrow")]
+    assert len(rewrites) == 1
+
+    def rows() -> list[tuple]:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT study_id, tsv::text, title_sort, ARRAY(SELECT unnest(tags) ORDER BY 1) "
+                "FROM studies_publicsearchrow ORDER BY 1"
+            )
+            return cursor.fetchall()
+
+    written = rows()
+    assert len(written) == Study.objects.published().count() > 0
+    assert all("uppdaterad" in row[1] for row in written)
+    rebuild_search_rows()
+    assert rows() == written

@@ -246,3 +246,31 @@ def test_a_search_with_text_is_planned_once_per_connection(studies):
     assert all(custom == 0 for _statement, _generic, custom in used.values())
     # Fewer statements than searches: the shapes are shared between words and filters.
     assert len(used) < len(with_text)
+
+
+def test_deferred_refreshes_rewrite_each_row_once_when_the_block_ends(studies):
+    from django.db import transaction
+
+    from trialnode.studies.searchrows import refreshes_deferred
+
+    study = Study.objects.published().first()
+    before = _rows()
+    with CaptureQueriesContext(connection) as queries, transaction.atomic():
+        with refreshes_deferred():
+            study.title_sv = "Ändrad titel om astma"
+            study.save()
+            StudySite.objects.filter(study=study).first().delete()
+            # Not yet rewritten: the row still says what it said.
+            assert _rows() == before
+        rewritten = _rows()
+    deletes = [q for q in queries if q["sql"].startswith("DELETE FROM studies_publicsearchrow")]
+    assert len(deletes) == 1
+    rebuild_search_rows()
+    assert rewritten == _rows() != before
+
+    # A block that fails rewrites nothing (its transaction is rolled back).
+    with pytest.raises(RuntimeError), transaction.atomic(), refreshes_deferred():
+        study.title_sv = "Aldrig sparad"
+        study.save()
+        raise RuntimeError("the batch fails")
+    assert _rows() == rewritten

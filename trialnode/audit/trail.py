@@ -20,7 +20,9 @@ import hashlib
 import hmac
 import json
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -193,9 +195,41 @@ SELECT head.seq, %s, %s, %s, %s, %s, %s, head.prev, head.hash FROM head
 _last_head: dict[str, tuple[int, str]] = {}
 
 
+# The entries of an ``appends_gathered`` block, added at its end; None outside one.
+_gathered: ContextVar[list[Entry] | None] = ContextVar("audit_gathered", default=None)
+
+
+@contextmanager
+def appends_gathered() -> Iterator[None]:
+    """Inside the block, which must be in a transaction, the events of every save are
+    gathered and added to the chain together when it ends: one advance of the head, whose
+    lock is then held only from there to the commit (a registry import updates hundreds
+    of studies one by one). An error in the block adds nothing: its transaction is to be
+    rolled back. In an outer block, an inner one leaves its events to the outer's end."""
+    if _gathered.get() is not None:
+        yield
+        return
+    if not connection.in_atomic_block:
+        raise transaction.TransactionManagementError(
+            "Events are gathered only in a transaction, with the changes they record."
+        )
+    gathered: list[Entry] = []
+    token = _gathered.set(gathered)
+    try:
+        yield
+    finally:
+        _gathered.reset(token)
+    append(gathered)
+
+
 def append(entries: list[Entry]) -> None:
-    """Add entries to the chain, inside the caller's transaction."""
+    """Add entries to the chain, inside the caller's transaction (at the end of the
+    ``appends_gathered`` block the caller is in, if any)."""
     if not entries:
+        return
+    gathered = _gathered.get()
+    if gathered is not None:
+        gathered.extend(entries)
         return
     with transaction.atomic(savepoint=False):
         if (

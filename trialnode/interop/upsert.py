@@ -20,7 +20,7 @@ import orjson
 from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import DatabaseError, connection, transaction
-from django.db.models import BooleanField, QuerySet
+from django.db.models import BooleanField, QuerySet, prefetch_related_objects
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
@@ -29,7 +29,7 @@ from trialnode.core.collection import rare_collections
 from trialnode.core.copyinsert import copy_insert
 from trialnode.core.labels import field_label
 from trialnode.organisations.models import CareProvider, Locality, Region, normalise_name
-from trialnode.studies import search
+from trialnode.studies import search, searchrows
 from trialnode.studies.concepts import condition_areas_of_new
 from trialnode.studies.models import (
     RegistrationState,
@@ -232,7 +232,27 @@ def _save(mapped: MappedStudy, existing: Study | None) -> bool:
             "contacts": mapped.contacts,
         },
     )
+    # The rows read for the comparison (``_read_child_rows``) are no longer the stored ones;
+    # dropped from both studies, they are freed at once (each refers back to its study).
+    study.__dict__.pop("_prefetched_objects_cache", None)
+    if existing is not None:
+        existing.__dict__.pop("_prefetched_objects_cache", None)
     return created
+
+
+CHILD_ROWS = ("sites", "conditions", "interventions", "contacts")
+
+
+def _read_child_rows(changed: list[tuple[MappedStudy, Study]]) -> None:
+    """The stored child rows of the changed studies, read for all of them at once (one
+    statement per kind of row, not per study) for ``replace_child_rows`` to compare the
+    record's rows with."""
+    prefetch_related_objects([previous for _mapped, previous in changed], *CHILD_ROWS)
+    for mapped, previous in changed:
+        mapped.study._prefetched_objects_cache = {  # type: ignore[attr-defined]
+            name: previous._prefetched_objects_cache[name]  # type: ignore[attr-defined]
+            for name in CHILD_ROWS
+        }
 
 
 BATCH_SIZE = 250
@@ -418,9 +438,13 @@ def _write(writes: _Writes, context: Context, summary: ImportSummary) -> None:
             raise ValueError("the same registry number twice in one batch")
         with transaction.atomic():
             _create_many(new)
-            for mapped, previous in changed:
-                _save(mapped, previous)
-            search.index_studies([mapped.study.pk for mapped, _previous in changed])
+            # Each study's search row is rewritten once, not after each of its saves, and
+            # the chain advances once for all their events.
+            with trail.appends_gathered(), searchrows.refreshes_deferred():
+                _read_child_rows(changed)
+                for mapped, previous in changed:
+                    _save(mapped, previous)
+                search.index_studies([mapped.study.pk for mapped, _previous in changed])
             search.index_new_studies(
                 [mapped.study for mapped in new],
                 texts=[
@@ -456,7 +480,7 @@ def _import_one(record: dict[str, Any], context: Context, summary: ImportSummary
         return
     mapped, previous = prepared
     try:
-        with transaction.atomic():
+        with transaction.atomic(), trail.appends_gathered(), searchrows.refreshes_deferred():
             created = _save(mapped, previous)
             search.index_studies([mapped.study.pk])
     except (DatabaseError, ValidationError, ValueError) as exc:

@@ -20,7 +20,9 @@ search page are keyed by. PostgreSQL only: on SQLite the search reads the studie
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from django.db import connection, transaction
 from django.db.models import Q
@@ -175,10 +177,39 @@ def advance_data_version() -> None:
     transaction.on_commit(advance)
 
 
+# The studies whose rows wait to be rewritten at the end of a ``refreshes_deferred``
+# block; None outside one.
+_deferred: ContextVar[set[int] | None] = ContextVar("search_rows_deferred", default=None)
+
+
+@contextmanager
+def refreshes_deferred() -> Iterator[None]:
+    """Inside the block, ``refresh_search_rows`` only notes the studies; their rows are
+    rewritten together, once, when the block ends without an error (an error leaves the
+    caller's transaction to be rolled back). An import that updates hundreds of studies
+    saves each study, site and condition, and each save asks for a rewrite of its
+    study's row. In an outer block, an inner one leaves the rewrite to the outer's end."""
+    if _deferred.get() is not None:
+        yield
+        return
+    noted: set[int] = set()
+    token = _deferred.set(noted)
+    try:
+        yield
+    finally:
+        _deferred.reset(token)
+    refresh_search_rows(noted)
+
+
 def refresh_search_rows(study_ids: Iterable[int]) -> None:
-    """Rewrite the rows of these studies and of the records that are the same study."""
+    """Rewrite the rows of these studies and of the records that are the same study (at
+    the end of the ``refreshes_deferred`` block the caller is in, if any)."""
     ids = list({int(i) for i in study_ids if i is not None})
     if not ids or not maintained():
+        return
+    noted = _deferred.get()
+    if noted is not None:
+        noted.update(ids)
         return
     affected = Q(pk__in=ids) | Q(duplicate_of_id__in=ids)
     shown_sql, shown_params = (
