@@ -194,3 +194,41 @@ def test_a_batch_of_changed_records_leaves_the_search_rows_a_rebuild_gives(
     assert all("uppdaterad" in row[1] for row in written)
     rebuild_search_rows()
     assert rows() == written
+
+
+def test_an_update_from_the_registry_keeps_what_the_node_decided_about_the_study(
+    sample_data, settings, users
+):
+    """The registry's record sets the study's registry fields; its review, publication,
+    owner and same-study mark are the node's, and a new version of the record keeps them."""
+    from django.utils import timezone
+
+    from trialnode.studies.models import RegistrationState
+
+    settings.TRIALNODE_IMPORT_REVIEW = True
+    records = orjson.loads((sample_data / "ctgov" / "sweden.json").read_bytes())[:2]
+    import_records(records)
+    study, other = Study.objects.order_by("pk")
+    decided = {
+        "registration_state": RegistrationState.PUBLISHED,
+        "published_at": timezone.now(),
+        "published_by": users.coordinator,
+        "owner": users.registrant,
+        "return_comment": "Kontrollerad mot EPM",
+        "duplicate_of": other,
+    }
+    for name, value in decided.items():
+        setattr(study, name, value)
+    study.save()
+    last_event = AuditEvent.objects.order_by("seq").last().seq
+
+    import_records([_changed(records[0])])
+
+    study.refresh_from_db()
+    assert study.title_en.endswith(" (uppdaterad)")
+    assert {name: getattr(study, name) for name in decided} == decided
+    change = AuditEvent.objects.get(
+        seq__gt=last_event, object_type="studies.study", object_id=str(study.pk)
+    )
+    assert set(orjson.loads(change.payload)["changes"]) >= {"title_en", "version"}
+    assert not set(orjson.loads(change.payload)["changes"]) & set(decided)

@@ -14,6 +14,7 @@ import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cache
 from typing import Any
 
 import orjson
@@ -196,27 +197,55 @@ def record_hash(record: dict[str, Any]) -> str:
     return hashlib.sha256(orjson.dumps(record, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
+# The study's columns that a registry's record does not set: its key, when it was stored,
+# and what the node decided about it (review, publication, owner, same-study mark). An
+# update of the record leaves them as they are.
+KEPT_ON_UPDATE = (
+    "id",
+    "created_at",
+    "registration_state",
+    "submitted_at",
+    "owner_id",
+    "return_comment",
+    "published_at",
+    "published_by_id",
+    "reconfirmation_requested_at",
+    "duplicate_of_id",
+)
+
+
+@cache
+def _registry_fields() -> tuple[str, ...]:
+    """The study's columns that an update of a registry record writes when they change
+    (the version among them)."""
+    kept = {*KEPT_ON_UPDATE, "updated_at"}
+    return tuple(f.attname for f in Study._meta.concrete_fields if f.attname not in kept)
+
+
 def _save(mapped: MappedStudy, existing: Study | None) -> bool:
     """Insert or replace the record with this registry number; True when it was new.
 
-    A changed record is saved as a change of the stored one, so the trail records a diff,
-    and its rows are replaced as an edit replaces them: unchanged rows are kept.
+    A changed record is saved as a change of the stored one, so the trail records a diff:
+    only the registry's fields that changed are written (``KEPT_ON_UPDATE`` are the
+    node's), and its rows are replaced as an edit replaces them: unchanged rows are kept.
     """
     study = mapped.study
     created = existing is None
     if existing is not None:
-        study.registration_state = existing.registration_state
-        study.submitted_at = existing.submitted_at
-        study.duplicate_of_id = existing.duplicate_of_id
-        study.pk = existing.pk
+        for name in KEPT_ON_UPDATE:
+            setattr(study, name, getattr(existing, name))
         study._state.adding = False
         study._audit_loaded = trail.snapshot(existing)
-        study.created_at = existing.created_at
         study.version = existing.version + 1
-    elif settings.TRIALNODE_IMPORT_REVIEW:
-        study.registration_state = RegistrationState.SUBMITTED
-        study.submitted_at = timezone.now()
-    study.save()
+        changed = [
+            name for name in _registry_fields() if getattr(study, name) != getattr(existing, name)
+        ]
+        study.save(update_fields=[*changed, "updated_at"])
+    else:
+        if settings.TRIALNODE_IMPORT_REVIEW:
+            study.registration_state = RegistrationState.SUBMITTED
+            study.submitted_at = timezone.now()
+        study.save()
     if existing is None or existing.status != study.status:
         StudyStatusChange.objects.create(
             study=study,
