@@ -232,3 +232,26 @@ def test_an_update_from_the_registry_keeps_what_the_node_decided_about_the_study
     )
     assert set(orjson.loads(change.payload)["changes"]) >= {"title_en", "version"}
     assert not set(orjson.loads(change.payload)["changes"]) & set(decided)
+
+
+def test_a_batch_of_changed_records_leaves_the_search_documents_a_reindex_gives(
+    reference_data, sample_data
+):
+    from trialnode.studies import search
+    from trialnode.studies.models import StudySearchDocument
+
+    records = orjson.loads((sample_data / "ctgov" / "sweden.json").read_bytes())
+    import_records(records)
+    import_records([_changed(record) for record in records])
+
+    def documents() -> dict[int, tuple[str, list[str]]]:
+        # The words of the body, in any order: the rows' order is not the document's.
+        return {
+            d.study_id: (d.title, sorted(d.body.split())) for d in StudySearchDocument.objects.all()
+        }
+
+    written = documents()
+    assert len(written) == len(records)
+    assert all(title.count("(uppdaterad)") == 1 for title, _words in written.values())
+    search.index_studies(list(written))
+    assert documents() == written

@@ -473,18 +473,12 @@ def _write(writes: _Writes, context: Context, summary: ImportSummary) -> None:
                 _read_child_rows(changed)
                 for mapped, previous in changed:
                     _save(mapped, previous)
-                search.index_studies([mapped.study.pk for mapped, _previous in changed])
+                search.reindex_studies(
+                    [mapped.study for mapped, _previous in changed],
+                    texts=[_texts(mapped) for mapped, _previous in changed],
+                )
             search.index_new_studies(
-                [mapped.study for mapped in new],
-                texts=[
-                    search.document_texts(
-                        mapped.study,
-                        conditions=mapped.conditions,
-                        interventions=mapped.interventions,
-                        sites=mapped.sites,
-                    )
-                    for mapped in new
-                ],
+                [mapped.study for mapped in new], texts=[_texts(mapped) for mapped in new]
             )
     except (DatabaseError, ValidationError, ValueError):
         # Counted again, one by one, as they are now.
@@ -497,6 +491,17 @@ def _write(writes: _Writes, context: Context, summary: ImportSummary) -> None:
     summary.created += len(new)
     summary.updated += len(changed)
     summary.written.extend(mapped.study.pk for mapped, _previous in prepared)
+
+
+def _texts(mapped: MappedStudy) -> tuple[str, str]:
+    """The study's search document, from the rows in hand: those the database now holds
+    (``replace_child_rows`` keeps a stored row only where it equals the record's)."""
+    return search.document_texts(
+        mapped.study,
+        conditions=mapped.conditions,
+        interventions=mapped.interventions,
+        sites=mapped.sites,
+    )
 
 
 def _import_one(record: dict[str, Any], context: Context, summary: ImportSummary) -> None:

@@ -189,6 +189,22 @@ def index_new_studies(studies: list[Study], *, texts: list[tuple[str, str]]) -> 
     add_search_rows(studies)
 
 
+def reindex_studies(studies: list[Study], *, texts: list[tuple[str, str]]) -> None:
+    """``index_studies`` for changed studies whose rows the caller has at hand (``texts``:
+    each study's ``document_texts`` from them), so that nothing is read back."""
+    if not studies:
+        return
+    ids = [study.pk for study in studies]
+    documents, vocabulary = _documents(studies, texts)
+    StudySearchDocument.objects.filter(study_id__in=ids).delete()
+    if connection.vendor == "postgresql":
+        copy_insert(documents)
+    else:
+        StudySearchDocument.objects.bulk_create(documents, batch_size=500)
+    _add_vocabulary(vocabulary)
+    refresh_search_rows(ids)
+
+
 @lru_cache(maxsize=1)
 def _vocabulary_snapshot() -> tuple[str, ...]:
     return tuple(SearchTerm.objects.values_list("term", flat=True))
