@@ -205,7 +205,9 @@ def appends_gathered() -> Iterator[None]:
     gathered and added to the chain together when it ends: one advance of the head, whose
     lock is then held only from there to the commit (a registry import updates hundreds
     of studies one by one). An error in the block adds nothing: its transaction is to be
-    rolled back. In an outer block, an inner one leaves its events to the outer's end."""
+    rolled back. So the block must not roll back part of its work and go on (a savepoint
+    caught inside it): the events of that part would still be added. In an outer block,
+    an inner one leaves its events to the outer's end."""
     if _gathered.get() is not None:
         yield
         return
