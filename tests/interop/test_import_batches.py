@@ -200,7 +200,8 @@ def test_an_update_from_the_registry_keeps_what_the_node_decided_about_the_study
     sample_data, settings, users
 ):
     """The registry's record sets the study's registry fields; its review, publication,
-    owner and same-study mark are the node's, and a new version of the record keeps them."""
+    owner, same-study mark and Swedish texts are the node's, and a new version of the
+    record keeps them."""
     from django.utils import timezone
 
     from trialnode.studies.models import RegistrationState
@@ -216,6 +217,9 @@ def test_an_update_from_the_registry_keeps_what_the_node_decided_about_the_study
         "owner": users.registrant,
         "return_comment": "Kontrollerad mot EPM",
         "duplicate_of": other,
+        # Not in the registry's record: the node's own Swedish text for patients.
+        "title_sv": "Stress och erektionsproblem",
+        "summary_sv": "Studien jämför hur läkemedlet verkar hos män med och utan oro.",
     }
     for name, value in decided.items():
         setattr(study, name, value)
@@ -255,3 +259,39 @@ def test_a_batch_of_changed_records_leaves_the_search_documents_a_reindex_gives(
     assert all(title.count("(uppdaterad)") == 1 for title, _words in written.values())
     search.index_studies(list(written))
     assert documents() == written
+
+
+@pytest.mark.parametrize("registry_name", ["ctgov", "ctis"])
+def test_each_registry_names_every_study_field_its_records_set(
+    reference_data, sample_data, registry_name
+):
+    """An update writes only the registry's ``fields``: a field its records set but the
+    list left out would never change again after the first import."""
+    from tests.interop import ctis_in_sweden
+    from trialnode.interop import ctgov, ctis
+    from trialnode.interop.upsert import SiteMatcher
+
+    if registry_name == "ctgov":
+        registry = ctgov.CTGOV
+        records = orjson.loads((sample_data / "ctgov" / "sweden.json").read_bytes())
+    else:
+        registry = ctis.CTIS
+        records = [
+            ctis_in_sweden(orjson.loads(path.read_bytes()))
+            for path in sorted((sample_data / "ctis").glob("*.json"))
+        ]
+    names = {f.attname for f in Study._meta.concrete_fields}
+    assert registry.fields <= names
+    # What a study is when nothing sets it, and what the node decides.
+    node = {"id", "created_at", "updated_at", "registration_state", "source_hash", "version"}
+    blank = Study()
+    matcher = SiteMatcher()
+    set_by_records = {
+        name
+        for record in records
+        for name in names - node
+        if getattr(registry.map_record(record, matcher).study, name) != getattr(blank, name)
+    }
+    assert set_by_records <= registry.fields
+    # Records that set none of a listed field would leave the list untested.
+    assert len(set_by_records) > len(registry.fields) * 2 // 3

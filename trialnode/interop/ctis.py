@@ -422,6 +422,34 @@ CTIS = RegistryFormat(
     record_key=record_key,
     map_record=map_record,
     maybe_in_sweden=maybe_in_sweden,
+    fields=frozenset(
+        {
+            "eu_ct_number",
+            "eudract_number",
+            "nct_id",
+            "local_id",
+            "title_en",
+            "status",
+            "study_type",
+            "interventional_kind",
+            "phase",
+            "sponsor_name",
+            "sponsor_type",
+            "member_states",
+            "therapeutic_area",
+            "summary_en",
+            "start_date",
+            "completion_date",
+            "planned_enrolment",
+            "min_age_years",
+            "max_age_years",
+            "sex",
+            "source",
+            "last_confirmed_at",
+            "conducted_in_sweden",
+            "is_multicentre",
+        }
+    ),
 )
 
 

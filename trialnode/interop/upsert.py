@@ -142,6 +142,10 @@ class RegistryFormat:
     record_key: Callable[[Any], str]
     map_record: Callable[[dict[str, Any], SiteMatcher], MappedStudy]
     maybe_in_sweden: Callable[[dict[str, Any]], bool]
+    fields: frozenset[str] = frozenset()
+    """The study's columns its records set (attribute names). A new version of a record
+    writes those that changed and leaves the others as they are: a Swedish title or an
+    EPM number that the node added, its review and its publication."""
     outside_sweden_key: Callable[[bytes], str | None] | None = None
     """An even cheaper look at a record's raw JSON: its key when it is certainly outside
     Sweden, read without parsing it (see ``Unparsed``)."""
@@ -197,49 +201,28 @@ def record_hash(record: dict[str, Any]) -> str:
     return hashlib.sha256(orjson.dumps(record, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
-# The study's columns that a registry's record does not set: its key, when it was stored,
-# and what the node decided about it (review, publication, owner, same-study mark). An
-# update of the record leaves them as they are.
-KEPT_ON_UPDATE = (
-    "id",
-    "created_at",
-    "registration_state",
-    "submitted_at",
-    "owner_id",
-    "return_comment",
-    "published_at",
-    "published_by_id",
-    "reconfirmation_requested_at",
-    "duplicate_of_id",
-)
+# The columns an import writes besides a registry's own ``fields``.
+IMPORT_FIELDS = ("source_hash", "version")
 
 
-@cache
-def _registry_fields() -> tuple[str, ...]:
-    """The study's columns that an update of a registry record writes when they change
-    (the version among them)."""
-    kept = {*KEPT_ON_UPDATE, "updated_at"}
-    return tuple(f.attname for f in Study._meta.concrete_fields if f.attname not in kept)
-
-
-def _save(mapped: MappedStudy, existing: Study | None) -> bool:
+def _save(mapped: MappedStudy, existing: Study | None, registry: RegistryFormat) -> bool:
     """Insert or replace the record with this registry number; True when it was new.
 
     A changed record is saved as a change of the stored one, so the trail records a diff:
-    only the registry's fields that changed are written (``KEPT_ON_UPDATE`` are the
-    node's), and its rows are replaced as an edit replaces them: unchanged rows are kept.
+    only the registry's ``fields`` that changed are written, the node's are kept; its
+    rows are replaced as an edit replaces them: unchanged rows are kept.
     """
     study = mapped.study
     created = existing is None
     if existing is not None:
-        for name in KEPT_ON_UPDATE:
-            setattr(study, name, getattr(existing, name))
+        written = {*registry.fields, *IMPORT_FIELDS}
+        for name in _attnames():
+            if name not in written:
+                setattr(study, name, getattr(existing, name))
         study._state.adding = False
         study._audit_loaded = trail.snapshot(existing)
         study.version = existing.version + 1
-        changed = [
-            name for name in _registry_fields() if getattr(study, name) != getattr(existing, name)
-        ]
+        changed = [name for name in written if getattr(study, name) != getattr(existing, name)]
         study.save(update_fields=[*changed, "updated_at"])
     else:
         if settings.TRIALNODE_IMPORT_REVIEW:
@@ -282,6 +265,11 @@ def _read_child_rows(changed: list[tuple[MappedStudy, Study]]) -> None:
             name: previous._prefetched_objects_cache[name]  # type: ignore[attr-defined]
             for name in CHILD_ROWS
         }
+
+
+@cache
+def _attnames() -> tuple[str, ...]:
+    return tuple(f.attname for f in Study._meta.concrete_fields)
 
 
 BATCH_SIZE = 250
@@ -472,7 +460,7 @@ def _write(writes: _Writes, context: Context, summary: ImportSummary) -> None:
             with trail.appends_gathered(), searchrows.refreshes_deferred():
                 _read_child_rows(changed)
                 for mapped, previous in changed:
-                    _save(mapped, previous)
+                    _save(mapped, previous, registry)
                 search.reindex_studies(
                     [mapped.study for mapped, _previous in changed],
                     texts=[_texts(mapped) for mapped, _previous in changed],
@@ -515,7 +503,7 @@ def _import_one(record: dict[str, Any], context: Context, summary: ImportSummary
     mapped, previous = prepared
     try:
         with transaction.atomic(), trail.appends_gathered(), searchrows.refreshes_deferred():
-            created = _save(mapped, previous)
+            created = _save(mapped, previous, registry)
             search.index_studies([mapped.study.pk])
     except (DatabaseError, ValidationError, ValueError) as exc:
         summary.rejected.append((getattr(mapped.study, registry.key_field), _message(exc)))
