@@ -142,7 +142,7 @@ class RegistryFormat:
     record_key: Callable[[Any], str]
     map_record: Callable[[dict[str, Any], SiteMatcher], MappedStudy]
     maybe_in_sweden: Callable[[dict[str, Any]], bool]
-    fields: frozenset[str] = frozenset()
+    fields: frozenset[str]
     """The study's columns its records set (attribute names). A new version of a record
     writes those that changed and leaves the others as they are: a Swedish title or an
     EPM number that the node added, its review and its publication."""
