@@ -33,6 +33,10 @@ SEARCHES = [
     {"status": "COMPLETED,RECRUITING", "study_type": "OBSERVATIONAL", "page": "2"},
     {"q": "studie", "age_group": "children,older", "recruiting": "false"},
     {"q": "metformin astma"},
+    # One filter: its own facet counts every row, the others the rows meeting it.
+    {"recruiting": "true"},
+    {"region": "uppsala,stockholm", "sort": "title"},
+    {"condition_area": "IX"},
     # Text and several filters: only the rows failing at most one filter are read.
     {"q": "studie", "region": "uppsala", "recruiting": "true", "study_type": "INTERVENTIONAL"},
     {
@@ -274,3 +278,45 @@ def test_deferred_refreshes_rewrite_each_row_once_when_the_block_ends(studies):
         study.save()
         raise RuntimeError("the batch fails")
     assert _rows() == rewritten
+
+
+def _tag_counts() -> tuple[dict[int, int], dict[int, int]]:
+    """The counts the database keeps, and the counts of the rows themselves."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT tag, SUM(delta) FROM studies_searchtagdelta GROUP BY tag HAVING SUM(delta) <> 0"
+        )
+        kept = {tag: int(n) for tag, n in cursor.fetchall()}
+        cursor.execute(
+            "SELECT t, COUNT(*) FROM (SELECT unnest(tags || 0) AS t "
+            "FROM studies_publicsearchrow) u GROUP BY t"
+        )
+        counted = dict(cursor.fetchall())
+    return kept, counted
+
+
+def test_the_tag_counts_follow_every_change_of_the_rows(studies):
+    from trialnode.studies.searchrows import compact_tag_counts
+
+    kept, counted = _tag_counts()
+    assert kept == counted and counted[0] == PublicSearchRow.objects.count() > 100
+
+    study = Study.objects.published().first()
+    study.status = "COMPLETED" if study.status == "RECRUITING" else "RECRUITING"
+    study.save()  # its row rewritten: deleted and inserted
+    StudySite.objects.filter(study=Study.objects.published().last()).delete()
+    Study.objects.published().order_by("pk")[2].delete()  # its row goes with it (cascade)
+    synthetic_studies_create(5, seed=11)  # rows of new studies, in bulk
+    kept, counted = _tag_counts()
+    assert kept == counted
+
+    compact_tag_counts()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT COUNT(*), COUNT(DISTINCT tag) FROM studies_searchtagdelta")
+        rows, tags = cursor.fetchone()
+    assert rows == tags == len(counted)
+    assert _tag_counts()[0] == counted
+
+    rebuild_search_rows()  # the table emptied and filled again
+    kept, counted = _tag_counts()
+    assert kept == counted

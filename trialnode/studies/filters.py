@@ -608,6 +608,21 @@ class StudySearch:
                     WHERE t / {searchrows.TAG_BLOCK} = failed
                     GROUP BY t
                 """
+        elif with_facets and text is None and len(filters) == 1:
+            # One filter: its own facet counts every row, as a search without filters
+            # does (the tag counts the database keeps); the total and the other facets
+            # count the rows meeting it.
+            own = searchrows.FACET_CODES[filters[0][0]]
+            counted = f"""
+                {searchrows.TAG_COUNTS.format(where=f"tag / {searchrows.TAG_BLOCK} = {own}")}
+                UNION ALL
+                SELECT t, COUNT(*) FROM (
+                    SELECT unnest(tags || {searchrows.TOTAL_TAG}) AS t
+                    FROM studies_publicsearchrow WHERE tags && %(filter_0)s::int[]
+                ) u
+                WHERE t / {searchrows.TAG_BLOCK} <> {own}
+                GROUP BY t
+            """
         elif with_facets and filters:
             # The same in one pass over the rows: each row with the total's tag, then
             # only the tags that count kept for grouping.
@@ -621,14 +636,10 @@ class StudySearch:
                 GROUP BY t
             """
         elif with_facets:
-            # Every row counts for all its tags.
-            counted = f"""
-                SELECT t, COUNT(*) AS n
-                FROM (SELECT unnest(tags) AS t FROM studies_publicsearchrow) u
-                GROUP BY t
-                UNION ALL
-                SELECT {searchrows.TOTAL_TAG}, COUNT(*) FROM studies_publicsearchrow
-            """
+            # Every row counts for all its tags: the tag counts the database keeps.
+            counted = searchrows.TAG_COUNTS.format(where="true")
+        elif text is None and not filters:
+            counted = searchrows.TAG_COUNTS.format(where=f"tag = {searchrows.TOTAL_TAG}")
         else:
             counted = f"SELECT {searchrows.TOTAL_TAG} AS t, COUNT(*) AS n FROM {rows}"
         sql = f"""

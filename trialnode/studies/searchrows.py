@@ -14,7 +14,10 @@ of a study, its sites and its conditions (``studies.signals``) and at the end of
 re-index (``search.index_studies``). Studies created in bulk (imports, the benchmark
 generator) get theirs from ``add_search_rows`` (``search.index_new_studies``). Every
 rewrite also advances the *data version* (``data_version``), which the caches of the
-search page are keyed by. PostgreSQL only: on SQLite the search reads the studies themselves.
+search page are keyed by. The database itself keeps how many rows carry each tag
+(``TAG_COUNTS``, migration 0013), so a search without text and with at most one filter
+does not count over every row. PostgreSQL only: on SQLite the search reads the studies
+themselves.
 """
 
 from __future__ import annotations
@@ -177,6 +180,33 @@ def advance_data_version() -> None:
     transaction.on_commit(advance)
 
 
+def _rows_written() -> None:
+    """After a statement that wrote rows: the data version advances, and once committed
+    the changes of the tag counts are summed up (``compact_tag_counts``)."""
+    advance_data_version()
+    transaction.on_commit(compact_tag_counts)
+
+
+# Each tag's count over all rows (``TOTAL_TAG``: the rows), from the changes the database
+# records with every statement that writes rows (migration 0013).
+TAG_COUNTS = """
+SELECT tag AS t, SUM(delta)::bigint AS n FROM studies_searchtagdelta
+WHERE {where} GROUP BY tag HAVING SUM(delta) <> 0
+"""
+
+
+def compact_tag_counts() -> None:
+    """Sum the recorded changes of each tag's count into one row (after a commit, so that
+    the rows it replaces are locked only for this statement). A concurrent writer's
+    changes, not yet committed, are left for the next time."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "WITH gone AS (DELETE FROM studies_searchtagdelta RETURNING tag, delta) "
+            "INSERT INTO studies_searchtagdelta (tag, delta) "
+            "SELECT tag, SUM(delta) FROM gone GROUP BY tag HAVING SUM(delta) <> 0"
+        )
+
+
 # The studies whose rows wait to be rewritten at the end of a ``refreshes_deferred``
 # block; None outside one.
 _deferred: ContextVar[set[int] | None] = ContextVar("search_rows_deferred", default=None)
@@ -226,7 +256,7 @@ def refresh_search_rows(study_ids: Iterable[int]) -> None:
         )
         cursor.execute(TAGS_NUMBER.format(shown=shown_sql), shown_params)
         cursor.execute(ROW_SELECT.format(shown=shown_sql), shown_params)
-    advance_data_version()
+    _rows_written()
 
 
 def add_search_rows(studies: list[Study]) -> None:
@@ -255,7 +285,7 @@ def add_search_rows(studies: list[Study]) -> None:
             new = "SELECT unnest(%s::bigint[])"
             cursor.execute(TAGS_NUMBER.format(shown=new), [shown])
             cursor.execute(ROW_SELECT.format(shown=new), [shown])
-        advance_data_version()
+        _rows_written()
     refresh_search_rows(marked)
 
 
@@ -272,7 +302,7 @@ def rebuild_search_rows() -> int:
         cursor.execute(ROW_SELECT.format(shown=shown_sql), shown_params)
         count = cursor.rowcount
         cursor.execute("ANALYZE studies_publicsearchrow")
-    advance_data_version()
+    _rows_written()
     return count
 
 
