@@ -8,7 +8,9 @@ search there is one results query and three facet queries. Two kinds of search:
 
   - text + 3 filters + facets: a word and three filters the flat table can express;
     trialnode answers with every facet, through `GET /api/v1/studies` (the whole API),
-  - broad: one word matching about 10 % of the studies, no filter.
+  - broad: one word matching about 10 % of the studies, no filter,
+  - filters only: no text, and no filter, one or two (``FILTERS_ONLY``), as a visitor
+    starts; no goal of its own.
 
 For each it prints trialnode's p50/p95, the baseline's p50/p95 (the same search as raw SQL
 over the flat table) and the ratio of the p95s. Goals: ratio <= 3; p95 <= 50 ms (text +
@@ -66,6 +68,13 @@ FILTERS = [
     {"region": "skane", "status": "ACTIVE_NOT_RECRUITING", "phase": "PHASE3"},
     {"region": "vastra-gotaland", "recruiting": "true", "sponsor_type": "ACADEMIC"},
     {"region": "orebro", "study_type": "OBSERVATIONAL", "status": "COMPLETED"},
+]
+# Searches without text, as a visitor starts: everything, one filter, two filters.
+FILTERS_ONLY = [
+    {},
+    {"recruiting": "true"},
+    {"region": "uppsala"},
+    {"region": "stockholm", "recruiting": "true"},
 ]
 BROAD_CANDIDATES = ["studie", "behandling", "patienter", "cancer", "diabetes", "hjärt", "vid"]
 
@@ -277,7 +286,14 @@ def run_size(size: int, query_count: int) -> list[dict]:
     broad_word = min(counts, key=lambda w: abs(counts[w] / max(total, 1) - 0.10))
     prepare_seconds = time.perf_counter() - started
     broad_searches = [{"q": broad_word}] * max(20, query_count // 4)
-    for name, searches in (("text+3 filters", text_searches), ("broad", broad_searches)):
+    filter_searches = list(
+        itertools.islice(itertools.cycle(FILTERS_ONLY), max(20, query_count // 4))
+    )
+    for name, searches in (
+        ("text+3 filters", text_searches),
+        ("broad", broad_searches),
+        ("filters only", filter_searches),
+    ):
         figures = _measure(client, connection, searches, regions)
         load = os.getloadavg()[0]
         say(
