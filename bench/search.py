@@ -118,12 +118,13 @@ def _flat_statements(params: dict[str, str], regions: dict[str, int]) -> list[tu
             where.append(f"{name} = %s")
             values.append(value)
     condition = " AND ".join(where) or "true"
-    rank = "ts_rank(tsv, plainto_tsquery('swedish', %s))" if "q" in params else "0"
+    # Without text, the newest first (trialnode's order then too).
+    rank = "ts_rank(tsv, plainto_tsquery('swedish', %s)) DESC, " if "q" in params else ""
     rank_values = [params["q"]] if "q" in params else []
     statements = [
         (
             f"SELECT id FROM bench_flat_search WHERE {condition} "
-            f"ORDER BY {rank} DESC, updated_at DESC, id DESC LIMIT 20",
+            f"ORDER BY {rank}updated_at DESC, id DESC LIMIT 20",
             [*values, *rank_values],
         )
     ]
