@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.browser import wait_until
 from tests.browser.test_public_pages import browser  # noqa: F401
 from trialnode.organisations.models import CareProvider, Unit
 from trialnode.studies.models import Study
@@ -165,7 +166,7 @@ def test_statistics_filters_replace_their_values_and_back_restores_the_page(
 ):
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     page.goto(live_server.url + "/statistik/")
-    page.wait_for_function("document.querySelectorAll('canvas[data-drawn]').length >= 3")
+    wait_until(page, "document.querySelectorAll('canvas[data-drawn]').length >= 3")
     everywhere = page.locator(".headline-value").first.inner_text()
     region = page.locator("#f-region")
     region.select_option("orebro")
@@ -178,18 +179,19 @@ def test_statistics_filters_replace_their_values_and_back_restores_the_page(
 
     page.go_back()
     page.wait_for_url("**region=orebro*")
-    page.wait_for_function("document.querySelector('#f-region').value === 'orebro'")
+    wait_until(page, "document.querySelector('#f-region').value === 'orebro'")
     page.go_back()
-    page.wait_for_function("document.querySelector('#f-region').value === ''")
+    wait_until(page, "document.querySelector('#f-region').value === ''")
     assert page.locator(".headline-value").first.inner_text() == everywhere
     # The charts of the restored page are drawn again, not left blank.
-    page.wait_for_function(
+    wait_until(
+        page,
         "Array.from(document.querySelectorAll('canvas[data-chart]')).every(c => "
-        "c.getContext('2d').getImageData(0, 0, c.width, c.height).data.some(v => v !== 0))"
+        "c.getContext('2d').getImageData(0, 0, c.width, c.height).data.some(v => v !== 0))",
     )
     page.go_forward()
     page.go_forward()
-    page.wait_for_function("document.querySelector('#f-region').value === 'skane'")
+    wait_until(page, "document.querySelector('#f-region').value === 'skane'")
     assert page.locator(".headline-value").first.inner_text() == in_skane
     csv_links = page.locator("a[href*='.csv']")
     assert csv_links.count() > 0

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.browser import wait_until
 from trialnode.studies.models import Study
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -101,7 +102,7 @@ def test_a_patient_searches_filters_opens_a_study_and_switches_language(
     page.get_by_label("Region Uppsala").check()
     page.wait_for_url("**region=uppsala*")
     page.wait_for_load_state("networkidle")
-    page.wait_for_function("document.querySelectorAll('.result h3').length === 1")
+    wait_until(page, "document.querySelectorAll('.result h3').length === 1")
     assert results.all_inner_texts() == ["Träning vid hjärtsvikten"]
     assert "region=uppsala" in page.url
 
@@ -112,7 +113,7 @@ def test_a_patient_searches_filters_opens_a_study_and_switches_language(
     assert page.get_by_role("link", name="NCT01234567").is_visible()
 
     page.get_by_role("button", name="In English").click()
-    page.wait_for_function("document.documentElement.lang === 'en'")
+    wait_until(page, "document.documentElement.lang === 'en'")
     assert page.get_by_role("heading", name="Who can take part").is_visible()
     assert "We study whether exercise helps" in page.content()
     page.close()
@@ -143,15 +144,15 @@ def test_the_statistics_dashboard_draws_charts_filters_in_place_and_is_accessibl
         lambda r: errors.append(r.url) if r.status >= 400 and "favicon" not in r.url else None,
     )
     page.goto(live_server.url + "/statistik/")
-    page.wait_for_function("document.querySelectorAll('canvas[data-drawn]').length >= 3")
+    wait_until(page, "document.querySelectorAll('canvas[data-drawn]').length >= 3")
     headline = page.locator(".headline-value").first.inner_text()
     assert headline == "3"  # the three studies are recruiting today
 
     page.get_by_label("Region", exact=True).and_(page.locator("select")).select_option("orebro")
     page.wait_for_url("**region=orebro*")
-    page.wait_for_function("document.querySelector('.headline-value').innerText === '1'")
+    wait_until(page, "document.querySelector('.headline-value').innerText === '1'")
     # The swapped-in charts are drawn too, and nothing broke on the way.
-    page.wait_for_function("document.querySelectorAll('canvas[data-drawn]').length >= 3")
+    wait_until(page, "document.querySelectorAll('canvas[data-drawn]').length >= 3")
     assert errors == []
     page.close()
 
