@@ -181,12 +181,16 @@ def index_new_studies(studies: list[Study], *, texts: list[tuple[str, str]]) -> 
     if not studies:
         return
     documents, vocabulary = _documents(studies, texts)
+    _insert_documents(documents)
+    _add_vocabulary(vocabulary)
+    add_search_rows(studies)
+
+
+def _insert_documents(documents: list[StudySearchDocument]) -> None:
     if connection.vendor == "postgresql":
         copy_insert(documents)
     else:
         StudySearchDocument.objects.bulk_create(documents, batch_size=500)
-    _add_vocabulary(vocabulary)
-    add_search_rows(studies)
 
 
 def reindex_studies(studies: list[Study], *, texts: list[tuple[str, str]]) -> None:
@@ -197,10 +201,7 @@ def reindex_studies(studies: list[Study], *, texts: list[tuple[str, str]]) -> No
     ids = [study.pk for study in studies]
     documents, vocabulary = _documents(studies, texts)
     StudySearchDocument.objects.filter(study_id__in=ids).delete()
-    if connection.vendor == "postgresql":
-        copy_insert(documents)
-    else:
-        StudySearchDocument.objects.bulk_create(documents, batch_size=500)
+    _insert_documents(documents)
     _add_vocabulary(vocabulary)
     refresh_search_rows(ids)
 
