@@ -171,6 +171,7 @@ def test_a_batch_of_changed_records_updates_each_study_with_its_own_events(
 def test_a_batch_of_changed_records_leaves_the_search_rows_a_rebuild_gives(
     reference_data, sample_data
 ):
+    from tests.studies.test_public_search_rows import _rows as rows
     from trialnode.studies.searchrows import rebuild_search_rows
 
     records = orjson.loads((sample_data / "ctgov" / "sweden.json").read_bytes())
@@ -180,14 +181,6 @@ def test_a_batch_of_changed_records_leaves_the_search_rows_a_rebuild_gives(
     # Each row is rewritten once, not after every save of its study, sites and conditions.
     rewrites = [q for q in queries if q["sql"].startswith("DELETE FROM studies_publicsearchrow")]
     assert len(rewrites) == 1
-
-    def rows() -> list[tuple]:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT study_id, tsv::text, title_sort, ARRAY(SELECT unnest(tags) ORDER BY 1) "
-                "FROM studies_publicsearchrow ORDER BY 1"
-            )
-            return cursor.fetchall()
 
     written = rows()
     assert len(written) == Study.objects.published().count() > 0
