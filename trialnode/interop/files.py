@@ -19,7 +19,7 @@ import orjson
 from trialnode.interop import ctgov, ctis
 from trialnode.interop.jsonstream import BadElement, JsonElements
 from trialnode.interop.linking import merge_registry_duplicates, suggest_links_for_registry
-from trialnode.interop.upsert import ImportSummary, Unparsed, Unreadable
+from trialnode.interop.upsert import ImportSummary, Progress, Unparsed, Unreadable
 
 
 def _unreadable(where: str, error: str) -> Unreadable:
@@ -207,9 +207,6 @@ def _all_records(
         tracker.position = 0
 
 
-Progress = Callable[[ImportSummary, float], None]
-
-
 def _import(
     paths: list[Path],
     importer: Callable[..., ImportSummary],
@@ -222,7 +219,8 @@ def _import(
     summary = importer(
         _all_records(paths, tracker, csv_reader=csv_reader, skim=skim),
         regions=regions,
-        progress=(lambda counted: progress(counted, tracker.fraction)) if progress else None,
+        progress=progress,
+        position=lambda: tracker.fraction,
     )
     if summary.created or summary.updated:
         merge_registry_duplicates(summary.written)

@@ -11,7 +11,9 @@ a bad record is reported with its identifier and reason, never fatal.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable
+import pickle
+from collections.abc import Callable, Iterable, Mapping
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
@@ -127,6 +129,10 @@ class MappedStudy:
     interventions: list[StudyIntervention] = field(default_factory=list)
     contacts: list[StudyContact] = field(default_factory=list)
     status_date: date | None = None
+    texts: tuple[str, str] | None = None
+    """A new study's search document (``search.document_texts``) and its words, made
+    where it was mapped (see ``premap``)."""
+    words: set[str] = field(default_factory=set)
 
 
 @dataclass(frozen=True)
@@ -273,6 +279,9 @@ def _attnames() -> tuple[str, ...]:
 
 
 BATCH_SIZE = 250
+MAPPING_PROCESS_AFTER = 500
+"""Records read before the rest of a file is read and mapped in a second process
+(``interop.mapping``): a short import does without one."""
 
 
 @dataclass(frozen=True)
@@ -286,13 +295,18 @@ class Context:
     (the command line, the registry sync, a national role)."""
 
 
+Progress = Callable[[ImportSummary, float], None]
+
+
 def import_records(
     records: Iterable[dict[str, Any]],
     registry: RegistryFormat,
     *,
     regions: frozenset[int] | None = None,
-    progress: Callable[[ImportSummary], None] | None = None,
+    progress: Progress | None = None,
+    position: Callable[[], float] | None = None,
     batch_size: int = BATCH_SIZE,
+    mapping_process_after: int | None = MAPPING_PROCESS_AFTER,
 ) -> ImportSummary:
     """Import records in batches; a bad record is reported, never fatal.
 
@@ -303,32 +317,55 @@ def import_records(
     record is written whole or not at all. With ``regions``, a record may create or
     change a study only when both the stored study (if any) and the record have a site
     in one of them; the others are rejected and listed.
+
+    After ``mapping_process_after`` records (None: never), the rest are read, parsed and
+    mapped in a second process while this one writes (see ``interop.mapping``).
+    ``progress`` is called after each batch with the summary so far and ``position()``,
+    the share of the input read.
     """
     require_reference_data()
     # Records are large trees of short-lived objects (see core.collection).
     with rare_collections():
         context = Context(registry=registry, matcher=SiteMatcher(), regions=regions)
         summary = ImportSummary()
-        batch: list[dict[str, Any]] = []
         writes = _Writes()
-        for record in records:
-            if isinstance(record, Unreadable):
-                summary.rejected.append((record["where"], record["error"]))
-                continue
+        where = position or (lambda: 0.0)
+        read_share = 0.0
+
+        def batch_done(fraction: float) -> None:
+            nonlocal read_share
+            read_share = fraction
+            if len(writes.prepared) >= batch_size:
+                _write(writes, context, summary)
+            if progress is not None:
+                progress(summary, fraction)
+
+        batch: list[dict[str, Any]] = []
+        iterator = iter(records)
+        for read, record in enumerate(iterator, start=1):
             batch.append(record)
             if len(batch) >= batch_size:
                 _prepare_batch(batch, context, summary, writes)
                 batch = []
-                if len(writes.prepared) >= batch_size:
-                    _write(writes, context, summary)
-                if progress is not None:
-                    progress(summary)
+                batch_done(where())
+                if mapping_process_after is not None and read >= mapping_process_after:
+                    from trialnode.interop import mapping
+
+                    mapping_process_after = None  # asked once
+                    if mapping.available(context):
+                        batches = mapping.mapped_elsewhere(iterator, context, where, batch_size)
+                        with closing(batches):
+                            for items, blobs, fraction in batches:
+                                _place_batch(items, blobs, context, summary, writes)
+                                batch_done(fraction)
+                        break
         if batch:
             _prepare_batch(batch, context, summary, writes)
         _write(writes, context, summary)
         search.analyze_after_new_studies(summary.created)
         if progress is not None:
-            progress(summary)
+            # After the mapping process, this process's ``position`` is where it stopped reading.
+            progress(summary, max(read_share, where()))
         return summary
 
 
@@ -337,47 +374,94 @@ class _Writes:
     """What the records read so far will write, gathered until there is a batch of it
     (in a file of the world's studies most records write nothing)."""
 
-    records: list[dict[str, Any]] = field(default_factory=list)
+    retries: list[dict[str, Any] | bytes] = field(default_factory=list)
+    """Each record again, to be imported alone if its batch fails: as read, or as its
+    ``Premapped`` pickled when it was mapped in the mapping process."""
     prepared: list[tuple[MappedStudy, Study | None]] = field(default_factory=list)
 
 
-def _prepare(
+MAPPED, OUTSIDE, UNCHANGED, REJECTED = "mapped", "outside", "unchanged", "rejected"
+
+
+@dataclass
+class Premapped:
+    """One record read, checked and mapped without the database (in this process or in
+    the mapping process): its study with rows when ``outcome`` is MAPPED, else how it is
+    counted (OUTSIDE Sweden, UNCHANGED, REJECTED with its ``reason``)."""
+
+    key: str
+    outcome: str
+    mapped: MappedStudy | None = None
+    reason: str = ""
+
+
+def premap(
     record: dict[str, Any],
-    context: Context,
-    existing: dict[str, Study],
-    summary: ImportSummary,
-) -> tuple[MappedStudy, Study | None] | None:
-    """Map and validate one record; None when it is unchanged, outside Sweden or rejected
-    (counted). A stored record that no longer has a site in Sweden is updated and kept."""
-    registry = context.registry
+    registry: RegistryFormat,
+    matcher: SiteMatcher,
+    stored: Mapping[str, str],
+) -> Premapped:
+    """Read and map one record, knowing the registry numbers already stored and their
+    records' hashes (``stored``)."""
+    if isinstance(record, Unreadable):
+        return Premapped(record["where"], REJECTED, reason=record["error"])
     key = _key(record, registry)
-    previous = existing.get(key)
+    known = key in stored
     if isinstance(record, Unparsed):
-        if previous is None:
-            summary.outside_sweden += 1
-            return None
+        if not known:
+            return Premapped(key, OUTSIDE)
         try:
             record = orjson.loads(record.raw)
         except orjson.JSONDecodeError as exc:
-            summary.rejected.append((key, f"not JSON ({exc})"))
-            return None
-    if previous is None and not registry.maybe_in_sweden(record):
-        summary.outside_sweden += 1
-        return None
+            return Premapped(key, REJECTED, reason=f"not JSON ({exc})")
+    if not known and not registry.maybe_in_sweden(record):
+        return Premapped(key, OUTSIDE)
     try:
         digest = record_hash(record)
-        if previous is not None and previous.source_hash == digest:
-            summary.unchanged += 1
-            return None
-        mapped = registry.map_record(record, context.matcher)
-        if previous is None and not mapped.study.conducted_in_sweden:
-            summary.outside_sweden += 1
-            return None
-        _check_regions(mapped, previous, context.regions)
+        if known and stored[key] == digest:
+            return Premapped(key, UNCHANGED)
+        mapped = registry.map_record(record, matcher)
+        if not known and not mapped.study.conducted_in_sweden:
+            return Premapped(key, OUTSIDE)
         mapped.study.source_hash = digest
         mapped.study.full_clean(validate_unique=False, validate_constraints=False)
     except (RecordError, ValidationError, ValueError, TypeError, KeyError, AttributeError) as exc:
-        summary.rejected.append((key, _message(exc)))
+        return Premapped(key, REJECTED, reason=_message(exc))
+    if not known:
+        # A stored study's document is made when it is saved (with the node's own fields).
+        mapped.texts = _texts(mapped)
+        mapped.words = search.vocabulary_of(*mapped.texts)
+    return Premapped(key, MAPPED, mapped)
+
+
+def _place(
+    item: Premapped, previous: Study | None, context: Context, summary: ImportSummary
+) -> tuple[MappedStudy, Study | None] | None:
+    """What a premapped record writes, given the study now stored with its number; None
+    when it writes nothing (counted: unchanged, outside Sweden or rejected). A stored
+    record that no longer has a site in Sweden is updated and kept."""
+    if item.outcome == REJECTED:
+        summary.rejected.append((item.key, item.reason))
+        return None
+    if item.outcome == OUTSIDE:
+        summary.outside_sweden += 1
+        return None
+    mapped = item.mapped
+    if item.outcome == UNCHANGED or mapped is None:
+        summary.unchanged += 1
+        return None
+    # Mapped in the mapping process, the record was compared with the stored ones as they
+    # were when the import began: compared again with what is stored now.
+    if previous is not None and previous.source_hash == mapped.study.source_hash:
+        summary.unchanged += 1
+        return None
+    if previous is None and not mapped.study.conducted_in_sweden:
+        summary.outside_sweden += 1
+        return None
+    try:
+        _check_regions(mapped, previous, context.regions)
+    except RecordError as exc:
+        summary.rejected.append((item.key, str(exc)))
         return None
     summary.unplaced_sites += sum(1 for site in mapped.sites if site.region_id is None)
     return mapped, previous
@@ -410,21 +494,26 @@ def _message(exc: Exception) -> str:
     return str(exc)
 
 
-def _existing(records: list[dict[str, Any]], context: Context) -> dict[str, Study]:
+def _existing(keys: Iterable[str], context: Context) -> dict[str, Study]:
+    """The stored studies with these registry numbers, by number."""
     registry = context.registry
-    keys = sorted({_key(record, registry) for record in records})
+    wanted = sorted(set(keys))
     found = Study.objects.filter(source=registry.source)
     if connection.vendor == "postgresql":
         # One array parameter instead of a list of hundreds, most of them not stored.
         column = next(f.column for f in Study._meta.concrete_fields if f.name == registry.key_field)
         found = found.filter(
-            RawSQL(f'"studies_study"."{column}" = ANY(%s)', [keys], output_field=BooleanField())
+            RawSQL(f'"studies_study"."{column}" = ANY(%s)', [wanted], output_field=BooleanField())
         )
     else:
-        found = found.filter(**{f"{registry.key_field}__in": keys})
+        found = found.filter(**{f"{registry.key_field}__in": wanted})
     if context.regions is not None:
         found = found.prefetch_related("sites")
     return {getattr(study, registry.key_field): study for study in found}
+
+
+def _hashes(existing: dict[str, Study]) -> dict[str, str]:
+    return {key: study.source_hash for key, study in existing.items()}
 
 
 def _prepare_batch(
@@ -432,11 +521,34 @@ def _prepare_batch(
 ) -> None:
     """Map the records of one read batch; those that write something join ``writes``, the
     others are counted (unchanged, outside Sweden, rejected)."""
-    existing = _existing(records, context)
+    registry = context.registry
+    existing = _existing(
+        (_key(record, registry) for record in records if not isinstance(record, Unreadable)),
+        context,
+    )
+    stored = _hashes(existing)
     for record in records:
-        prepared = _prepare(record, context, existing, summary)
+        item = premap(record, registry, context.matcher, stored)
+        prepared = _place(item, existing.get(item.key), context, summary)
         if prepared is not None:
-            writes.records.append(record)
+            writes.retries.append(record)
+            writes.prepared.append(prepared)
+
+
+def _place_batch(
+    items: list[Premapped],
+    blobs: list[bytes],
+    context: Context,
+    summary: ImportSummary,
+    writes: _Writes,
+) -> None:
+    """``_prepare_batch`` for records premapped in the mapping process (``blobs``: each
+    pickled, to be read again if its batch fails)."""
+    existing = _existing((item.key for item in items if item.outcome == MAPPED), context)
+    for item, blob in zip(items, blobs, strict=True):
+        prepared = _place(item, existing.get(item.key), context, summary)
+        if prepared is not None:
+            writes.retries.append(blob)
             writes.prepared.append(prepared)
 
 
@@ -444,8 +556,8 @@ def _write(writes: _Writes, context: Context, summary: ImportSummary) -> None:
     """Write the gathered records in one transaction; if that fails, each record again in
     its own, so that only the bad ones are rejected."""
     registry = context.registry
-    records, prepared = writes.records, writes.prepared
-    writes.records, writes.prepared = [], []
+    retries, prepared = writes.retries, writes.prepared
+    writes.retries, writes.prepared = [], []
     if not prepared:
         return
     new = [mapped for mapped, previous in prepared if previous is None]
@@ -466,15 +578,17 @@ def _write(writes: _Writes, context: Context, summary: ImportSummary) -> None:
                     texts=[_texts(mapped) for mapped, _previous in changed],
                 )
             search.index_new_studies(
-                [mapped.study for mapped in new], texts=[_texts(mapped) for mapped in new]
+                [mapped.study for mapped in new],
+                texts=[mapped.texts or _texts(mapped) for mapped in new],
+                vocabulary=set().union(*(_words(mapped) for mapped in new)),
             )
     except (DatabaseError, ValidationError, ValueError):
         # Counted again, one by one, as they are now.
         summary.unplaced_sites -= sum(
             1 for mapped, _previous in prepared for site in mapped.sites if site.region_id is None
         )
-        for record in records:
-            _import_one(record, context, summary)
+        for retry in retries:
+            _import_one(retry, context, summary)
         return
     summary.created += len(new)
     summary.updated += len(changed)
@@ -492,11 +606,22 @@ def _texts(mapped: MappedStudy) -> tuple[str, str]:
     )
 
 
-def _import_one(record: dict[str, Any], context: Context, summary: ImportSummary) -> None:
-    """One record in its own transaction (the fallback when its batch could not be saved)."""
+def _words(mapped: MappedStudy) -> set[str]:
+    return mapped.words if mapped.texts else search.vocabulary_of(*_texts(mapped))
+
+
+def _import_one(retry: dict[str, Any] | bytes, context: Context, summary: ImportSummary) -> None:
+    """One record in its own transaction (the fallback when its batch could not be saved):
+    read again as it came (a record, or a record premapped in the mapping process)."""
     registry = context.registry
     counted = ImportSummary()
-    prepared = _prepare(record, context, _existing([record], context), counted)
+    if isinstance(retry, bytes):
+        item: Premapped = pickle.loads(retry)
+        existing = _existing([item.key], context)
+    else:
+        existing = _existing([_key(retry, registry)], context)
+        item = premap(retry, registry, context.matcher, _hashes(existing))
+    prepared = _place(item, existing.get(item.key), context, counted)
     if prepared is None:
         summary.add(counted)
         return

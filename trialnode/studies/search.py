@@ -100,13 +100,21 @@ def _stored_texts(study: Study) -> tuple[str, str]:
     )
 
 
+def vocabulary_of(title: str, body: str) -> set[str]:
+    """The words of a search document that join the vocabulary (for spelling help)."""
+    return {w for w in words(f"{title} {body}") if 3 <= len(w) <= 60}
+
+
 def _documents(
-    studies: Iterable[Study], texts: Iterable[tuple[str, str]] | None = None
+    studies: Iterable[Study],
+    texts: Iterable[tuple[str, str]] | None = None,
+    vocabulary: set[str] | None = None,
 ) -> tuple[list[StudySearchDocument], set[str]]:
     """The search documents of these studies (from their ``document_texts`` when given),
-    and the words of their vocabulary."""
+    and the words of their vocabulary (unless given: those of the ``texts``)."""
     documents = []
-    vocabulary: set[str] = set()
+    known = vocabulary is not None
+    vocabulary = vocabulary if vocabulary is not None else set()
     # Only SQLite's FTS5 index reads the stemmed columns; PostgreSQL stems by itself.
     stemmed = connection.vendor != "postgresql"
     pairs = (
@@ -124,7 +132,8 @@ def _documents(
                 body_stems=stems(body) if stemmed else "",
             )
         )
-        vocabulary.update(w for w in words(f"{title} {body}") if 3 <= len(w) <= 60)
+        if not known:
+            vocabulary |= vocabulary_of(title, body)
     return documents, vocabulary
 
 
@@ -171,16 +180,19 @@ def analyze_after_new_studies(added: int) -> None:
     analyze_after_bulk_load(tables, added)
 
 
-def index_new_studies(studies: list[Study], *, texts: list[tuple[str, str]]) -> None:
+def index_new_studies(
+    studies: list[Study], *, texts: list[tuple[str, str]], vocabulary: set[str] | None = None
+) -> None:
     """Write the search documents, vocabulary and public search rows of studies created
     in the caller's transaction (``index_studies`` for rows that nothing refers to yet).
 
     ``texts``: each study's ``document_texts``, from the rows the caller has at hand, so
-    nothing is read back; and there is nothing to delete first.
+    nothing is read back; and there is nothing to delete first. ``vocabulary``: their
+    words (``vocabulary_of`` each text), when the caller has them already.
     """
     if not studies:
         return
-    documents, vocabulary = _documents(studies, texts)
+    documents, vocabulary = _documents(studies, texts, vocabulary)
     _insert_documents(documents)
     _add_vocabulary(vocabulary)
     add_search_rows(studies)

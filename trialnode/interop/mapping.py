@@ -1,0 +1,153 @@
+"""Reading and mapping registry records in a second process while the import writes.
+
+An import spends about as much time reading, parsing, hashing and mapping records as it
+does writing them, and Python runs one of those at a time. For a long file the import
+forks a mapping process after its first records: the child reads the rest of the input,
+premaps each record (``upsert.premap``) against the registry numbers stored when it
+started, and sends the results in batches through a pipe; the parent places them against
+what is stored now and writes them, so both cores work.
+
+The child never touches the database: it leaves the parent's connections alone (closing
+one would end the parent's session) and any attempt to connect fails. A failure in the
+child is raised in the parent; the parent stopping ends the child.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import pickle
+import signal
+import threading
+from collections.abc import Callable, Generator, Iterator
+from multiprocessing.connection import Connection
+from typing import Any
+
+from django.db import connections
+
+from trialnode.interop.upsert import Context, Premapped, RegistryFormat, SiteMatcher, premap
+from trialnode.studies.models import Study
+
+MAX_STORED = 1_000_000
+"""Above this many stored studies of the registry, their numbers and hashes are not
+copied to the mapping process: the import maps in one process."""
+
+
+class MappingProcessFailed(RuntimeError):
+    """The mapping process ended without reading the whole input."""
+
+
+def available(context: Context) -> bool:
+    """Whether this import may fork a mapping process: the platform forks, this process
+    runs no other thread (a fork copies none of them, and the locks they hold stay held
+    in the child), and the registry's stored numbers fit in memory."""
+    registry = context.registry
+    return (
+        "fork" in multiprocessing.get_all_start_methods()
+        and _no_other_thread()
+        and Study.objects.filter(source=registry.source).count() <= MAX_STORED
+    )
+
+
+def _no_other_thread() -> bool:
+    return threading.active_count() == 1
+
+
+Batch = tuple[list[Premapped], list[bytes], float]
+
+
+def mapped_elsewhere(
+    records: Iterator[dict[str, Any]],
+    context: Context,
+    position: Callable[[], float],
+    batch_size: int,
+) -> Generator[Batch, None, None]:
+    """The rest of ``records``, premapped in a mapping process, in batches: the records,
+    each also pickled (to be read again if its batch fails to write), and the share of
+    the input read. ``records`` must not be read in this process any more."""
+    registry = context.registry
+    stored: dict[str, str] = dict(
+        Study.objects.filter(source=registry.source).values_list(registry.key_field, "source_hash")
+    )
+    fork = multiprocessing.get_context("fork")
+    receiver, sender = fork.Pipe(duplex=False)
+    process = fork.Process(
+        target=_map_records,
+        args=(records, registry, context.matcher, stored, position, sender, batch_size),
+        name="trialnode-mapping",
+        daemon=True,
+    )
+    process.start()
+    sender.close()
+    del stored
+    try:
+        while True:
+            try:
+                message = receiver.recv()
+            except EOFError:
+                process.join()
+                raise MappingProcessFailed(
+                    f"The mapping process ended (exit code {process.exitcode}) before the "
+                    "end of the input; the records read before were imported."
+                ) from None
+            if message is None:
+                return
+            if isinstance(message, BaseException):
+                raise message
+            blobs, fraction = message
+            yield [pickle.loads(blob) for blob in blobs], blobs, fraction
+    finally:
+        receiver.close()
+        if process.is_alive():
+            process.terminate()
+        process.join()
+
+
+_inherited: list[Any] = []
+"""The parent's database connections, kept referenced in the child: freed, a connection
+would say goodbye to the server on the socket the parent still uses."""
+
+
+def _no_database(*args: Any, **kwargs: Any) -> None:
+    raise RuntimeError("The mapping process does not use the database.")
+
+
+def _leave_the_database() -> None:
+    for wrapper in connections.all(initialized_only=True):
+        _inherited.append(wrapper.connection)
+        wrapper.connection = None
+        wrapper.connect = _no_database  # type: ignore[method-assign]
+
+
+def _map_records(
+    records: Iterator[dict[str, Any]],
+    registry: RegistryFormat,
+    matcher: SiteMatcher,
+    stored: dict[str, str],
+    position: Callable[[], float],
+    sender: Connection,
+    batch_size: int,
+) -> None:
+    """The mapping process: premap every record and send them in batches, then None (or
+    the exception that stopped it)."""
+    _leave_the_database()
+    # Ctrl+C reaches the whole process group: the parent stops the child itself.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    try:
+        blobs: list[bytes] = []
+        for record in records:
+            item = premap(record, registry, matcher, stored)
+            blobs.append(pickle.dumps(item, protocol=pickle.HIGHEST_PROTOCOL))
+            if len(blobs) >= batch_size:
+                sender.send((blobs, position()))
+                blobs = []
+        if blobs:
+            sender.send((blobs, position()))
+        sender.send(None)
+    except Exception as exc:
+        try:
+            sender.send(exc)
+        except Exception:
+            sender.send(MappingProcessFailed(f"The mapping process failed: {exc!r:.500}"))
+    finally:
+        sender.close()
