@@ -19,12 +19,21 @@ import pickle
 import signal
 import threading
 from collections.abc import Callable, Generator, Iterator
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
 
 from django.db import connections
 
-from trialnode.interop.upsert import Context, Premapped, RegistryFormat, SiteMatcher, premap
+from trialnode.interop.upsert import (
+    OUTSIDE,
+    UNCHANGED,
+    Context,
+    Premapped,
+    RegistryFormat,
+    SiteMatcher,
+    premap,
+)
 from trialnode.studies.models import Study
 
 MAX_STORED = 1_000_000
@@ -52,7 +61,17 @@ def _no_other_thread() -> bool:
     return threading.active_count() == 1
 
 
-Batch = tuple[list[Premapped], list[bytes], float]
+@dataclass
+class MappedBatch:
+    """One batch of records premapped in the mapping process: those that may write
+    (``items``, each also ``blobs``: pickled, to be read again if its batch fails to
+    write) and how many were only counted; ``fraction``: the share of the input read."""
+
+    items: list[Premapped]
+    blobs: list[bytes]
+    outside_sweden: int
+    unchanged: int
+    fraction: float
 
 
 def mapped_elsewhere(
@@ -60,10 +79,9 @@ def mapped_elsewhere(
     context: Context,
     position: Callable[[], float],
     batch_size: int,
-) -> Generator[Batch, None, None]:
-    """The rest of ``records``, premapped in a mapping process, in batches: the records,
-    each also pickled (to be read again if its batch fails to write), and the share of
-    the input read. ``records`` must not be read in this process any more."""
+) -> Generator[MappedBatch, None, None]:
+    """The rest of ``records``, premapped in a mapping process, in batches of
+    ``batch_size`` records read. ``records`` must not be read in this process any more."""
     registry = context.registry
     stored: dict[str, str] = dict(
         Study.objects.filter(source=registry.source).values_list(registry.key_field, "source_hash")
@@ -93,8 +111,9 @@ def mapped_elsewhere(
                 return
             if isinstance(message, BaseException):
                 raise message
-            blobs, fraction = message
-            yield [pickle.loads(blob) for blob in blobs], blobs, fraction
+            blobs, outside_sweden, unchanged, fraction = message
+            items = [pickle.loads(blob) for blob in blobs]
+            yield MappedBatch(items, blobs, outside_sweden, unchanged, fraction)
     finally:
         receiver.close()
         if process.is_alive():
@@ -128,21 +147,25 @@ def _map_records(
     batch_size: int,
 ) -> None:
     """The mapping process: premap every record and send them in batches, then None (or
-    the exception that stopped it)."""
+    the exception that stopped it). Records outside Sweden or unchanged are only counted
+    (most of a file of the world's studies)."""
     _leave_the_database()
     # Ctrl+C reaches the whole process group: the parent stops the child itself.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     try:
         blobs: list[bytes] = []
-        for record in records:
+        counted = {OUTSIDE: 0, UNCHANGED: 0}
+        for read, record in enumerate(records, start=1):
             item = premap(record, registry, matcher, stored)
-            blobs.append(pickle.dumps(item, protocol=pickle.HIGHEST_PROTOCOL))
-            if len(blobs) >= batch_size:
-                sender.send((blobs, position()))
-                blobs = []
-        if blobs:
-            sender.send((blobs, position()))
+            if item.outcome in counted:
+                counted[item.outcome] += 1
+            else:
+                blobs.append(pickle.dumps(item, protocol=pickle.HIGHEST_PROTOCOL))
+            if read % batch_size == 0:
+                sender.send((blobs, counted[OUTSIDE], counted[UNCHANGED], position()))
+                blobs, counted = [], dict.fromkeys(counted, 0)
+        sender.send((blobs, counted[OUTSIDE], counted[UNCHANGED], position()))
         sender.send(None)
     except Exception as exc:
         try:

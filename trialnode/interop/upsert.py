@@ -355,9 +355,11 @@ def import_records(
                     if mapping.available(context):
                         batches = mapping.mapped_elsewhere(iterator, context, where, batch_size)
                         with closing(batches):
-                            for items, blobs, fraction in batches:
-                                _place_batch(items, blobs, context, summary, writes)
-                                batch_done(fraction)
+                            for mapped in batches:
+                                summary.outside_sweden += mapped.outside_sweden
+                                summary.unchanged += mapped.unchanged
+                                _place_batch(mapped.items, mapped.blobs, context, summary, writes)
+                                batch_done(mapped.fraction)
                         break
         if batch:
             _prepare_batch(batch, context, summary, writes)
