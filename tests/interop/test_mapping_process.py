@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import copy
 import json
+import multiprocessing
+import threading
+import time
 from dataclasses import replace
 from functools import partial
 from typing import Any
@@ -218,3 +221,59 @@ def test_progress_through_the_mapping_process_reaches_the_whole_file(
     assert fractions == sorted(fractions) and fractions[-1] == 1.0
     assert 0 < fractions[len(fractions) // 2] < 1
     assert reports[-1][0] == 40
+
+
+def test_a_failure_while_writing_ends_the_mapping_process(
+    reference_data, sample_data, mapping_runs
+):
+    def give_up(summary, fraction):
+        if summary.seen > 2 * BATCH:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        ctgov.import_records(
+            _copies(sample_data, 40),
+            batch_size=BATCH,
+            mapping_process_after=BATCH,
+            progress=give_up,
+        )
+    assert mapping_runs
+    assert multiprocessing.active_children() == []
+    assert [t.name for t in threading.enumerate() if t.name.startswith("trialnode-")] == []
+
+
+def test_the_inbox_holds_the_messages_in_order_up_to_its_limit_and_then_none():
+    receiver, sender = multiprocessing.Pipe(duplex=False)
+    inbox = mapping._Inbox(limit=10)
+    reader = threading.Thread(target=inbox.fill_from, args=(receiver,))
+    reader.start()
+    for message in (b"123456", b"7890", b"abc"):
+        sender.send_bytes(message)
+    sender.close()
+
+    for _wait in range(1000):
+        if inbox.size == 10:
+            break
+        time.sleep(0.01)
+    time.sleep(0.2)  # time enough for the reader to take the third, were there room
+    assert list(inbox.messages) == [b"123456", b"7890"]
+
+    got = [inbox.get(), inbox.get(), inbox.get(), inbox.get()]
+    assert got == [b"123456", b"7890", b"abc", None]
+    reader.join(timeout=10)
+    assert not reader.is_alive()
+
+
+def test_closing_the_inbox_frees_a_reader_waiting_for_room():
+    receiver, sender = multiprocessing.Pipe(duplex=False)
+    inbox = mapping._Inbox(limit=4)
+    reader = threading.Thread(target=inbox.fill_from, args=(receiver,))
+    reader.start()
+    sender.send_bytes(b"full")
+    sender.send_bytes(b"more")  # no room: the reader waits
+
+    inbox.close()
+    reader.join(timeout=10)
+    assert not reader.is_alive()
+    sender.close()
+    receiver.close()

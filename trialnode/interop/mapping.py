@@ -18,6 +18,7 @@ import multiprocessing
 import pickle
 import signal
 import threading
+from collections import deque
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
@@ -97,16 +98,21 @@ def mapped_elsewhere(
     process.start()
     sender.close()
     del stored
+    inbox = _Inbox(INBOX_BYTES)
+    reader = threading.Thread(
+        target=inbox.fill_from, args=(receiver,), name="trialnode-mapping-inbox", daemon=True
+    )
+    reader.start()
     try:
         while True:
-            try:
-                message = receiver.recv()
-            except EOFError:
+            raw = inbox.get()
+            if raw is None:
                 process.join()
                 raise MappingProcessFailed(
                     f"The mapping process ended (exit code {process.exitcode}) before the "
                     "end of the input; the records read before were imported."
-                ) from None
+                )
+            message = pickle.loads(raw)
             if message is None:
                 return
             if isinstance(message, BaseException):
@@ -115,10 +121,62 @@ def mapped_elsewhere(
             items = [pickle.loads(blob) for blob in blobs]
             yield MappedBatch(items, blobs, outside_sweden, unchanged, fraction)
     finally:
-        receiver.close()
+        inbox.close()
         if process.is_alive():
             process.terminate()
         process.join()
+        reader.join()
+        receiver.close()
+
+
+INBOX_BYTES = 32 << 20
+"""The most of the mapping process's messages waiting to be read here: what lets the
+child read on while this process writes (a file of the world's studies writes in bursts)."""
+
+
+class _Inbox:
+    """Messages from the mapping process, received on a thread of their own, up to a
+    number of bytes; None once the pipe has ended."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.size = 0
+        self.messages: deque[bytes | None] = deque()
+        self.closed = False
+        self.changed = threading.Condition()
+
+    def fill_from(self, receiver: Connection) -> None:
+        while True:
+            message: bytes | None
+            try:
+                message = receiver.recv_bytes()
+            except Exception:  # the pipe ended, or broke: the reader learns it from None
+                message = None
+            size = len(message) if message is not None else 0
+            with self.changed:
+                while self.size and self.size + size > self.limit and not self.closed:
+                    self.changed.wait()
+                if self.closed:
+                    return
+                self.messages.append(message)
+                self.size += size
+                self.changed.notify_all()
+            if message is None:
+                return
+
+    def get(self) -> bytes | None:
+        with self.changed:
+            while not self.messages:
+                self.changed.wait()
+            message = self.messages.popleft()
+            self.size -= len(message) if message is not None else 0
+            self.changed.notify_all()
+            return message
+
+    def close(self) -> None:
+        with self.changed:
+            self.closed = True
+            self.changed.notify_all()
 
 
 _inherited: list[Any] = []
