@@ -208,9 +208,11 @@ def _map_records(
     the exception that stopped it). Records outside Sweden or unchanged are only counted
     (most of a file of the world's studies)."""
     _leave_the_database()
-    # Ctrl+C reaches the whole process group: the parent stops the child itself.
+    # Ctrl+C reaches the whole process group: the parent stops the child itself. The
+    # parent's handlers (a job worker's, say) are not the child's.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGQUIT, signal.SIG_DFL)
     try:
         blobs: list[bytes] = []
         counted = {OUTSIDE: 0, UNCHANGED: 0}
