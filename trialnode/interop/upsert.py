@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import pickle
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import date
@@ -344,23 +344,17 @@ def import_records(
         iterator = iter(records)
         for read, record in enumerate(iterator, start=1):
             batch.append(record)
-            if len(batch) >= batch_size:
-                _prepare_batch(batch, context, summary, writes)
-                batch = []
-                batch_done(where())
-                if mapping_process_after is not None and read >= mapping_process_after:
-                    from trialnode.interop import mapping
-
-                    mapping_process_after = None  # asked once
-                    if mapping.available(context):
-                        batches = mapping.mapped_elsewhere(iterator, context, where, batch_size)
-                        with closing(batches):
-                            for mapped in batches:
-                                summary.outside_sweden += mapped.outside_sweden
-                                summary.unchanged += mapped.unchanged
-                                _place_batch(mapped.items, mapped.blobs, context, summary, writes)
-                                batch_done(mapped.fraction)
-                        break
+            if len(batch) < batch_size:
+                continue
+            _prepare_batch(batch, context, summary, writes)
+            batch = []
+            batch_done(where())
+            if mapping_process_after is not None and read >= mapping_process_after:
+                mapping_process_after = None  # asked once
+                if _map_the_rest_elsewhere(
+                    iterator, context, where, batch_size, summary, writes, batch_done
+                ):
+                    break
         if batch:
             _prepare_batch(batch, context, summary, writes)
         _write(writes, context, summary)
@@ -369,6 +363,32 @@ def import_records(
             # After the mapping process, this process's ``position`` is where it stopped reading.
             progress(summary, max(read_share, where()))
         return summary
+
+
+def _map_the_rest_elsewhere(
+    records: Iterator[dict[str, Any]],
+    context: Context,
+    position: Callable[[], float],
+    batch_size: int,
+    summary: ImportSummary,
+    writes: _Writes,
+    batch_done: Callable[[float], None],
+) -> bool:
+    """Read and map the rest of ``records`` in the mapping process and place them here,
+    calling ``batch_done`` after each batch; False (nothing read) when this import may
+    not fork one."""
+    from trialnode.interop import mapping
+
+    if not mapping.available(context):
+        return False
+    batches = mapping.mapped_elsewhere(records, context, position, batch_size)
+    with closing(batches):
+        for mapped in batches:
+            summary.outside_sweden += mapped.outside_sweden
+            summary.unchanged += mapped.unchanged
+            _place_batch(mapped.items, mapped.blobs, context, summary, writes)
+            batch_done(mapped.fraction)
+    return True
 
 
 @dataclass
