@@ -107,6 +107,41 @@ def test_a_swedish_site_that_cannot_be_placed_is_kept_counted_and_listed(referen
     assert site.region == Region.objects.get(slug="uppsala")
 
 
+def test_a_site_a_coordinator_placed_stays_placed_when_the_registry_changes_the_record(
+    reference_data, users
+):
+    def record(status: str) -> dict:
+        return in_sweden(
+            {
+                "protocolSection": {
+                    "identificationModule": {"nctId": "NCT09999998", "briefTitle": "A study"},
+                    "statusModule": {"overallStatus": status},
+                    "designModule": {"studyType": "INTERVENTIONAL"},
+                }
+            },
+            location={"facility": "Okänd klinik", "city": "Ingenstans", "country": "Sweden"},
+        )
+
+    import_records([record("RECRUITING")])
+    placed = site_assign_provider(
+        site=StudySite.objects.get(),
+        provider=CareProvider.objects.get(slug="akademiska"),
+        by=users.coordinator,
+    )
+
+    summary = import_records([record("ACTIVE_NOT_RECRUITING")])
+
+    assert (summary.updated, summary.unplaced_sites) == (1, 0)
+    site = StudySite.objects.get()
+    assert (site.pk, site.care_provider, site.region) == (
+        placed.pk,
+        placed.care_provider,
+        placed.region,
+    )
+    assert site not in unmatched_sites_for(users.coordinator)
+    assert site.study.status == "ACTIVE_NOT_RECRUITING"
+
+
 def test_the_regional_table_adds_up_to_at_least_the_national_number(reference_data, sample_data):
     import_ctgov_paths([sample_data / "ctgov" / "ctg-studies.zip"])
     for day in (date(2020, 6, 30), date(2023, 12, 31), date.today()):

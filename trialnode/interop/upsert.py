@@ -80,6 +80,7 @@ class SiteMatcher:
         ]
         self.localities = {loc.normalised_name: loc.region_id for loc in Locality.objects.all()}
         self.provider_regions = {p.pk: p.region_id for _n, p in self.providers}
+        self.providers_by_key = {p.pk: p for _n, p in self.providers}
         self.matched: dict[tuple[str, str], tuple[int | None, CareProvider | None]] = {}
         """The places found so far: a bulk file names the same sites again and again."""
 
@@ -480,6 +481,8 @@ def _place(
     if previous is None and not mapped.study.conducted_in_sweden:
         summary.outside_sweden += 1
         return None
+    if previous is not None:
+        _keep_placements(mapped, previous, context.matcher)
     try:
         _check_regions(mapped, previous, context.regions)
     except RecordError as exc:
@@ -487,6 +490,29 @@ def _place(
         return None
     summary.unplaced_sites += sum(1 for site in mapped.sites if site.region_id is None)
     return mapped, previous
+
+
+def _keep_placements(mapped: MappedStudy, previous: Study, matcher: SiteMatcher) -> None:
+    """A site the registry lists again stays where the node placed it: the care provider
+    (and so the region) a coordinator named where the import found none, and the unit."""
+    placed = {
+        (site.facility_name, site.city): site
+        for site in previous.sites.all()
+        if site.care_provider_id is not None or site.unit_id is not None
+    }
+    for site in mapped.sites:
+        stored = placed.get((site.facility_name, site.city))
+        if stored is None:
+            continue
+        if site.care_provider_id is None and stored.care_provider_id is not None:
+            provider = matcher.providers_by_key.get(stored.care_provider_id)
+            if provider is not None:
+                site.care_provider = provider
+            else:  # no longer active: kept all the same
+                site.care_provider_id = stored.care_provider_id
+            site.region_id = stored.region_id
+        if site.unit_id is None:
+            site.unit_id = stored.unit_id
 
 
 def _check_regions(
@@ -529,8 +555,8 @@ def _existing(keys: Iterable[str], context: Context) -> dict[str, Study]:
         )
     else:
         found = found.filter(**{f"{registry.key_field}__in": wanted})
-    if context.regions is not None:
-        found = found.prefetch_related("sites")
+    # The sites: to check the regions of an upload, and to keep where the node placed them.
+    found = found.prefetch_related("sites")
     return {getattr(study, registry.key_field): study for study in found}
 
 
