@@ -113,7 +113,7 @@ def _documents(
     """The search documents of these studies (from their ``document_texts`` when given),
     and the words of their vocabulary (unless given: those of the ``texts``)."""
     documents = []
-    known = vocabulary is not None
+    given = vocabulary is not None
     vocabulary = vocabulary if vocabulary is not None else set()
     # Only SQLite's FTS5 index reads the stemmed columns; PostgreSQL stems by itself.
     stemmed = connection.vendor != "postgresql"
@@ -132,7 +132,7 @@ def _documents(
                 body_stems=stems(body) if stemmed else "",
             )
         )
-        if not known:
+        if not given:
             vocabulary |= vocabulary_of(title, body)
     return documents, vocabulary
 
