@@ -51,6 +51,19 @@ def test_an_uploaded_file_is_imported_in_the_background_and_the_page_shows_the_o
     assert [e.action for e in job_events.order_by("seq")] == ["create", "transition", "transition"]
 
 
+def test_a_coordinator_reads_why_records_were_refused_in_swedish(
+    client, users, sample_data, settings, django_capture_on_commit_callbacks
+):
+    settings.LANGUAGE_CODE = "sv"
+    client.force_login(users.coordinator)
+    content = (sample_data / "ctgov" / "sweden.json").read_bytes()
+    response = _upload(client, "ctgov", "sweden.json", content, django_capture_on_commit_callbacks)
+    job = Job.objects.get()
+    reason = "posten har inget forskningsställe i dina regioner"
+    assert {why for _nct, why in job.result["rejected"]} == {reason}
+    assert reason in client.get(response.url).content.decode()
+
+
 def test_a_file_that_is_not_a_ctis_download_fails_the_job_and_changes_nothing(
     client, users, django_capture_on_commit_callbacks
 ):

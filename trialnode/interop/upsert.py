@@ -26,6 +26,7 @@ from django.db import DatabaseError, connection, transaction
 from django.db.models import BooleanField, QuerySet, prefetch_related_objects
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from trialnode.audit import trail
 from trialnode.core.collection import rare_collections
@@ -520,13 +521,16 @@ def _check_regions(
 ) -> None:
     if regions is None:
         return
+    # In the language of the job page the uploading coordinator reads them on.
     if previous is not None and not {s.region_id for s in previous.sites.all()} & regions:
         raise RecordError(
-            "the stored study has no site in your regions; its coordinators or the registry "
-            "sync update it"
+            _(
+                "the stored study has no site in your regions; its coordinators or the "
+                "registry sync update it"
+            )
         )
     if not {site.region_id for site in mapped.sites} & regions:
-        raise RecordError("the record has no site in your regions")
+        raise RecordError(_("the record has no site in your regions"))
 
 
 def _message(exc: Exception) -> str:
