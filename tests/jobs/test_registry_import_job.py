@@ -1,11 +1,13 @@
 """A registry import started in the web interface runs as a job whose page shows its progress."""
 
+import copy
 import json
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from trialnode.audit.models import AuditEvent
+from trialnode.interop import jobs
 from trialnode.jobs.models import Job
 from trialnode.studies.models import Source, Study
 
@@ -62,6 +64,30 @@ def test_a_coordinator_reads_why_records_were_refused_in_swedish(
     reason = "posten har inget forskningsställe i dina regioner"
     assert {why for _nct, why in job.result["rejected"]} == {reason}
     assert reason in client.get(response.url).content.decode()
+
+
+def test_the_job_page_counts_the_rejections_by_reason_and_says_where_the_list_is_cut(
+    client, users, sample_data, monkeypatch, django_capture_on_commit_callbacks
+):
+    monkeypatch.setattr(jobs, "REJECTIONS_KEPT", 3)
+    monkeypatch.setattr(jobs, "REASONS_KEPT", 1)
+    records = json.loads((sample_data / "ctgov" / "sweden.json").read_text())
+    unknown = copy.deepcopy(records[0])
+    unknown["protocolSection"]["identificationModule"]["nctId"] = "NCT09999997"
+    unknown["protocolSection"]["statusModule"]["overallStatus"] = "FINISHED"
+    client.force_login(users.coordinator)
+    content = json.dumps([*records, unknown]).encode()
+    response = _upload(client, "ctgov", "mixed.json", content, django_capture_on_commit_callbacks)
+
+    result = Job.objects.get().result
+    [[reason, count]] = result["rejected_reasons"]
+    assert reason == "the record has no site in your regions"
+    assert result["rejected_other_reasons"] == 1
+    assert count + 1 == result["rejected_count"] > 3
+    page = client.get(response.url).content.decode()
+    assert f"<td>{reason}</td><td>{count}</td>" in page
+    assert "<td>Other reasons</td><td>1</td>" in page
+    assert f"Each record: the first 3 of {result['rejected_count']}" in page
 
 
 def test_a_file_that_is_not_a_ctis_download_fails_the_job_and_changes_nothing(

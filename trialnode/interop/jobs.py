@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,8 @@ from trialnode.jobs.services import Report
 from trialnode.organisations.models import Role, User
 
 REJECTIONS_KEPT = 1000
+REASONS_KEPT = 20
+"""The most frequent reasons are counted one by one on the job page, the others together."""
 
 
 def counts_message(summary: ImportSummary) -> str:
@@ -65,4 +68,17 @@ def run_registry_import(job: Job, report: Report) -> dict[str, Any]:
         "unplaced_sites": summary.unplaced_sites,
         "rejected_count": len(summary.rejected),
         "rejected": [list(item) for item in summary.rejected[:REJECTIONS_KEPT]],
+        **rejections_by_reason(summary),
+    }
+
+
+def rejections_by_reason(summary: ImportSummary) -> dict[str, Any]:
+    """How many records were rejected for each reason, most frequent first (the first
+    ``REASONS_KEPT``; the records of the other reasons together): they add up to the
+    rejected records, also those beyond the ones listed."""
+    reasons = Counter(reason for _where, reason in summary.rejected).most_common()
+    kept = reasons[:REASONS_KEPT]
+    return {
+        "rejected_reasons": [[reason, count] for reason, count in kept],
+        "rejected_other_reasons": sum(count for _reason, count in reasons[REASONS_KEPT:]),
     }
