@@ -453,8 +453,7 @@ def premap(
         return Premapped(key, REJECTED, reason=_message(exc))
     if not known:
         # A stored study's document is made when it is saved (with the node's own fields).
-        mapped.texts = _texts(mapped)
-        mapped.words = search.vocabulary_of(*mapped.texts)
+        _new_study_texts(mapped)
     return Premapped(key, MAPPED, mapped)
 
 
@@ -631,8 +630,8 @@ def _write(writes: _Writes, context: Context, summary: ImportSummary) -> None:
                 )
             search.index_new_studies(
                 [mapped.study for mapped in new],
-                texts=[mapped.texts or _texts(mapped) for mapped in new],
-                vocabulary=set().union(*(_words(mapped) for mapped in new)),
+                texts=[_new_study_texts(mapped) for mapped in new],
+                vocabulary=set().union(*(mapped.words for mapped in new)),
             )
     except (DatabaseError, ValidationError, ValueError):
         # Counted again, one by one, as they are now.
@@ -658,8 +657,13 @@ def _texts(mapped: MappedStudy) -> tuple[str, str]:
     )
 
 
-def _words(mapped: MappedStudy) -> set[str]:
-    return mapped.words if mapped.texts else search.vocabulary_of(*_texts(mapped))
+def _new_study_texts(mapped: MappedStudy) -> tuple[str, str]:
+    """A new study's search texts, made once (where it was mapped, or now), with their
+    words in ``mapped.words``."""
+    if mapped.texts is None:
+        mapped.texts = _texts(mapped)
+        mapped.words = search.vocabulary_of(*mapped.texts)
+    return mapped.texts
 
 
 def _import_one(retry: dict[str, Any] | bytes, context: Context, summary: ImportSummary) -> None:
