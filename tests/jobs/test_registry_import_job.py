@@ -90,6 +90,32 @@ def test_the_job_page_counts_the_rejections_by_reason_and_says_where_the_list_is
     assert f"Each record: the first 3 of {result['rejected_count']}" in page
 
 
+def test_a_rejected_line_is_named_by_the_file_as_it_was_uploaded(
+    client, users, sample_data, django_capture_on_commit_callbacks
+):
+    records = json.loads((sample_data / "ctgov" / "sweden.json").read_text())
+    content = b"\n".join([json.dumps(records[0]).encode(), b"{not json", b"[1]"])
+    client.force_login(users.coordinator)
+    _upload(client, "ctgov", "dagens poster.ndjson", content, django_capture_on_commit_callbacks)
+    job = Job.objects.get()
+    assert job.input_path.endswith("-dagens_poster.ndjson")  # stored under a name of its own
+    where = [where for where, _reason in job.result["rejected"]]
+    assert "dagens poster.ndjson line 2" in where
+    assert "dagens poster.ndjson line 3" in where
+    page = client.get(reverse("jobs:detail", args=[job.pk])).content.decode()
+    assert "dagens poster.ndjson line 2" in page and job.input_path not in page
+
+
+def test_a_ctis_csv_without_its_columns_is_named_as_uploaded(
+    client, users, django_capture_on_commit_callbacks
+):
+    client.force_login(users.coordinator)
+    _upload(
+        client, "ctis", "sökning.csv", b"Number;Name\n1;x\n", django_capture_on_commit_callbacks
+    )
+    assert Job.objects.get().error.startswith("CsvTemplateError: sökning.csv: missing columns")
+
+
 def test_a_file_that_is_not_a_ctis_download_fails_the_job_and_changes_nothing(
     client, users, django_capture_on_commit_callbacks
 ):

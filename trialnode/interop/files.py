@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import io
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any
 
@@ -159,8 +159,14 @@ class InputProgress:
 
 
 def iter_path_records(
-    path: Path, tracker: InputProgress | None = None, skim: Skim | None = None
+    path: Path,
+    tracker: InputProgress | None = None,
+    skim: Skim | None = None,
+    name: str | None = None,
 ) -> Iterator[dict[str, Any]]:
+    """The records of a file or zip; a record that cannot be read is reported as being
+    in ``name`` (the file's own name when not given)."""
+    name = name or path.name
     size = path.stat().st_size
     if zipfile.is_zipfile(path):
         with zipfile.ZipFile(path) as archive:
@@ -169,19 +175,27 @@ def iter_path_records(
                 # A member is a seekable stream that decompresses as it is read.
                 with archive.open(member) as raw:
                     yield from iter_stream_records(
-                        raw, f"{path.name}:{member.filename}", size=member.file_size, skim=skim
+                        raw, f"{name}:{member.filename}", size=member.file_size, skim=skim
                     )
                 if tracker is not None:
                     tracker.position = size * index // len(members)
         return
     with path.open("rb") as stream:
-        for record in iter_stream_records(stream, path.name, skim=skim):
+        for record in iter_stream_records(stream, name, skim=skim):
             if tracker is not None:
                 tracker.position = stream.tell()
             yield record
 
 
 CsvReader = Callable[[IO[bytes], str], Iterator[dict[str, Any]]]
+
+Names = Mapping[Path, str]
+"""The names files are shown by where they are not their own: an upload is stored under
+a name of its own, and its rejected records say where they were in the uploaded file."""
+
+
+def _shown(path: Path, names: Names | None) -> str:
+    return (names or {}).get(path) or path.name
 
 
 def _all_records(
@@ -190,19 +204,20 @@ def _all_records(
     *,
     csv_reader: CsvReader | None = None,
     skim: Skim | None = None,
+    names: Names | None = None,
 ) -> Iterator[dict[str, Any]]:
     for path in paths:
         if not path.is_file():
-            yield _unreadable(str(path), "no such file")
+            yield _unreadable(_shown(path, names) if names else str(path), "no such file")
             continue
         tracker.position = 0
         if csv_reader is not None and path.suffix.lower() == ".csv":
             with path.open("rb") as stream:
-                for record in csv_reader(stream, path.name):
+                for record in csv_reader(stream, _shown(path, names)):
                     tracker.position = stream.tell()
                     yield record
         else:
-            yield from iter_path_records(path, tracker, skim)
+            yield from iter_path_records(path, tracker, skim, _shown(path, names))
         tracker.done += path.stat().st_size
         tracker.position = 0
 
@@ -214,10 +229,11 @@ def _import(
     regions: frozenset[int] | None,
     csv_reader: CsvReader | None = None,
     skim: Skim | None = None,
+    names: Names | None = None,
 ) -> ImportSummary:
     tracker = InputProgress(paths)
     summary = importer(
-        _all_records(paths, tracker, csv_reader=csv_reader, skim=skim),
+        _all_records(paths, tracker, csv_reader=csv_reader, skim=skim, names=names),
         regions=regions,
         progress=progress,
         position=lambda: tracker.fraction,
@@ -233,11 +249,17 @@ def import_ctgov_paths(
     *,
     progress: Progress | None = None,
     regions: frozenset[int] | None = None,
+    names: Names | None = None,
 ) -> ImportSummary:
     """ClinicalTrials.gov records from files; ``regions`` limits what may change (see
-    ``upsert.import_records``)."""
+    ``upsert.import_records``); ``names``: see ``Names``."""
     return _import(
-        paths, ctgov.import_records, progress, regions, skim=ctgov.CTGOV.outside_sweden_key
+        paths,
+        ctgov.import_records,
+        progress,
+        regions,
+        skim=ctgov.CTGOV.outside_sweden_key,
+        names=names,
     )
 
 
@@ -246,6 +268,7 @@ def import_ctis_paths(
     *,
     progress: Progress | None = None,
     regions: frozenset[int] | None = None,
+    names: Names | None = None,
 ) -> ImportSummary:
     """CTIS trials from JSON (one trial, arrays, NDJSON, zips) or the search's CSV download.
 
@@ -255,5 +278,12 @@ def import_ctis_paths(
     for path in paths:
         if path.suffix.lower() == ".csv" and path.is_file():
             with path.open("rb") as stream:
-                next(ctis.iter_csv_records(stream, path.name), None)
-    return _import(paths, ctis.import_records, progress, regions, csv_reader=ctis.iter_csv_records)
+                next(ctis.iter_csv_records(stream, _shown(path, names)), None)
+    return _import(
+        paths,
+        ctis.import_records,
+        progress,
+        regions,
+        csv_reader=ctis.iter_csv_records,
+        names=names,
+    )

@@ -53,10 +53,13 @@ def import_regions(user: User) -> frozenset[int] | None:
 
 def run_registry_import(job: Job, report: Report) -> dict[str, Any]:
     importer = import_ctgov_paths if job.kind == Job.Kind.IMPORT_CTGOV else import_ctis_paths
+    upload = Path(job.input_path)
     with because(_("Imported from the uploaded file %(name)s") % {"name": job.input_name}):
         summary = importer(
-            [Path(job.input_path)],
+            [upload],
             regions=import_regions(job.started_by),
+            # Rejected records say where they were in the file as the user named it.
+            names={upload: Path(job.input_name).name},
             progress=lambda counted, fraction: report(fraction, counts_message(counted)),
         )
     report(1.0, counts_message(summary))
