@@ -34,6 +34,8 @@ import json, resource, sys
 from pathlib import Path
 import django
 django.setup()
+from django.utils import translation
+translation.activate("en")  # the reasons as the rest of the suite reads them
 from trialnode.interop import ctis
 from trialnode.interop.files import iter_path_records
 from trialnode.interop.upsert import Unreadable
@@ -218,7 +220,7 @@ def test_malformed_records_are_rejected_with_their_reason_and_the_others_import(
         "NCT00000007",
     }
     assert Study.objects.get(nct_id="NCT00000003").title_en == "Titel med NUL"
-    assert reasons["NCT00000002"] == "locations must be a list, not str"
+    assert reasons["NCT00000002"] == "locations must be a list, not text"
     assert reasons["NCT00000004"] == "briefTitle is 700 characters long; at most 600 fit"
     assert reasons["NCT00000005"] == "conditions must be text, not an object"
     assert reasons["NCT00000006"] == "conditions must be text, not a number"

@@ -66,6 +66,25 @@ def test_a_coordinator_reads_why_records_were_refused_in_swedish(
     assert reason in client.get(response.url).content.decode()
 
 
+def test_a_coordinator_reads_why_a_record_could_not_be_read_in_swedish(
+    client, users, sample_data, settings, django_capture_on_commit_callbacks
+):
+    settings.LANGUAGE_CODE = "sv"
+    record = json.loads((sample_data / "ctgov" / "sweden.json").read_text())[0]
+    unknown = copy.deepcopy(record)
+    unknown["protocolSection"]["identificationModule"]["nctId"] = "NCT09999997"
+    unknown["protocolSection"]["statusModule"]["overallStatus"] = "FINISHED"
+    content = b"\n".join([json.dumps(unknown).encode(), b"{inte json"])
+    client.force_login(users.coordinator)
+    _upload(client, "ctgov", "poster.ndjson", content, django_capture_on_commit_callbacks)
+    job = Job.objects.get()
+    rejected = dict(job.result["rejected"])
+    assert rejected["NCT09999997"] == "okänt overallStatus 'FINISHED'"
+    assert rejected["poster.ndjson rad 2"].startswith("inte JSON (")
+    page = client.get(reverse("jobs:detail", args=[job.pk])).content.decode()
+    assert "okänt overallStatus" in page and "poster.ndjson rad 2" in page
+
+
 def test_the_job_page_counts_the_rejections_by_reason_and_says_where_the_list_is_cut(
     client, users, sample_data, monkeypatch, django_capture_on_commit_callbacks
 ):

@@ -13,6 +13,8 @@ from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 from trialnode.interop import fields as f
 from trialnode.interop import upsert
 from trialnode.interop.upsert import (
@@ -72,7 +74,7 @@ def parse_age_years(value: Any) -> int | None:
         return None
     match = AGE_RE.match(value) if isinstance(value, str) else None
     if not match:
-        raise RecordError(f"unreadable age {value!r:.40}")
+        raise RecordError(_("unreadable age %(value)s") % {"value": f"{value!r:.40}"})
     number, unit = int(match.group(1)), match.group(2).lower()
     return min(number, 120) if unit == "year" else 0
 
@@ -82,14 +84,14 @@ def parse_partial_date(value: Any) -> date | None:
     if not value:
         return None
     if not isinstance(value, str):
-        raise RecordError(f"unreadable date {value!r:.40}")
+        raise RecordError(_("unreadable date %(value)s") % {"value": f"{value!r:.40}"})
     parts = value.split("-")
     try:
         if len(parts) == 2:
             return date(int(parts[0]), int(parts[1]), 1)
         return date.fromisoformat(value)
     except ValueError:
-        raise RecordError(f"unreadable date {value!r:.40}") from None
+        raise RecordError(_("unreadable date %(value)s") % {"value": f"{value!r:.40}"}) from None
 
 
 def _date(module: dict[str, Any], name: str) -> date | None:
@@ -118,20 +120,20 @@ def map_record(record: dict[str, Any], matcher: SiteMatcher) -> MappedStudy:
     not conducted in Sweden (the import skips it unless it was stored before).
     """
     if not isinstance(record, dict):
-        raise RecordError("a study must be a JSON object")
+        raise RecordError(_("a study must be a JSON object"))
     protocol = record.get("protocolSection")
     if not isinstance(protocol, dict):
-        raise RecordError("no protocolSection")
+        raise RecordError(_("no protocolSection"))
     ident = f.obj(protocol.get("identificationModule"), "identificationModule")
     nct_id = ident.get("nctId")
     if not isinstance(nct_id, str) or not NCT_RE.match(nct_id):
-        raise RecordError(f"missing or invalid nctId {nct_id!r:.40}")
+        raise RecordError(_("missing or invalid nctId %(value)s") % {"value": f"{nct_id!r:.40}"})
     status_module = f.obj(protocol.get("statusModule"), "statusModule")
     status = status_module.get("overallStatus")
     if not status:
-        raise RecordError("no overallStatus (the record has no status module)")
+        raise RecordError(_("no overallStatus (the record has no status module)"))
     if status not in STATUSES:
-        raise RecordError(f"unknown overallStatus {status!r:.40}")
+        raise RecordError(_("unknown overallStatus %(value)s") % {"value": f"{status!r:.40}"})
     design = f.obj(protocol.get("designModule"), "designModule")
     study_type = design.get("studyType")
     eligibility = f.obj(protocol.get("eligibilityModule"), "eligibilityModule")
@@ -153,7 +155,10 @@ def map_record(record: dict[str, Any], matcher: SiteMatcher) -> MappedStudy:
     min_age = parse_age_years(eligibility.get("minimumAge"))
     max_age = parse_age_years(eligibility.get("maximumAge"))
     if min_age is not None and max_age is not None and min_age > max_age:
-        raise RecordError(f"minimum age {min_age} above maximum age {max_age}")
+        raise RecordError(
+            _("minimum age %(minimum)d above maximum age %(maximum)d")
+            % {"minimum": min_age, "maximum": max_age}
+        )
     sex = eligibility.get("sex")
     study = Study(
         nct_id=nct_id,

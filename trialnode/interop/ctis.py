@@ -18,6 +18,8 @@ from collections.abc import Iterable, Iterator
 from datetime import date, datetime
 from typing import IO, Any
 
+from django.utils.translation import gettext as _
+
 from trialnode.interop import fields as f
 from trialnode.interop import upsert
 from trialnode.interop.upsert import (
@@ -129,14 +131,14 @@ def parse_ctis_date(value: Any) -> date | None:
     if not value:
         return None
     if not isinstance(value, str):
-        raise RecordError(f"unreadable date {value!r}")
+        raise RecordError(_("unreadable date %(value)s") % {"value": f"{value!r:.40}"})
     text = value.strip()
     try:
         if re.fullmatch(r"\d{2}/\d{2}/\d{4}", text):
             return datetime.strptime(text, "%d/%m/%Y").date()
         return date.fromisoformat(text[:10])
     except ValueError:
-        raise RecordError(f"unreadable date {value!r}") from None
+        raise RecordError(_("unreadable date %(value)s") % {"value": f"{value!r:.40}"}) from None
 
 
 def record_key(record: Any) -> str:
@@ -149,7 +151,7 @@ def _parts(record: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]
     part_one = application.get("authorizedPartI") or {}
     parts_two = application.get("authorizedPartsII") or []
     if not isinstance(part_one, dict) or not isinstance(parts_two, list):
-        raise RecordError("authorizedPartI must be an object and authorizedPartsII a list")
+        raise RecordError(_("authorizedPartI must be an object and authorizedPartsII a list"))
     return part_one, parts_two
 
 
@@ -171,18 +173,20 @@ def resolve_status(record: dict[str, Any]) -> Status:
         code = record["ctStatus"]
     if code is not None:
         if isinstance(code, bool) or not isinstance(code, int):
-            raise RecordError(f"ctPublicStatusCode must be a number, not {code!r}")
+            raise RecordError(
+                _("ctPublicStatusCode must be a number, not %(value)s") % {"value": f"{code!r:.40}"}
+            )
         if code not in PUBLIC_STATUS_CODES:
-            raise RecordError(f"unknown CTIS status code {code}")
+            raise RecordError(_("unknown CTIS status code %(code)d") % {"code": code})
         label = PUBLIC_STATUS_CODES[code]
     else:
         wording = record.get("ctStatus")
         if not isinstance(wording, str) or not wording.strip():
-            raise RecordError("no trial status (ctStatus or ctPublicStatusCode)")
+            raise RecordError(_("no trial status (ctStatus or ctPublicStatusCode)"))
         label = wording
     status = STATUS_BY_LABEL.get(label.strip().lower())
     if status is None:
-        raise RecordError(f"unknown CTIS trial status {label!r}")
+        raise RecordError(_("unknown CTIS trial status %(value)s") % {"value": f"{label!r:.40}"})
     # Before 2024 "Ongoing" left recruitment to the per-country recruitment status.
     recruiting = "recruiting" in str(record.get("recruitmentStatus", "")).lower()
     if label.strip().lower() == "ongoing" and recruiting:
@@ -212,7 +216,7 @@ def parse_age_groups(text: Any) -> tuple[int | None, int | None]:
             continue
         match = AGE_GROUP_RE.search(group)
         if not match:
-            raise RecordError(f"unreadable age group {group!r}")
+            raise RecordError(_("unreadable age group %(value)s") % {"value": f"{group!r:.40}"})
         lows.append(int(match.group(1)))
         highs.append(int(match.group(2)) if match.group(2) else None)
     if not lows:
@@ -279,19 +283,23 @@ def _count(value: Any) -> int | None:
     try:
         number = int(str(value).strip())
     except ValueError:
-        raise RecordError(f"totalNumberEnrolled is not a number: {value!r}") from None
+        raise RecordError(
+            _("totalNumberEnrolled is not a number: %(value)s") % {"value": f"{value!r:.40}"}
+        ) from None
     if number < 0:
-        raise RecordError(f"negative totalNumberEnrolled {number}")
+        raise RecordError(_("negative totalNumberEnrolled %(number)d") % {"number": number})
     return number
 
 
 def map_record(record: dict[str, Any], matcher: SiteMatcher) -> MappedStudy:
     """Map one CTIS trial (either structure, or a CSV row); raises RecordError naming the fault."""
     if not isinstance(record, dict):
-        raise RecordError("a trial must be a JSON object")
+        raise RecordError(_("a trial must be a JSON object"))
     ct_number = record.get("ctNumber")
     if not isinstance(ct_number, str) or not EU_CT_RE.match(ct_number):
-        raise RecordError(f"missing or invalid ctNumber {ct_number!r}")
+        raise RecordError(
+            _("missing or invalid ctNumber %(value)s") % {"value": f"{ct_number!r:.40}"}
+        )
     part_one, parts_two = _parts(record)
     details = part_one.get("trialDetails") or {}
     identifiers = details.get("clinicalTrialIdentifiers") or {}
@@ -299,7 +307,7 @@ def map_record(record: dict[str, Any], matcher: SiteMatcher) -> MappedStudy:
     duration = information.get("trialDuration") or {}
     title = record.get("title") or identifiers.get("fullTitle") or identifiers.get("publicTitle")
     if not isinstance(title, str) or not title.strip():
-        raise RecordError("no title")
+        raise RecordError(_("no title"))
     sponsor = _primary_sponsor(record, part_one)
     eudract = str(
         dig(record, "authorizedApplication", "eudraCt", "eudraCtCode")
@@ -491,6 +499,10 @@ def _separator(header: str) -> str:
     )
 
 
+def _row(name: str, number: int) -> str:
+    return _("%(name)s row %(number)d") % {"name": name, "number": number}
+
+
 def iter_csv_records(stream: IO[bytes], name: str) -> Iterator[dict[str, Any]]:
     """Rows of the CTIS public search's CSV download, as records ``map_record`` reads.
 
@@ -507,7 +519,10 @@ def iter_csv_records(stream: IO[bytes], name: str) -> Iterator[dict[str, Any]]:
     ]
     missing = [column for column in REQUIRED_CSV_COLUMNS if column not in header]
     if missing:
-        raise CsvTemplateError(f"{name}: missing columns: {', '.join(missing)}")
+        raise CsvTemplateError(
+            _("%(name)s: missing columns: %(columns)s")
+            % {"name": name, "columns": ", ".join(missing)}
+        )
     fields = [CSV_COLUMNS.get(column) for column in header]
     reader = csv.reader(lines, delimiter=_separator(first))
     while True:
@@ -516,16 +531,19 @@ def iter_csv_records(stream: IO[bytes], name: str) -> Iterator[dict[str, Any]]:
         except StopIteration:
             break
         except csv.Error as exc:
-            yield Unreadable(where=f"{name} row {reader.line_num + 1}", error=f"unreadable ({exc})")
+            yield Unreadable(
+                where=_row(name, reader.line_num + 1),
+                error=_("unreadable (%(error)s)") % {"error": exc},
+            )
             continue
         number = reader.line_num + 1
         if too_long and too_long[-1] == number:
-            yield Unreadable(where=f"{name} row {number}", error="row longer than a megabyte")
+            yield Unreadable(where=_row(name, number), error=_("row longer than a megabyte"))
             continue
         if not any(cell.strip() for cell in row):
             continue
         if len(row) != len(header):
-            yield Unreadable(where=f"{name} row {number}", error="wrong number of columns")
+            yield Unreadable(where=_row(name, number), error=_("wrong number of columns"))
             continue
         record: dict[str, Any] = {
             key: cell.strip() for key, cell in zip(fields, row, strict=True) if key

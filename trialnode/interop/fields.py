@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 from trialnode.interop.upsert import RecordError
 
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
@@ -19,12 +21,18 @@ def _kind(value: Any) -> str:
     if isinstance(value, bool):
         return "true/false"
     if isinstance(value, int | float):
-        return "a number"
+        return _("a number")
     if isinstance(value, dict):
-        return "an object"
+        return _("an object")
     if isinstance(value, list):
-        return "a list"
+        return _("a list")
+    if isinstance(value, str):
+        return _("text")
     return type(value).__name__
+
+
+def _named(what: str, value: Any) -> dict[str, str]:
+    return {"what": what, "kind": _kind(value)}
 
 
 def clean(text: str) -> str:
@@ -36,10 +44,13 @@ def text(value: Any, what: str, limit: int) -> str:
     if value is None:
         return ""
     if not isinstance(value, str):
-        raise RecordError(f"{what} must be text, not {_kind(value)}")
+        raise RecordError(_("%(what)s must be text, not %(kind)s") % _named(what, value))
     value = clean(value).strip()
     if len(value) > limit:
-        raise RecordError(f"{what} is {len(value)} characters long; at most {limit} fit")
+        raise RecordError(
+            _("%(what)s is %(length)d characters long; at most %(limit)d fit")
+            % {"what": what, "length": len(value), "limit": limit}
+        )
     return value
 
 
@@ -48,7 +59,7 @@ def texts(value: Any, what: str, limit: int) -> list[str]:
     if value is None:
         return []
     if not isinstance(value, list):
-        raise RecordError(f"{what} must be a list, not {_kind(value)}")
+        raise RecordError(_("%(what)s must be a list, not %(kind)s") % _named(what, value))
     out = [text(item, what, limit) for item in value]
     return [item for item in out if item]
 
@@ -58,7 +69,7 @@ def obj(value: Any, what: str) -> dict[str, Any]:
     if value is None:
         return {}
     if not isinstance(value, dict):
-        raise RecordError(f"{what} must be an object, not {_kind(value)}")
+        raise RecordError(_("%(what)s must be an object, not %(kind)s") % _named(what, value))
     return value
 
 
@@ -67,10 +78,12 @@ def objs(value: Any, what: str) -> list[dict[str, Any]]:
     if value is None:
         return []
     if not isinstance(value, list):
-        raise RecordError(f"{what} must be a list, not {_kind(value)}")
+        raise RecordError(_("%(what)s must be a list, not %(kind)s") % _named(what, value))
     for item in value:
         if not isinstance(item, dict):
-            raise RecordError(f"each of {what} must be an object, not {_kind(item)}")
+            raise RecordError(
+                _("each of %(what)s must be an object, not %(kind)s") % _named(what, item)
+            )
     return value
 
 
@@ -78,10 +91,16 @@ def whole_number(value: Any, what: str, *, maximum: int) -> int | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value):
-        raise RecordError(f"{what} must be a whole number, not {value!r:.40}")
+        raise RecordError(
+            _("%(what)s must be a whole number, not %(value)s")
+            % {"what": what, "value": f"{value!r:.40}"}
+        )
     number = int(value)
     if not 0 <= number <= maximum:
-        raise RecordError(f"{what} {number} is outside 0–{maximum}")
+        raise RecordError(
+            _("%(what)s %(number)d is outside 0–%(maximum)d")
+            % {"what": what, "number": number, "maximum": maximum}
+        )
     return number
 
 
@@ -89,5 +108,5 @@ def flag(value: Any, what: str) -> bool:
     if value is None:
         return False
     if not isinstance(value, bool):
-        raise RecordError(f"{what} must be true or false, not {_kind(value)}")
+        raise RecordError(_("%(what)s must be true or false, not %(kind)s") % _named(what, value))
     return value

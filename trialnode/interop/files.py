@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import orjson
+from django.utils.translation import gettext as _
 
 from trialnode.interop import ctgov, ctis
 from trialnode.interop.jsonstream import BadElement, JsonElements
@@ -59,7 +60,7 @@ def iter_stream_records(
         yield from _elements(stream, name)
         return
     if first != b"{":
-        yield _unreadable(name, "not JSON")
+        yield _unreadable(name, _("not JSON"))
         return
     first_line = stream.readline(MAX_RECORD_BYTES + 1)
     after = _first_char(stream)
@@ -79,11 +80,11 @@ def iter_stream_records(
         yield from _elements(
             stream,
             name,
-            not_a_page=(
-                f"one JSON object of {size / 1_000_000:.1f} MB is larger than any registry "
-                f"record (limit {MAX_RECORD_BYTES // 1_000_000} MB) and not an API page; "
-                "give an array, NDJSON or a zip"
-            ),
+            not_a_page=_(
+                "one JSON object of %(size).1f MB is larger than any registry record (limit "
+                "%(limit)d MB) and not an API page; give an array, NDJSON or a zip"
+            )
+            % {"size": size / 1_000_000, "limit": MAX_RECORD_BYTES // 1_000_000},
         )
         return
     raw = stream.read()
@@ -94,19 +95,27 @@ def iter_stream_records(
     try:
         record = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
-        yield _unreadable(name, f"malformed or truncated JSON: {exc}")
+        yield _unreadable(name, _("malformed or truncated JSON: %(error)s") % {"error": exc})
         return
     if isinstance(record, dict) and isinstance(record.get("studies"), list):
         for number, study in enumerate(record["studies"], start=1):
-            yield study if isinstance(study, dict) else _not_an_object(f"{name} element {number}")
+            yield study if isinstance(study, dict) else _not_an_object(_element(name, number))
     elif isinstance(record, dict):
         yield record
     else:
-        yield _unreadable(name, "not a JSON object")
+        yield _not_an_object(name)
 
 
 def _not_an_object(where: str) -> Unreadable:
-    return _unreadable(where, "not a JSON object")
+    return _unreadable(where, _("not a JSON object"))
+
+
+def _element(name: str, number: int) -> str:
+    return _("%(name)s element %(number)d") % {"name": name, "number": number}
+
+
+def _line(name: str, number: int) -> str:
+    return _("%(name)s line %(number)d") % {"name": name, "number": number}
 
 
 def _elements(stream: IO[bytes], name: str, **options: str) -> Iterator[dict[str, Any]]:
@@ -126,7 +135,7 @@ def _ndjson(stream: IO[bytes], name: str, skim: Skim | None = None) -> Iterator[
         if len(line) > MAX_RECORD_BYTES and not line.endswith(b"\n"):
             while (more := stream.readline(1 << 20)) and not more.endswith(b"\n"):
                 pass
-            yield _unreadable(f"{name} line {number}", "line longer than any registry record")
+            yield _unreadable(_line(name, number), _("line longer than any registry record"))
             continue
         if not line.strip():
             continue
@@ -137,12 +146,12 @@ def _ndjson(stream: IO[bytes], name: str, skim: Skim | None = None) -> Iterator[
         try:
             record = orjson.loads(line)
         except orjson.JSONDecodeError as exc:
-            yield _unreadable(f"{name} line {number}", f"not JSON ({exc})")
+            yield _unreadable(_line(name, number), _("not JSON (%(error)s)") % {"error": exc})
             continue
         if isinstance(record, dict):
             yield record
         else:
-            yield _not_an_object(f"{name} line {number}")
+            yield _not_an_object(_line(name, number))
 
 
 class InputProgress:
@@ -208,7 +217,7 @@ def _all_records(
 ) -> Iterator[dict[str, Any]]:
     for path in paths:
         if not path.is_file():
-            yield _unreadable(_shown(path, names) if names else str(path), "no such file")
+            yield _unreadable(_shown(path, names) if names else str(path), _("no such file"))
             continue
         tracker.position = 0
         if csv_reader is not None and path.suffix.lower() == ".csv":

@@ -19,6 +19,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO, Any
 
+from django.utils.translation import gettext as _
+
 BLOCK = 1 << 20
 MAX_RECORD_CHARS = 16 * 1024 * 1024
 """No registry record comes near this; a larger element is skipped without being decoded."""
@@ -47,6 +49,8 @@ class BadElement:
 
     where: str
     reason: str
+    truncated: bool = False
+    """The file ends inside the element: nothing after it can be read."""
 
 
 def _scan(buffer: str, pos: int, depth: int, in_string: bool) -> tuple[int | None, int, int, bool]:
@@ -168,11 +172,11 @@ class JsonElements:
         stream: IO[bytes],
         name: str,
         *,
-        not_a_page: str = 'a JSON object without a "studies" array',
+        not_a_page: str | None = None,
     ) -> None:
         self.text = _Text(stream)
         self.name = name
-        self.not_a_page = not_a_page
+        self.not_a_page = not_a_page or _('a JSON object without a "studies" array')
         self.number = 0
 
     def __iter__(self) -> Iterator[Any | BadElement]:
@@ -184,13 +188,24 @@ class JsonElements:
             elif first == "{":
                 yield from self._page()
             else:
-                yield BadElement(self.name, "not a JSON array or API page")
+                yield BadElement(self.name, _("not a JSON array or API page"))
         except SyntaxError as exc:
-            where = f"{self.name} after element {self.number}" if self.number else self.name
-            yield BadElement(where, f"malformed JSON: {exc}")
+            where = (
+                _("%(name)s after element %(number)d") % {"name": self.name, "number": self.number}
+                if self.number
+                else self.name
+            )
+            yield BadElement(where, _("malformed JSON: %(error)s") % {"error": exc})
 
     def _where(self) -> str:
-        return f"{self.name} element {self.number}" if self.number else self.name
+        if not self.number:
+            return self.name
+        return _("%(name)s element %(number)d") % {"name": self.name, "number": self.number}
+
+    def _truncated(self) -> BadElement:
+        return BadElement(
+            self._where(), _("the file ends inside this element (truncated)"), truncated=True
+        )
 
     def _page(self) -> Iterator[Any | BadElement]:
         """``{"studies": [...], "nextPageToken": ...}``: the elements of ``studies``."""
@@ -238,7 +253,7 @@ class JsonElements:
             self.number += 1
             element = self._element()
             yield element
-            if isinstance(element, BadElement) and element.reason.startswith("the file ends"):
+            if isinstance(element, BadElement) and element.truncated:
                 return
             if text.expect(",]") == "]":
                 return
@@ -246,35 +261,33 @@ class JsonElements:
     def _element(self) -> Any:
         text = self.text
         if not text.next_char():
-            return BadElement(self._where(), "the file ends inside this element (truncated)")
+            return self._truncated()
         while True:
             try:
                 value, end = _DECODER.raw_decode(text.buffer, text.pos)
             except json.JSONDecodeError as exc:
                 if text.complete_end() is not None:
-                    return self._skip(f"malformed JSON ({exc.msg})")
+                    return self._skip(_("malformed JSON (%(error)s)") % {"error": exc.msg})
                 if len(text.buffer) - text.pos > MAX_RECORD_CHARS:
-                    return self._skip("larger than any registry record")
+                    return self._skip(_("larger than any registry record"))
                 if not text.more():
-                    return BadElement(
-                        self._where(), "the file ends inside this element (truncated)"
-                    )
+                    return self._truncated()
                 continue
             except RecursionError:
-                return self._skip("nested too deeply")
+                return self._skip(_("nested too deeply"))
             except ValueError as exc:
                 if "digits" in str(exc):
-                    return self._skip("a number with too many digits")
-                return self._skip(f"unreadable value ({str(exc)[:100]})")
+                    return self._skip(_("a number with too many digits"))
+                return self._skip(_("unreadable value (%(error)s)") % {"error": str(exc)[:100]})
             if end == len(text.buffer) and not text.eof and text.more():
                 continue  # a number may go on in the next block
             if end - text.pos > MAX_RECORD_CHARS:
                 text.pos = end
-                return BadElement(self._where(), "larger than any registry record")
+                return BadElement(self._where(), _("larger than any registry record"))
             text.pos = end
             return value
 
     def _skip(self, reason: str) -> BadElement:
         if not self.text.skip_value():
-            return BadElement(self._where(), "the file ends inside this element (truncated)")
+            return self._truncated()
         return BadElement(self._where(), reason)

@@ -437,7 +437,7 @@ def premap(
         try:
             record = orjson.loads(record.raw)
         except orjson.JSONDecodeError as exc:
-            return Premapped(key, REJECTED, reason=f"not JSON ({exc})")
+            return Premapped(key, REJECTED, reason=_("not JSON (%(error)s)") % {"error": exc})
     if not known and not registry.maybe_in_sweden(record):
         return Premapped(key, OUTSIDE)
     try:
