@@ -135,6 +135,9 @@ class MappedStudy:
     """A new study's search document (``search.document_texts``) and its words, made
     where it was mapped (see ``premap``)."""
     words: set[str] = field(default_factory=set)
+    entered_here: dict[str, list[Any]] = field(default_factory=dict)
+    """The stored study's rows that were entered here, by kind: a new version of the
+    record keeps them (see ``replace_child_rows``)."""
 
 
 @dataclass(frozen=True)
@@ -243,7 +246,7 @@ def _save(mapped: MappedStudy, existing: Study | None, registry: RegistryFormat)
             status=study.status,
             effective_date=mapped.status_date or timezone.localdate(),
         )
-    replace_child_rows(
+    mapped.entered_here = replace_child_rows(
         study,
         {
             "sites": mapped.sites,
@@ -251,6 +254,7 @@ def _save(mapped: MappedStudy, existing: Study | None, registry: RegistryFormat)
             "interventions": mapped.interventions,
             "contacts": mapped.contacts,
         },
+        from_registry=True,
     )
     # The rows read for the comparison (``_read_child_rows``) are no longer the stored ones;
     # dropped from both studies, they are freed at once (each refers back to its study).
@@ -648,12 +652,14 @@ def _write(writes: _Writes, context: Context, summary: ImportSummary) -> None:
 
 def _texts(mapped: MappedStudy) -> tuple[str, str]:
     """The study's search document, from the rows in hand: those the database now holds
-    (``replace_child_rows`` keeps a stored row only where it equals the record's)."""
+    (``replace_child_rows`` keeps a stored row where it equals the record's, and those
+    entered here)."""
+    kept = mapped.entered_here
     return search.document_texts(
         mapped.study,
-        conditions=mapped.conditions,
-        interventions=mapped.interventions,
-        sites=mapped.sites,
+        conditions=[*mapped.conditions, *kept.get("conditions", [])],
+        interventions=[*mapped.interventions, *kept.get("interventions", [])],
+        sites=[*mapped.sites, *kept.get("sites", [])],
     )
 
 

@@ -429,7 +429,25 @@ class StudyStatusChange(AuditedModel):
         return f"{self.effective_date}: {self.status}"
 
 
-class StudyCondition(AuditedModel):
+class StudyPart(AuditedModel):
+    """A row of a study (a site, condition, intervention or contact), from its registry
+    record or entered here."""
+
+    entered_here = models.BooleanField(
+        _("entered here, not from the registry"),
+        default=False,
+        editable=False,
+        help_text=_(
+            "A row a coordinator or registrant added: a new version of the study's registry "
+            "record replaces the rows it brought, never this one."
+        ),
+    )
+
+    class Meta:
+        abstract = True
+
+
+class StudyCondition(StudyPart):
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="conditions")
     icd10_code = models.CharField(
         _("ICD-10-SE code"), max_length=8, blank=True, validators=[v.validate_icd10]
@@ -464,7 +482,7 @@ class InterventionType(models.TextChoices):
     OTHER = "OTHER", _("Other")
 
 
-class StudyIntervention(AuditedModel):
+class StudyIntervention(StudyPart):
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="interventions")
     type = models.CharField(_("type"), max_length=20, choices=InterventionType.choices)
     name = models.CharField(_("name"), max_length=300)
@@ -479,7 +497,7 @@ class StudyIntervention(AuditedModel):
         return self.name
 
 
-class StudySite(AuditedModel):
+class StudySite(StudyPart):
     """A place in Sweden where the study runs: its region, and the care provider and unit
     when known. A registry site whose region could not be told from its facility or
     city keeps its region empty until a coordinator places it."""
@@ -532,7 +550,7 @@ def region_names(sites: Iterable[StudySite]) -> list[str]:
     return sorted(names)
 
 
-class StudyContact(AuditedModel):
+class StudyContact(StudyPart):
     """A public contact for the study (name, role, e-mail, phone)."""
 
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="contacts")

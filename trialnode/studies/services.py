@@ -14,7 +14,7 @@ from django.core.exceptions import (
     ValidationError,
 )
 from django.core.mail import send_mail
-from django.db import models, transaction
+from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.text import capfirst
@@ -39,7 +39,9 @@ from trialnode.studies.models import (
 from trialnode.studies.selectors import find_possible_duplicates
 from trialnode.studies.validators import EARLIEST_STUDY_DATE
 
-CHILD_MODELS: dict[str, type[models.Model]] = {
+CHILD_MODELS: dict[
+    str, type[StudySite] | type[StudyCondition] | type[StudyIntervention] | type[StudyContact]
+] = {
     "sites": StudySite,
     "conditions": StudyCondition,
     "interventions": StudyIntervention,
@@ -106,6 +108,7 @@ def _build_children(study: Study, children: Mapping[str, Iterable[Mapping[str, A
         built[name] = []
         for position, row in enumerate(rows, start=1):
             instance = model(study=study, **row)
+            instance.entered_here = True
             if (
                 isinstance(instance, StudySite)
                 and not row.get("region")
@@ -179,16 +182,25 @@ def _check_status(*, status: str, status_date: date | None, sites: list[StudySit
 
 
 def _child_values(instance) -> tuple:
+    """What a row says (not where it came from: see ``StudyPart.entered_here``)."""
     return tuple(
         getattr(instance, f.attname)
         for f in instance._meta.concrete_fields
-        if f.name not in ("id", "study", "chapter")
+        if f.name not in ("id", "study", "chapter", "entered_here")
     )
 
 
-def replace_child_rows(study: Study, built: Mapping[str, list]) -> None:
+def replace_child_rows(
+    study: Study, built: Mapping[str, list], *, from_registry: bool = False
+) -> dict[str, list]:
     """Replace the child rows by the given ones, keeping rows that did not change (so the
-    history shows only real changes). Edits and registry imports both go through here."""
+    history shows only real changes). Edits and registry imports both go through here.
+
+    ``from_registry``: the rows are a new version of the study's registry record, which
+    replaces the rows the registry brought and keeps those entered here; these are
+    returned, by kind (they stay the study's as well as the record's rows).
+    """
+    kept: dict[str, list] = {}
     for name, instances in built.items():
         existing: dict[tuple, list] = {}
         for row in getattr(study, name).all():
@@ -202,7 +214,11 @@ def replace_child_rows(study: Study, built: Mapping[str, list]) -> None:
             instance.save()
         for rows in existing.values():
             for row in rows:
-                row.delete()
+                if from_registry and row.entered_here:
+                    kept.setdefault(name, []).append(row)
+                else:
+                    row.delete()
+    return kept
 
 
 @transaction.atomic
