@@ -115,3 +115,29 @@ def test_the_edit_form_marks_the_records_rows(client, imported, users):
     assert 'id="registry-rows-note"' in page
     # The record's contact, condition and site are marked; the contact entered here is not.
     assert page.count('<span class="badge">from the registry</span>') == 3
+
+
+def test_a_row_of_the_records_that_a_coordinator_edited_stays_the_registrys(imported, users):
+    site = imported.sites.get()
+    rows = _rows(imported, "sites")
+    rows[0]["investigator"] = "Dr Lokal"
+    kinds = ("conditions", "interventions", "contacts")
+    services.study_update(
+        study=imported,
+        by=users.coordinator,
+        expected_version=imported.version,
+        fields={},
+        reason="Prövaren på plats",
+        sites=rows,
+        **{name: _rows(imported, name) for name in kinds},
+    )
+    edited = imported.sites.get()
+    assert (edited.investigator, edited.entered_here) == ("Dr Lokal", False)
+    assert edited.pk != site.pk
+
+    import_records([_record("Ny Central Kontakt", "Asthma")])
+
+    # The record's next version replaces it: one site, the registry's, not two.
+    assert list(imported.sites.values_list("facility_name", "investigator", "entered_here")) == [
+        ("Akademiska sjukhuset", "", False)
+    ]

@@ -190,6 +190,16 @@ def _child_values(instance) -> tuple:
     )
 
 
+ROW_KEYS = {
+    "sites": ("facility_name", "city"),
+    "conditions": ("text",),
+    "interventions": ("name",),
+    "contacts": ("name",),
+}
+"""What names a row whatever else is said about it: an edited row with the key of one of
+the registry's rows stays the registry's."""
+
+
 def replace_child_rows(
     study: Study, built: Mapping[str, list], *, from_registry: bool = False
 ) -> dict[str, list]:
@@ -198,27 +208,48 @@ def replace_child_rows(
 
     ``from_registry``: the rows are a new version of the study's registry record, which
     replaces the rows the registry brought and keeps those entered here; these are
-    returned, by kind (they stay the study's as well as the record's rows).
+    returned, by kind (they stay the study's as well as the record's rows). In an edit, a
+    changed row of the registry's (its key, ``ROW_KEYS``, unchanged) stays the
+    registry's: its next version replaces it, as it replaces the study's registry fields.
     """
     kept: dict[str, list] = {}
     for name, instances in built.items():
         existing: dict[tuple, list] = {}
         for row in getattr(study, name).all():
             existing.setdefault(_child_values(row), []).append(row)
+        changed = []
         for instance in instances:
             unchanged = existing.get(_child_values(instance))
             if unchanged:
                 unchanged.pop()
-                continue
+            else:
+                changed.append(instance)
+        gone = [row for rows in existing.values() for row in rows]
+        if not from_registry:
+            _keep_registry_origin(ROW_KEYS[name], changed, gone)
+        for instance in changed:
             instance.study = study
             instance.save()
-        for rows in existing.values():
-            for row in rows:
-                if from_registry and row.entered_here:
-                    kept.setdefault(name, []).append(row)
-                else:
-                    row.delete()
+        for row in gone:
+            if from_registry and row.entered_here:
+                kept.setdefault(name, []).append(row)
+            else:
+                row.delete()
     return kept
+
+
+def _keep_registry_origin(key: tuple[str, ...], changed: list, gone: list) -> None:
+    """Mark the changed rows that stand in for a gone row of the registry's (same key) as
+    the registry's."""
+    registry_rows: dict[tuple, list] = {}
+    for row in gone:
+        if not row.entered_here:
+            registry_rows.setdefault(tuple(getattr(row, f) for f in key), []).append(row)
+    for instance in changed:
+        same = registry_rows.get(tuple(getattr(instance, f) for f in key))
+        if same:
+            same.pop()
+            instance.entered_here = False
 
 
 @transaction.atomic
