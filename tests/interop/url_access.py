@@ -3,7 +3,6 @@
 from tests.urlaccess import EVERYONE, FACTORIES, LOGGED_IN, only, read, read_write, write
 
 COORDINATORS = only("coordinator", "other_coordinator", "superuser")
-IMPORTERS = only("coordinator", "other_coordinator", "node_admin", "other_node_admin", "superuser")
 
 
 def _link(world):
@@ -62,5 +61,5 @@ URL_ACCESS = {
     ),
     "spreadsheet_template": read(LOGGED_IN),
     "spreadsheet_import": read_write(COORDINATORS, COORDINATORS),
-    "registry_import": read_write(IMPORTERS, IMPORTERS),
+    "registry_import": read_write(COORDINATORS, COORDINATORS),
 }

@@ -9,6 +9,7 @@ from django.urls import reverse
 from trialnode.audit.models import AuditEvent
 from trialnode.interop import jobs
 from trialnode.jobs.models import Job
+from trialnode.organisations.models import Node, Role, RoleAssignment, User
 from trialnode.studies.models import Source, Study
 
 
@@ -162,10 +163,18 @@ def test_a_running_job_page_asks_for_progress_and_others_cannot_follow_it(client
     assert client.get(reverse("jobs:detail", args=[job.pk])).status_code == 403
 
 
-def test_only_staff_who_manage_registry_data_may_start_an_import(client, users):
-    client.force_login(users.registrant)
-    assert client.get(reverse("registry_import")).status_code == 403
-    client.force_login(users.node_admin)
+def test_only_those_who_may_edit_the_studies_may_upload_registry_files(client, users):
+    # A node admin, a data engineer or a registrant may not edit studies of their regions,
+    # so they may not change them by uploading a file either.
+    engineer = User.objects.create_user("engineer")
+    RoleAssignment.objects.create(
+        user=engineer, role=Role.DATA_ENGINEER, node=Node.objects.get(slug="forum-mellansverige")
+    )
+    for user in (users.registrant, users.node_admin, engineer):
+        client.force_login(user)
+        assert client.get(reverse("registry_import")).status_code == 403
+        assert client.post(reverse("registry_import")).status_code == 403
+    client.force_login(users.coordinator)
     assert client.get(reverse("registry_import")).status_code == 200
 
 

@@ -34,21 +34,22 @@ def counts_message(summary: ImportSummary) -> str:
     }
 
 
-IMPORT_ROLES = (Role.COORDINATOR, Role.NODE_ADMIN, Role.DATA_ENGINEER)
+def may_import(user: User) -> bool:
+    """Registry files are uploaded by those who may edit the studies they change: the
+    coordinators (and superusers)."""
+    return user.is_superuser or user.has_role(Role.COORDINATOR)
 
 
 def import_regions(user: User) -> frozenset[int] | None:
-    """The regions whose studies an upload by ``user`` may create or change (None: any).
+    """The regions whose studies an upload by ``user`` may create or change (None: any):
+    those where the user coordinates, as for editing a study.
 
     Only a superuser changes any record from an uploaded file; the registry sync and the
     command line, run by the node's operators, are not limited.
     """
     if user.is_superuser:
         return None
-    regions: set[int] = set()
-    for role in IMPORT_ROLES:
-        regions |= user.region_ids_for(role)
-    return frozenset(regions)
+    return frozenset(user.region_ids_for(Role.COORDINATOR))
 
 
 def run_registry_import(job: Job, report: Report) -> dict[str, Any]:

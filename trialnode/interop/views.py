@@ -26,7 +26,7 @@ from trialnode.interop.fhir import (
     research_study_r5,
     search_bundle,
 )
-from trialnode.interop.jobs import IMPORT_ROLES
+from trialnode.interop.jobs import may_import
 from trialnode.interop.models import StudyLink
 from trialnode.jobs.services import job_start
 from trialnode.organisations.http import AuthenticatedHttpRequest
@@ -328,7 +328,7 @@ IMPORTERS = {"ctgov": "import_ctgov", "ctis": "import_ctis"}
 def registry_import(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Upload a registry file; the import runs as a background job with a progress page."""
     user = request.user
-    if not (user.is_superuser or any(user.has_role(role) for role in IMPORT_ROLES)):
+    if not may_import(user):
         raise PermissionDenied
     error = ""
     if request.method == "POST":
