@@ -181,3 +181,39 @@ def test_a_trial_in_both_registries_is_counted_once(reference_data, sample_data,
     registry_copy = Study.objects.get(source=Source.CTIS)
     assert registry_copy.duplicate_of == Study.objects.get(source=Source.CTGOV)
     assert Study.objects.published().filter(nct_id="NCT04665037").count() == 1
+
+
+def test_an_upload_does_not_hide_another_regions_trial_behind_its_record(
+    reference_data, sample_data, tmp_path
+):
+    from trialnode.interop.files import import_ctgov_paths
+    from trialnode.organisations.models import Region
+
+    path = tmp_path / "trial.json"
+    path.write_text(json.dumps(_record(sample_data, "2023-505613-24-00")))
+    import_ctis_paths([path])  # the registry sync: no site in Uppsala
+    uploaded = tmp_path / "upload.json"
+    uploaded.write_text(
+        json.dumps(
+            in_sweden(  # a site in Uppsala
+                {
+                    "protocolSection": {
+                        "identificationModule": {
+                            "nctId": "NCT90000043",
+                            "briefTitle": "A record naming another region's trial",
+                            "secondaryIdInfos": [{"id": "2023-505613-24-00"}],
+                        },
+                        "statusModule": {"overallStatus": "RECRUITING"},
+                        "designModule": {"studyType": "INTERVENTIONAL"},
+                    }
+                }
+            )
+        )
+    )
+
+    summary = import_ctgov_paths(
+        [uploaded], regions=frozenset({Region.objects.get(slug="uppsala").pk})
+    )
+
+    assert summary.created == 1
+    assert Study.objects.get(source=Source.CTIS).duplicate_of is None

@@ -5,9 +5,11 @@ import pytest
 from django.core.exceptions import PermissionDenied
 
 from tests.conftest import complete_children, complete_fields
+from tests.interop import in_sweden
 from trialnode.interop.ctgov import import_records
 from trialnode.interop.linking import link_confirm, link_reject, suggest_links
 from trialnode.interop.models import StudyLink
+from trialnode.organisations.models import Region
 from trialnode.studies import services
 from trialnode.studies.filters import StudySearch
 from trialnode.studies.models import Study
@@ -239,3 +241,47 @@ def test_an_import_does_not_look_at_unrelated_local_registrations(
     with_six_locals = queries_to_import("NCT99000002")
     assert with_six_locals == with_one_local
     assert not StudyLink.objects.exists()
+
+
+def test_an_upload_does_not_make_another_regions_study_one_with_its_record(
+    reference_data, sample_data, users, tmp_path
+):
+    """Making the two one study writes the record's numbers into the local one: an
+    upload does so only for the uploader's regions; the other region's coordinators are
+    asked instead."""
+    from trialnode.interop.files import import_ctgov_paths
+
+    orebro = services.study_create(
+        by=users.registrant,
+        fields=complete_fields(title_sv="Örebros studie", eu_ct_number="2024-512345-11-00"),
+        allow_duplicate=True,
+        **complete_children("uso"),
+    )
+    services.study_submit(study=orebro, by=users.registrant)
+    record = in_sweden(_sweden_records(sample_data)[0])  # a site in Uppsala
+    record["protocolSection"]["identificationModule"].update(
+        nctId="NCT90000042",
+        secondaryIdInfos=[{"id": "2024-512345-11-00"}, {"id": "2019-001234-56"}],
+    )
+    path = tmp_path / "records.json"
+    path.write_bytes(orjson.dumps([record]))
+
+    summary = import_ctgov_paths([path], regions=frozenset({Region.objects.get(slug="uppsala").pk}))
+
+    assert summary.created == 1
+    orebro.refresh_from_db()
+    assert (orebro.nct_id, orebro.eudract_number) == ("", "")
+    uploaded = Study.objects.get(nct_id="NCT90000042")
+    assert uploaded.duplicate_of is None
+    link = StudyLink.objects.get()
+    assert (link.local, link.registry, link.state) == (
+        orebro,
+        uploaded,
+        StudyLink.State.SUGGESTED,
+    )
+    # Örebro's coordinator decides it; Uppsala's does not see it.
+    with pytest.raises(PermissionDenied):
+        link_confirm(link=link, by=users.coordinator)
+    link_confirm(link=link, by=users.other_coordinator)
+    orebro.refresh_from_db()
+    assert orebro.nct_id == "NCT90000042"

@@ -248,8 +248,9 @@ def _import(
         position=lambda: tracker.fraction,
     )
     if summary.created or summary.updated:
-        merge_registry_duplicates(summary.written)
-        suggest_links_for_registry(summary.written)
+        # An upload links and merges only studies of the uploader's regions.
+        merge_registry_duplicates(summary.written, regions=regions)
+        suggest_links_for_registry(summary.written, regions=regions)
     return summary
 
 

@@ -112,12 +112,17 @@ def suggest_links(local_studies: Iterable[Study] | None = None) -> int:
     return created
 
 
-def suggest_links_for_registry(registry_ids: Iterable[int]) -> int:
+def suggest_links_for_registry(
+    registry_ids: Iterable[int], *, regions: frozenset[int] | None = None
+) -> int:
     """Suggest links between the registry records an import created or changed and the
     local registrations; returns how many suggestions were made.
 
     A local registration sharing an NCT or EU CT number with a record is made one study
-    with it, as ``suggest_links`` does; the others sharing an identifier, and the
+    with it, as ``suggest_links`` does (with ``regions``, the regions of an uploader, only
+    one with a site there: another's is suggested to its own coordinators, since making
+    it one study writes the record's numbers into it); the others sharing an identifier,
+    and the
     ``CANDIDATES`` whose titles share most words with a record's title, are scored as
     there. The local titles are read once (one statement), and the records a few hundred
     at a time, so the work follows the size of the import, never one search per local
@@ -146,6 +151,7 @@ def suggest_links_for_registry(registry_ids: Iterable[int]) -> int:
         known = set(
             StudyLink.objects.filter(registry__in=records).values_list("registry_id", "local_id")
         )
+        linkable = None if regions is None else in_regions([s.pk for s in sharing], regions)
         for record in records:
             same = [
                 local
@@ -160,6 +166,7 @@ def suggest_links_for_registry(registry_ids: Iterable[int]) -> int:
                 same,
                 [candidates[pk] for pk in found[record.pk] if pk in candidates],
                 {local for registry_id, local in known if registry_id == record.pk},
+                linkable,
             )
     return created
 
@@ -218,15 +225,32 @@ def _stems(word: str) -> tuple[str, ...]:
     return tuple(stem for stem in search.stems(word).split() if len(stem) > 1)
 
 
+def in_regions(study_ids: Iterable[int], regions: frozenset[int]) -> set[int]:
+    """The studies among these with a site in one of the regions."""
+    return set(
+        StudySite.objects.filter(study_id__in=list(study_ids), region_id__in=regions)
+        .values_list("study_id", flat=True)
+        .distinct()
+    )
+
+
 def _suggest_for_record(
-    registry: Study, sharing: list[Study], found: list[Study], known: set[int]
+    registry: Study,
+    sharing: list[Study],
+    found: list[Study],
+    known: set[int],
+    linkable: set[int] | None = None,
 ) -> int:
     # As in suggest_links: a local registration made one study with a record by its
-    # number gets no suggestions in that round.
+    # number gets no suggestions in that round. ``linkable``: the local registrations
+    # that may be made one study with it here (None: any).
     linked = {
         local.pk
         for local in sharing
-        if any(getattr(local, n) and getattr(local, n) == getattr(registry, n) for n in IDENTIFYING)
+        if (linkable is None or local.pk in linkable)
+        and any(
+            getattr(local, n) and getattr(local, n) == getattr(registry, n) for n in IDENTIFYING
+        )
         and link_same_identifiers(local)
     }
     if linked:
@@ -241,18 +265,21 @@ def _suggest_for_record(
     return created
 
 
-def merge_registry_duplicates(study_ids: Iterable[int] | None = None) -> int:
+def merge_registry_duplicates(
+    study_ids: Iterable[int] | None = None, *, regions: frozenset[int] | None = None
+) -> int:
     """A CTIS record of a trial that is also in ClinicalTrials.gov is counted through that record.
 
     The registries name each other's numbers (the EU CT number among the secondary ids
     of ClinicalTrials.gov, the NCT number in CTIS), so a shared number is proof enough and
     no coordinator needs to confirm it. With ``study_ids`` (what an import wrote), only
-    the CTIS records among them or sharing a number with them are looked at. Returns how
-    many records were merged.
+    the CTIS records among them or sharing a number with them are looked at. With
+    ``regions`` (an uploader's), only records that both have a site there are merged: an
+    uploaded record cannot hide another region's. Returns how many records were merged.
     """
     unmerged = Study.objects.filter(source=Source.CTIS, duplicate_of__isnull=True)
     if study_ids is None:
-        return _merge(unmerged)
+        return _merge(unmerged, regions)
     ids = sorted(set(study_ids))
     merged = 0
     for start in range(0, len(ids), 500):
@@ -266,11 +293,11 @@ def merge_registry_duplicates(study_ids: Iterable[int] | None = None) -> int:
         numbers |= Q(
             nct_id__in=written.filter(source=Source.CTGOV).exclude(nct_id="").values("nct_id")
         )
-        merged += _merge(unmerged.filter(numbers))
+        merged += _merge(unmerged.filter(numbers), regions)
     return merged
 
 
-def _merge(unmerged: QuerySet[Study]) -> int:
+def _merge(unmerged: QuerySet[Study], regions: frozenset[int] | None = None) -> int:
     merged = 0
     ctgov = Study.objects.filter(source=Source.CTGOV)
     for record in unmerged:
@@ -279,6 +306,11 @@ def _merge(unmerged: QuerySet[Study]) -> int:
             shared |= Q(nct_id=record.nct_id)
         twin = ctgov.filter(shared).order_by("pk").first()
         if twin is None:
+            continue
+        if regions is not None and in_regions([record.pk, twin.pk], regions) != {
+            record.pk,
+            twin.pk,
+        }:
             continue
         with because(
             _("Same trial as %(reference)s in ClinicalTrials.gov") % {"reference": twin.nct_id}
