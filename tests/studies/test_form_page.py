@@ -190,3 +190,16 @@ def test_the_form_labels_are_in_the_users_language(client, users, settings, lang
         assert "Lägg till ett forskningsställe" in page
     else:
         assert "Care provider" in page and "Add a site" in page
+
+
+def test_line_breaks_sent_by_a_browser_are_stored_as_imports_store_them(
+    client,
+    users,
+    form_data,  # noqa: F811
+):
+    """Browsers send a text area's line breaks as CRLF: stored as they came, every save
+    of an imported study's form would change its texts."""
+    form_data["summary_sv"] = "Första stycket.\r\n\r\nAndra stycket.\rTredje."
+    client.force_login(users.registrant)
+    assert client.post("/studier/ny/", form_data).status_code == 302
+    assert Study.objects.get().summary_sv == "Första stycket.\n\nAndra stycket.\nTredje."

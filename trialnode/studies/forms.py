@@ -115,7 +115,13 @@ class StudyForm(forms.ModelForm):
         return [f for f in self.visible_fields() if f.name != "allow_duplicate"]
 
     def study_fields(self) -> dict[str, Any]:
-        return {name: self.cleaned_data[name] for name in STUDY_FORM_FIELDS}
+        """The study's fields as the services take them. Browsers send a text area's line
+        breaks as CRLF: they are stored as LF, as imports store them, so that saving
+        the form changes no text nobody touched."""
+        return {
+            name: _lf(value) if isinstance(value, str) else value
+            for name, value in ((name, self.cleaned_data[name]) for name in STUDY_FORM_FIELDS)
+        }
 
     def status_arguments(self) -> dict[str, Any]:
         """The overall status and the day it took effect, as the services take them."""
@@ -123,6 +129,10 @@ class StudyForm(forms.ModelForm):
             "status": self.cleaned_data["status"],
             "status_date": self.cleaned_data["status_date"],
         }
+
+
+def _lf(text: str) -> str:
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 class UnitSelect(forms.Select):
