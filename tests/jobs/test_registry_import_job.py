@@ -42,7 +42,7 @@ def test_an_uploaded_file_is_imported_in_the_background_and_the_page_shows_the_o
     assert all(study.sites.filter(region__slug="uppsala").exists() for study in imported)
 
     page = client.get(response.url)
-    assert "100 %" in page.content.decode() and f"{created} new" in page.content.decode()
+    assert "100 %" in page.content.decode() and f"New: {created}," in page.content.decode()
     assert "every 2s" not in page.content.decode()  # finished: the page stops asking
 
     # The imported studies are attributed to the coordinator, through the job.
@@ -84,6 +84,24 @@ def test_a_coordinator_reads_why_a_record_could_not_be_read_in_swedish(
     assert rejected["poster.ndjson rad 2"].startswith("inte JSON (")
     page = client.get(reverse("jobs:detail", args=[job.pk])).content.decode()
     assert "okänt overallStatus" in page and "poster.ndjson rad 2" in page
+
+
+def test_a_job_speaks_the_language_of_whoever_started_it(
+    client, users, settings, django_capture_on_commit_callbacks
+):
+    settings.LANGUAGE_CODE = "sv"  # the site's language; this coordinator reads English
+    client.force_login(users.coordinator)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    content = b'{"protocolSection": {}}\n{not json'
+    _upload(client, "ctgov", "notes.ndjson", content, django_capture_on_commit_callbacks)
+    job = Job.objects.get()
+    assert job.language == "en"
+    reasons = dict(job.result["rejected"])
+    assert reasons["notes.ndjson line 2"].startswith("not JSON")
+    assert job.message == (
+        "Records read: 2. New: 0, updated: 0, unchanged: 0, outside Sweden (skipped): 0, "
+        "rejected: 2"
+    )
 
 
 def test_the_job_page_counts_the_rejections_by_reason_and_says_where_the_list_is_cut(
@@ -152,11 +170,11 @@ def test_a_running_job_page_asks_for_progress_and_others_cannot_follow_it(client
     job = Job.objects.create(
         kind=Job.Kind.IMPORT_CTGOV, started_by=users.coordinator, state=Job.State.RUNNING
     )
-    Job.objects.filter(pk=job.pk).update(progress=0.25, message="5 records read")
+    Job.objects.filter(pk=job.pk).update(progress=0.25, message="Records read: 5.")
     client.force_login(users.coordinator)
     fragment = client.get(reverse("jobs:detail", args=[job.pk]), HTTP_HX_REQUEST="true")
     text = fragment.content.decode()
-    assert 'hx-trigger="every 2s"' in text and 'value="25"' in text and "5 records read" in text
+    assert 'hx-trigger="every 2s"' in text and 'value="25"' in text and "Records read: 5." in text
     assert "<html" not in text
 
     client.force_login(users.other_coordinator)

@@ -22,8 +22,8 @@ REASONS_KEPT = 20
 
 def counts_message(summary: ImportSummary) -> str:
     return _(
-        "%(seen)d records read: %(created)d new, %(updated)d updated, "
-        "%(unchanged)d unchanged, %(outside)d outside Sweden (skipped), %(rejected)d rejected"
+        "Records read: %(seen)d. New: %(created)d, updated: %(updated)d, unchanged: "
+        "%(unchanged)d, outside Sweden (skipped): %(outside)d, rejected: %(rejected)d"
     ) % {
         "seen": summary.seen,
         "created": summary.created,

@@ -34,6 +34,13 @@ class Job(AuditedModel):
     state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.QUEUED)
     params = models.JSONField(default=dict, blank=True)
     input_name = models.CharField(_("file"), max_length=255, blank=True)
+    language = models.CharField(
+        max_length=10,
+        blank=True,
+        editable=False,
+        help_text="The language of whoever started the job: its messages, and the reasons "
+        "it keeps, are written in it.",
+    )
     input_path = models.CharField(max_length=500, blank=True, editable=False)
     output_path = models.CharField(max_length=500, blank=True, editable=False)
     progress = models.FloatField(

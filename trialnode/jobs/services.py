@@ -18,7 +18,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
@@ -55,7 +55,9 @@ def job_start(
     """Queue a job (with its uploaded input saved beside the data) to run after commit."""
     from trialnode.jobs.tasks import run_job
 
-    job = Job(kind=kind, started_by=by, params=params or {})
+    job = Job(
+        kind=kind, started_by=by, params=params or {}, language=translation.get_language() or ""
+    )
     if upload is not None:
         name = upload.name or ""
         target = upload_dir() / f"{uuid.uuid4().hex}-{_safe_name(name)}"
@@ -88,6 +90,11 @@ def job_run(job_id: int) -> str:
     job = Job.objects.get(pk=job_id)
     if job.state != Job.State.QUEUED:
         return job.state
+    with translation.override(job.language or settings.LANGUAGE_CODE):
+        return _run(job)
+
+
+def _run(job: Job) -> str:
     job.state = Job.State.RUNNING
     job.started_at = timezone.now()
     job.message = _("Started")
