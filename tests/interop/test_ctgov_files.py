@@ -79,7 +79,22 @@ def test_a_zip_with_a_member_that_is_not_json(reference_data, sweden, tmp_path):
         archive.writestr("README.txt", "not a study")
     summary = import_ctgov_paths([bulk])
     assert summary.created == 1
-    assert summary.rejected == [("bulk.zip:README.txt", "not JSON")]
+    [(where, reason)] = summary.rejected
+    assert where == "bulk.zip:README.txt" and reason.startswith("not JSON: give the registry's")
+
+
+def test_an_empty_file_is_said_to_be_empty(reference_data, tmp_path):
+    empty = tmp_path / "empty.json"
+    empty.write_bytes(b"  \n")
+    assert import_ctgov_paths([empty]).rejected == [("empty.json", "the file is empty")]
+
+
+def test_a_line_that_is_not_json_says_where_in_the_line(reference_data, sweden, tmp_path):
+    path = tmp_path / "mixed.ndjson"
+    path.write_bytes(json.dumps(sweden[0]).encode() + b'\n{"title": "a\tb"}\n')
+    [(where, reason)] = import_ctgov_paths([path]).rejected
+    assert where == "mixed.ndjson line 2"
+    assert reason.startswith("not JSON at character 13 (")
 
 
 def test_wrong_types_and_unknown_values_are_rejected_per_record(reference_data, sweden, tmp_path):

@@ -81,7 +81,7 @@ def test_a_coordinator_reads_why_a_record_could_not_be_read_in_swedish(
     job = Job.objects.get()
     rejected = dict(job.result["rejected"])
     assert rejected["NCT09999997"] == "okänt overallStatus 'FINISHED'"
-    assert rejected["poster.ndjson rad 2"].startswith("inte JSON (")
+    assert rejected["poster.ndjson rad 2"].startswith("inte JSON vid tecken ")
     page = client.get(reverse("jobs:detail", args=[job.pk])).content.decode()
     assert "okänt overallStatus" in page and "poster.ndjson rad 2" in page
 

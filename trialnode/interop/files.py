@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from trialnode.interop import ctgov, ctis
 from trialnode.interop.jsonstream import BadElement, JsonElements
 from trialnode.interop.linking import merge_registry_duplicates, suggest_links_for_registry
-from trialnode.interop.upsert import ImportSummary, Progress, Unparsed, Unreadable
+from trialnode.interop.upsert import ImportSummary, Progress, Unparsed, Unreadable, not_json
 
 
 def _unreadable(where: str, error: str) -> Unreadable:
@@ -59,8 +59,17 @@ def iter_stream_records(
     if first == b"[":
         yield from _elements(stream, name)
         return
+    if not first:
+        yield _unreadable(name, _("the file is empty"))
+        return
     if first != b"{":
-        yield _unreadable(name, _("not JSON"))
+        yield _unreadable(
+            name,
+            _(
+                "not JSON: give the registry's JSON (an array, an API page or NDJSON) or a zip "
+                "of such files"
+            ),
+        )
         return
     first_line = stream.readline(MAX_RECORD_BYTES + 1)
     after = _first_char(stream)
@@ -146,7 +155,7 @@ def _ndjson(stream: IO[bytes], name: str, skim: Skim | None = None) -> Iterator[
         try:
             record = orjson.loads(line)
         except orjson.JSONDecodeError as exc:
-            yield _unreadable(_line(name, number), _("not JSON (%(error)s)") % {"error": exc})
+            yield _unreadable(_line(name, number), not_json(exc))
             continue
         if isinstance(record, dict):
             yield record

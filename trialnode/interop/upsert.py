@@ -204,6 +204,14 @@ class Unparsed(dict):
         self.raw = raw
 
 
+def not_json(exc: orjson.JSONDecodeError) -> str:
+    """Why a line or record is not JSON, with where in it (the decoder's own words)."""
+    return _("not JSON at character %(position)d (%(error)s)") % {
+        "position": exc.pos + 1,
+        "error": exc.msg,
+    }
+
+
 def _key(record: dict[str, Any], registry: RegistryFormat) -> str:
     return record["key"] if isinstance(record, Unparsed) else registry.record_key(record)
 
@@ -441,7 +449,7 @@ def premap(
         try:
             record = orjson.loads(record.raw)
         except orjson.JSONDecodeError as exc:
-            return Premapped(key, REJECTED, reason=_("not JSON (%(error)s)") % {"error": exc})
+            return Premapped(key, REJECTED, reason=not_json(exc))
     if not known and not registry.maybe_in_sweden(record):
         return Premapped(key, OUTSIDE)
     try:
