@@ -141,3 +141,11 @@ def test_a_row_of_the_records_that_a_coordinator_edited_stays_the_registrys(impo
     assert list(imported.sites.values_list("facility_name", "investigator", "entered_here")) == [
         ("Akademiska sjukhuset", "", False)
     ]
+
+
+def test_the_history_says_which_rows_were_entered_here_and_only_those(client, imported, users):
+    _add_rows(imported, users.coordinator, contacts=[{"name": "Studiesköterska Uppsala"}])
+    client.force_login(users.coordinator)
+    page = client.get(reverse("studies:history", args=[imported.pk])).content.decode()
+    # The imported site, condition and contact say nothing of it; the added contact does.
+    assert page.count("Entered here, not from the registry") == 1

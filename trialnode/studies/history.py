@@ -30,6 +30,10 @@ HIDDEN_FIELDS = {
 """Bookkeeping columns with no meaning for a reader of the study's history (the audit
 pages still show them to auditors)."""
 
+SHOWN_WHEN_SET = {"entered_here"}
+"""Flags that say something only when set: "entered here, not from the registry: no" on
+every row an import brought would be noise, and a double negative."""
+
 MODEL_LABELS: dict[str, Any] = {
     "studies.study": _("Study"),
     "studies.studysite": _("Site"),
@@ -118,7 +122,7 @@ def history_entries(events: list[ReadableEvent]) -> list[HistoryEntry]:
         model = model_of(event.object_type)
         changes = []
         for name, old, new in event.changes:
-            if name in HIDDEN_FIELDS:
+            if name in HIDDEN_FIELDS or (name in SHOWN_WHEN_SET and not old and not new):
                 continue
             before, after = values.show(model, name, old), values.show(model, name, new)
             if before != after:  # an empty field created empty is no change to read
