@@ -149,3 +149,25 @@ def test_the_history_says_which_rows_were_entered_here_and_only_those(client, im
     page = client.get(reverse("studies:history", args=[imported.pk])).content.decode()
     # The imported site, condition and contact say nothing of it; the added contact does.
     assert page.count("Entered here, not from the registry") == 1
+
+
+def test_a_code_a_coordinator_gave_a_condition_of_the_records_is_kept(imported, users):
+    conditions = _rows(imported, "conditions")
+    conditions[0]["icd10_code"] = "J45.9"
+    kinds = ("sites", "interventions", "contacts")
+    services.study_update(
+        study=imported,
+        by=users.coordinator,
+        expected_version=imported.version,
+        fields={},
+        reason="ICD-10-kod för statistiken",
+        conditions=conditions,
+        **{name: _rows(imported, name) for name in kinds},
+    )
+
+    summary = import_records([_record("Ny Central Kontakt", "Asthma")])
+
+    assert summary.updated == 1
+    assert list(imported.conditions.values_list("text", "icd10_code", "entered_here")) == [
+        ("Asthma", "J45.9", False)
+    ]

@@ -494,7 +494,7 @@ def _place(
         summary.outside_sweden += 1
         return None
     if previous is not None:
-        _keep_placements(mapped, previous, context.matcher)
+        _keep_placements_and_codes(mapped, previous, context.matcher)
     try:
         _check_regions(mapped, previous, context.regions)
     except RecordError as exc:
@@ -504,9 +504,14 @@ def _place(
     return mapped, previous
 
 
-def _keep_placements(mapped: MappedStudy, previous: Study, matcher: SiteMatcher) -> None:
+def _keep_placements_and_codes(mapped: MappedStudy, previous: Study, matcher: SiteMatcher) -> None:
     """A site the registry lists again stays where the node placed it: the care provider
-    (and so the region) a coordinator named where the import found none, and the unit."""
+    (and so the region) a coordinator named where the import found none, and the unit. A
+    condition it lists again keeps the ICD-10-SE code the node gave it."""
+    coded = {c.text: c.icd10_code for c in previous.conditions.all() if c.icd10_code}
+    for condition in mapped.conditions:
+        if not condition.icd10_code and condition.text in coded:
+            condition.icd10_code = coded[condition.text]
     placed = {
         (site.facility_name, site.city): site
         for site in previous.sites.all()
@@ -570,8 +575,9 @@ def _existing(keys: Iterable[str], context: Context) -> dict[str, Study]:
         )
     else:
         found = found.filter(**{f"{registry.key_field}__in": wanted})
-    # The sites: to check the regions of an upload, and to keep where the node placed them.
-    found = found.prefetch_related("sites")
+    # The sites: to check the regions of an upload, and to keep where the node placed them;
+    # the conditions: to keep the codes the node gave them.
+    found = found.prefetch_related("sites", "conditions")
     return {getattr(study, registry.key_field): study for study in found}
 
 
