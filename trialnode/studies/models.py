@@ -426,7 +426,7 @@ class StudyStatusChange(AuditedModel):
         indexes = [models.Index(fields=["study", "effective_date"], name="status_change_study")]
 
     def __str__(self) -> str:
-        return f"{self.effective_date}: {self.status}"
+        return f"{self.effective_date}: {self.get_status_display()}"
 
 
 class StudyPart(AuditedModel):
