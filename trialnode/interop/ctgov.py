@@ -127,7 +127,9 @@ def map_record(record: dict[str, Any], matcher: SiteMatcher) -> MappedStudy:
     ident = f.obj(protocol.get("identificationModule"), "identificationModule")
     nct_id = ident.get("nctId")
     if not isinstance(nct_id, str) or not NCT_RE.match(nct_id):
-        raise RecordError(_("missing or invalid nctId %(value)s") % {"value": f"{nct_id!r:.40}"})
+        if nct_id is None:
+            raise RecordError(_("no nctId"))
+        raise RecordError(_("invalid nctId %(value)s") % {"value": f"{nct_id!r:.40}"})
     status_module = f.obj(protocol.get("statusModule"), "statusModule")
     status = status_module.get("overallStatus")
     if not status:

@@ -297,9 +297,9 @@ def map_record(record: dict[str, Any], matcher: SiteMatcher) -> MappedStudy:
         raise RecordError(_("a trial must be a JSON object"))
     ct_number = record.get("ctNumber")
     if not isinstance(ct_number, str) or not EU_CT_RE.match(ct_number):
-        raise RecordError(
-            _("missing or invalid ctNumber %(value)s") % {"value": f"{ct_number!r:.40}"}
-        )
+        if ct_number is None:
+            raise RecordError(_("no ctNumber"))
+        raise RecordError(_("invalid ctNumber %(value)s") % {"value": f"{ct_number!r:.40}"})
     part_one, parts_two = _parts(record)
     details = part_one.get("trialDetails") or {}
     identifiers = details.get("clinicalTrialIdentifiers") or {}
