@@ -35,6 +35,7 @@ class Job(AuditedModel):
     params = models.JSONField(default=dict, blank=True)
     input_name = models.CharField(_("file"), max_length=255, blank=True)
     language = models.CharField(
+        _("language"),
         max_length=10,
         blank=True,
         editable=False,

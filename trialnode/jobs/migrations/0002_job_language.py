@@ -17,6 +17,7 @@ class Migration(migrations.Migration):
                 editable=False,
                 help_text="The language of whoever started the job: its messages, and the reasons it keeps, are written in it.",
                 max_length=10,
+                verbose_name="language",
             ),
         ),
     ]
