@@ -43,17 +43,22 @@ def _rows(study: Study, name: str) -> list[dict[str, Any]]:
     return [{f: getattr(row, f) for f in fields} for row in getattr(study, name).all()]
 
 
-def _add_rows(study: Study, by, **added: list[dict[str, Any]]) -> Study:
-    """A coordinator's edit that keeps every row and adds ``added``."""
+def _edit(study: Study, by, **rows: list[dict[str, Any]]) -> Study:
+    """A coordinator's edit sending the given rows of some kinds, the others as stored."""
     kinds = ("sites", "conditions", "interventions", "contacts")
     return services.study_update(
         study=study,
         by=by,
         expected_version=study.version,
         fields={},
-        reason="Lokal kontakt för patienter i Uppsala",
-        **{name: [*_rows(study, name), *added.get(name, [])] for name in kinds},
+        reason="Rättat av koordinatorn",
+        **{name: rows[name] if name in rows else _rows(study, name) for name in kinds},
     )
+
+
+def _add_rows(study: Study, by, **added: list[dict[str, Any]]) -> Study:
+    """A coordinator's edit that keeps every row and adds ``added``."""
+    return _edit(study, by, **{name: [*_rows(study, name), *rows] for name, rows in added.items()})
 
 
 @pytest.fixture
@@ -121,16 +126,7 @@ def test_a_row_of_the_records_that_a_coordinator_edited_stays_the_registrys(impo
     site = imported.sites.get()
     rows = _rows(imported, "sites")
     rows[0]["investigator"] = "Dr Lokal"
-    kinds = ("conditions", "interventions", "contacts")
-    services.study_update(
-        study=imported,
-        by=users.coordinator,
-        expected_version=imported.version,
-        fields={},
-        reason="Prövaren på plats",
-        sites=rows,
-        **{name: _rows(imported, name) for name in kinds},
-    )
+    _edit(imported, users.coordinator, sites=rows)
     edited = imported.sites.get()
     assert (edited.investigator, edited.entered_here) == ("Dr Lokal", False)
     assert edited.pk != site.pk
@@ -154,16 +150,7 @@ def test_the_history_says_which_rows_were_entered_here_and_only_those(client, im
 def test_a_code_a_coordinator_gave_a_condition_of_the_records_is_kept(imported, users):
     conditions = _rows(imported, "conditions")
     conditions[0]["icd10_code"] = "J45.9"
-    kinds = ("sites", "interventions", "contacts")
-    services.study_update(
-        study=imported,
-        by=users.coordinator,
-        expected_version=imported.version,
-        fields={},
-        reason="ICD-10-kod för statistiken",
-        conditions=conditions,
-        **{name: _rows(imported, name) for name in kinds},
-    )
+    _edit(imported, users.coordinator, conditions=conditions)
 
     summary = import_records([_record("Ny Central Kontakt", "Asthma")])
 

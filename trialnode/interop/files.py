@@ -18,7 +18,7 @@ import orjson
 from django.utils.translation import gettext as _
 
 from trialnode.interop import ctgov, ctis
-from trialnode.interop.jsonstream import BadElement, JsonElements
+from trialnode.interop.jsonstream import BadElement, JsonElements, element_name
 from trialnode.interop.linking import merge_registry_duplicates, suggest_links_for_registry
 from trialnode.interop.upsert import ImportSummary, Progress, Unparsed, Unreadable, not_json
 
@@ -108,7 +108,7 @@ def iter_stream_records(
         return
     if isinstance(record, dict) and isinstance(record.get("studies"), list):
         for number, study in enumerate(record["studies"], start=1):
-            yield study if isinstance(study, dict) else _not_an_object(_element(name, number))
+            yield study if isinstance(study, dict) else _not_an_object(element_name(name, number))
     elif isinstance(record, dict):
         yield record
     else:
@@ -117,10 +117,6 @@ def iter_stream_records(
 
 def _not_an_object(where: str) -> Unreadable:
     return _unreadable(where, _("not a JSON object"))
-
-
-def _element(name: str, number: int) -> str:
-    return _("%(name)s element %(number)d") % {"name": name, "number": number}
 
 
 def _line(name: str, number: int) -> str:

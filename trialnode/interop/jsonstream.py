@@ -43,6 +43,11 @@ def _run_end(pattern: re.Pattern[str], text: str, pos: int) -> int:
     return match.end()
 
 
+def element_name(name: str, number: int) -> str:
+    """Where the ``number``-th element of an array in ``name`` is, for a reader."""
+    return _("%(name)s element %(number)d") % {"name": name, "number": number}
+
+
 @dataclass(frozen=True)
 class BadElement:
     """An element that was skipped: where it was and why."""
@@ -200,7 +205,7 @@ class JsonElements:
     def _where(self) -> str:
         if not self.number:
             return self.name
-        return _("%(name)s element %(number)d") % {"name": self.name, "number": self.number}
+        return element_name(self.name, self.number)
 
     def _truncated(self) -> BadElement:
         return BadElement(
