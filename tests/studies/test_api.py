@@ -46,6 +46,18 @@ def test_the_list_returns_count_results_and_facets(client, make_study):
     assert {"region", "status", "study_type", "phase"} <= set(body["facets"])
 
 
+def test_each_result_links_to_its_own_page(client, make_study, settings):
+    settings.ALLOWED_HOSTS = ["studier.example.se"]
+    studies = [make_study(title_sv=f"Hjärtsvikt {n}") for n in range(1, 4)] + [
+        make_study(title_sv=f"Hjärtsvikt {n}") for n in range(10, 13)
+    ]
+    body = client.get("/api/v1/studies", {"sort": "title"}, HTTP_HOST="studier.example.se")
+    urls = {r["id"]: r["url"] for r in body.json()["results"]}
+    assert urls == {s.pk: f"http://studier.example.se/studier/{s.pk}/" for s in studies}
+    one = client.get(f"/api/v1/studies/{studies[-1].pk}", HTTP_HOST="studier.example.se")
+    assert one.json()["url"] == f"http://studier.example.se/studier/{studies[-1].pk}/"
+
+
 def test_the_api_and_the_page_use_the_same_filters(client, make_study):
     make_study(title_sv="Studie i Örebro", regions=("orebro",), phase="PHASE2")
     make_study(title_sv="Studie i Uppsala", regions=("uppsala",), phase="PHASE3")
