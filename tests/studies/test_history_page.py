@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from datetime import date
 
+from django.utils import translation
+
 from trialnode.studies import services
+from trialnode.studies.models import StudyStatusChange
 
 
 def test_the_history_shows_labels_of_fields_and_values_not_columns_or_codes(
@@ -39,3 +42,12 @@ def test_an_owner_is_shown_by_name(client, users, make_study, settings):
     client.force_login(users.coordinator)
     page = client.get(f"/studier/{study.pk}/historik/").content.decode()
     assert "Rut Registrerare" in page
+
+
+def test_a_status_change_is_named_by_its_label_in_the_readers_language(make_study):
+    change = StudyStatusChange.objects.get(study=make_study())
+    assert change.status == "RECRUITING"
+    with translation.override("sv"):
+        assert str(change) == f"{change.effective_date}: Rekryterar"
+    with translation.override("en"):
+        assert str(change) == f"{change.effective_date}: Recruiting"
