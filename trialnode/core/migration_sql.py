@@ -22,3 +22,34 @@ def vendor_sql(
     """Run the statements listed for the database's vendor (``"postgresql"``,
     ``"sqlite"``); a vendor without statements is left alone."""
     return migrations.RunPython(_statements_of(forward), _statements_of(backward))
+
+
+def compressed_with_lz4(columns: Mapping[str, Sequence[str]]) -> migrations.RunPython:
+    """Compress the long values of these columns (by table) with LZ4 instead of
+    PostgreSQL's own pglz, where the server has it (PostgreSQL 14 and later, built with
+    LZ4; elsewhere, and on SQLite, nothing changes). LZ4 compresses several times faster
+    for about the same size, and reads faster; pglz compressing the long texts of rows
+    was a tenth of an import's time. Values written before keep their compression."""
+
+    def compression(method: str):
+        def run(apps: Any, schema_editor: Any) -> None:
+            connection = schema_editor.connection
+            if connection.vendor != "postgresql":
+                return
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT 1 FROM pg_settings WHERE name = 'default_toast_compression' "
+                    "AND 'lz4' = ANY(enumvals)"
+                )
+                if cursor.fetchone() is None:
+                    return
+            quote = connection.ops.quote_name
+            for table, names in columns.items():
+                changes = ", ".join(
+                    f"ALTER COLUMN {quote(name)} SET COMPRESSION {method}" for name in names
+                )
+                schema_editor.execute(f"ALTER TABLE {quote(table)} {changes}")
+
+        return run
+
+    return migrations.RunPython(compression("lz4"), compression("default"))

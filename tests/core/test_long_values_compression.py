@@ -1,0 +1,40 @@
+"""Long values are compressed with LZ4 where the server has it: a study's long texts,
+its search document and its audit events (pglz was a tenth of an import's time)."""
+
+import pytest
+from django.db import connection
+
+from trialnode.audit.models import AuditEvent
+
+pytestmark = pytest.mark.postgresql
+
+
+def _lz4_available() -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT 1 FROM pg_settings WHERE name = 'default_toast_compression' "
+            "AND 'lz4' = ANY(enumvals)"
+        )
+        return cursor.fetchone() is not None
+
+
+def test_a_long_study_its_document_and_its_events_are_compressed_with_lz4(make_study):
+    if not _lz4_available():
+        pytest.skip("this PostgreSQL server was built without LZ4")
+    long_text = " ".join(f"Mening {n} om behandling av hjärtsvikt." for n in range(400))
+    study = make_study(summary_en=long_text, eligibility_criteria=long_text)
+    event = AuditEvent.objects.filter(object_type="studies.study", object_id=str(study.pk))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT pg_column_compression(s.summary_en),
+                   pg_column_compression(s.eligibility_criteria),
+                   pg_column_compression(d.body),
+                   (SELECT pg_column_compression(e.payload) FROM audit_auditevent e
+                    WHERE e.id = %s)
+            FROM studies_study s JOIN studies_studysearchdocument d ON d.study_id = s.id
+            WHERE s.id = %s
+            """,
+            [event.earliest("seq").pk, study.pk],
+        )
+        assert cursor.fetchone() == ("lz4", "lz4", "lz4", "lz4")
