@@ -87,13 +87,12 @@ def test_the_pages_studies_are_those_the_orm_loads_with_their_sites_and_regions(
     """The page's studies come with the counts, their sites and regions as JSON: every
     field must arrive with the value and the type the ORM gives it."""
     for params in SEARCHES:
-        page = StudySearch.from_params(params).run_public(page_size=10).studies
-        loaded = Study.objects.prefetch_related("sites__region").in_bulk([s.pk for s in page])
-        for study in page:
+        page = StudySearch.from_params(params).run_public(page_size=10).listed
+        loaded = Study.objects.prefetch_related("sites__region").in_bulk([s.pk for s, _ in page])
+        for study, sites in page:
             expected = loaded[study.pk]
             assert _values(study) == _values(expected), params
             with CaptureQueriesContext(connection) as queries:
-                sites = list(study.sites.all())
                 regions = [site.region for site in sites]
             assert not queries.captured_queries  # read with the page
             assert [_values(site) for site in sites] == [

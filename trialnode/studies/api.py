@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import date
 from functools import cache
 from typing import Annotated, Any
@@ -19,7 +19,7 @@ from trialnode.api_auth import WRITE_AUTH, WriteAuthRequest
 from trialnode.organisations.models import CareProvider, Region, Unit
 from trialnode.studies import services
 from trialnode.studies.filters import StudySearch
-from trialnode.studies.models import Study
+from trialnode.studies.models import Study, StudySite
 from trialnode.studies.selectors import status_periods
 
 router = Router(tags=["studies"])
@@ -225,15 +225,17 @@ def detail_urls(request: HttpRequest) -> Callable[[int], str]:
     return lambda pk: f"{head}/{pk}/{tail}"
 
 
-def _study_out(study: Study, url: Callable[[int], str]) -> dict[str, Any]:
+def _study_out(
+    study: Study, url: Callable[[int], str], sites: Iterable[StudySite]
+) -> dict[str, Any]:
     data = {name: getattr(study, name) for name in _study_out_attributes()}
     data["url"] = url(study.pk)
-    data["regions"] = sorted({site.region.slug for site in study.sites.all() if site.region})
+    data["regions"] = sorted({site.region.slug for site in sites if site.region})
     return data
 
 
 def _study_detail_out(study: Study, request: HttpRequest) -> dict[str, Any]:
-    data = _study_out(study, detail_urls(request))
+    data = _study_out(study, detail_urls(request), study.sites.all())
     data.update(
         {
             name: getattr(study, name)
@@ -329,7 +331,7 @@ def list_studies(
         "count": result.count,
         "page": result.page,
         "page_size": result.page_size,
-        "results": [_study_out(study, url) for study in result.studies],
+        "results": [_study_out(study, url, sites) for study, sites in result.listed],
         "facets": {
             name: [value.__dict__ for value in values] for name, values in result.facets.items()
         },

@@ -485,11 +485,12 @@ class StudySearch:
                 title_sort=Lower(Coalesce(NullIf("title_sv", Value("")), "title_en"))
             )
         offset = (self.page - 1) * page_size
-        page = list(
-            queryset.order_by(*ordering).prefetch_related("sites__region")[
+        page = [
+            (study, list(study.sites.all()))
+            for study in queryset.order_by(*ordering).prefetch_related("sites__region")[
                 offset : offset + page_size
             ]
-        )
+        ]
         return self._result(count, counts, page, page_size=page_size, with_facets=with_facets)
 
     def run_public(self, *, page_size: int, with_facets: bool = True) -> SearchResult:
@@ -509,7 +510,7 @@ class StudySearch:
 
     def _row_search(
         self, filters: list[tuple[str, list[int]]], *, page_size: int, with_facets: bool
-    ) -> tuple[dict[str, dict[str, int]], list[Study]]:
+    ) -> tuple[dict[str, dict[str, int]], list[tuple[Study, list[StudySite]]]]:
         """The total and every facet's counts (``__count`` and each filter's name) and the
         page's studies with their sites, over the public search rows, in one statement.
 
@@ -653,7 +654,7 @@ class StudySearch:
             JOIN studies_study s ON s.id = p.study_id
         """
         counts: dict[str, dict[str, int]] = {"__count": {"": 0}}
-        studies: list[tuple[int, Study]] = []
+        studies: list[tuple[int, tuple[Study, list[StudySite]]]] = []
         regions: dict[int, Region] = {}
         # A search with text is planned once per connection: its plan follows the text
         # index whatever the words and filters, and planning it costs as much as a
@@ -668,13 +669,13 @@ class StudySearch:
                     name, _colon, value = found.partition(":")
                     if name in COUNTED and COUNTED[name](value):
                         counts.setdefault(name, {})[value] = number
-        return counts, [study for _position, study in sorted(studies, key=lambda p: p[0])]
+        return counts, [listed for _position, listed in sorted(studies, key=lambda p: p[0])]
 
     def _result(
         self,
         count: int,
         counts: dict[str, dict[str, int]],
-        page: list[Study],
+        page: list[tuple[Study, list[StudySite]]],
         *,
         page_size: int,
         with_facets: bool,
@@ -695,7 +696,12 @@ class StudySearch:
                 if found.get(value) or value in selected
             ]
         return SearchResult(
-            count=count, page=self.page, page_size=page_size, studies=page, facets=facets
+            count=count,
+            page=self.page,
+            page_size=page_size,
+            studies=[study for study, _sites in page],
+            facets=facets,
+            sites={study.pk: sites for study, sites in page},
         )
 
     def _facet_counts(self, matched: QuerySet[Study]) -> dict[str, dict[str, int]]:
@@ -801,10 +807,9 @@ def _page_fields() -> tuple[list[str], list[str], list[str]]:
     )
 
 
-def _page_study(values: Sequence[Any], regions: dict[int, Region]) -> Study:
-    """A study read by ``_page_columns``, with its sites and their regions as
-    ``prefetch_related("sites__region")`` leaves them (``study.sites.all()`` reads
-    nothing more); ``regions``: those already made, one object per region."""
+def _page_study(values: Sequence[Any], regions: dict[int, Region]) -> tuple[Study, list[StudySite]]:
+    """A study read by ``_page_columns``, and its sites with their regions; ``regions``:
+    those already made, one object per region."""
     study_fields, site_fields, region_fields = _page_fields()
     study = Study.from_db("default", study_fields, list(values[: len(study_fields)]))
     listed = values[len(study_fields)] or []
@@ -822,11 +827,7 @@ def _page_study(values: Sequence[Any], regions: dict[int, Region]) -> Study:
                 regions[region.pk] = region
         site._state.fields_cache["region"] = region
         sites.append(site)
-    prefetched = study.sites.all()
-    prefetched._result_cache = sites
-    prefetched._prefetch_done = True
-    study._prefetched_objects_cache = {"sites": prefetched}
-    return study
+    return study, sites
 
 
 @dataclass
@@ -836,6 +837,13 @@ class SearchResult:
     page_size: int
     studies: list[Study]
     facets: dict[str, list[FacetValue]]
+    sites: dict[int, list[StudySite]] = field(default_factory=dict)
+    """The sites of the page's studies, with their regions, by study."""
+
+    @property
+    def listed(self) -> list[tuple[Study, list[StudySite]]]:
+        """The page's studies, each with its sites (where it runs)."""
+        return [(study, self.sites.get(study.pk, [])) for study in self.studies]
 
     @property
     def page_count(self) -> int:
