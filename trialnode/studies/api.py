@@ -217,7 +217,7 @@ def _study_out_attributes() -> tuple[str, ...]:
     return tuple(name for name in StudyOut.model_fields if hasattr(Study, name))
 
 
-def detail_urls(request: HttpRequest) -> Callable[[int], str]:
+def _detail_urls(request: HttpRequest) -> Callable[[int], str]:
     """The absolute URL of a study's page by its id, the URL pattern reversed once for a
     whole answer rather than once per study (a page of results)."""
     placeholder = request.build_absolute_uri(reverse("studies:detail", args=[0]))
@@ -235,7 +235,7 @@ def _study_out(
 
 
 def _study_detail_out(study: Study, request: HttpRequest) -> dict[str, Any]:
-    data = _study_out(study, detail_urls(request), study.sites.all())
+    data = _study_out(study, _detail_urls(request), study.sites.all())
     data.update(
         {
             name: getattr(study, name)
@@ -326,7 +326,7 @@ def list_studies(
     """Filters take several values (repeated or comma-separated); unknown values give 400."""
     search = StudySearch.from_params(request.GET)
     result = search.run_public(page_size=settings.TRIALNODE_SEARCH_PAGE_SIZE)
-    url = detail_urls(request)
+    url = _detail_urls(request)
     return {
         "count": result.count,
         "page": result.page,
