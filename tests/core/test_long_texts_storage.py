@@ -1,5 +1,6 @@
-"""Long values are compressed with LZ4 where the server has it: a study's long texts,
-its search document and its audit events (pglz was a tenth of an import's time)."""
+"""How PostgreSQL keeps long texts: compressed with LZ4 where the server has it (a
+study's long texts, its search document and its audit events; pglz was a tenth of an
+import's time), and without planner statistics where nothing compares them."""
 
 import pytest
 from django.db import connection
@@ -38,3 +39,20 @@ def test_a_long_study_its_document_and_its_events_are_compressed_with_lz4(make_s
             [event.earliest("seq").pk, study.pk],
         )
         assert cursor.fetchone() == ("lz4", "lz4", "lz4", "lz4")
+
+
+def test_the_planner_keeps_no_statistics_of_texts_nothing_compares(db):
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT attrelid::regclass::text, attname, attstattarget FROM pg_attribute
+            WHERE attrelid IN ('studies_study'::regclass, 'studies_studysearchdocument'::regclass)
+              AND attname IN ('summary_en', 'eligibility_criteria', 'body', 'title', 'status')
+            ORDER BY 1, 2
+            """
+        )
+        targets = {(table, column): target for table, column, target in cursor.fetchall()}
+    assert targets[("studies_study", "summary_en")] == 0
+    assert targets[("studies_study", "eligibility_criteria")] == 0
+    assert targets[("studies_studysearchdocument", "body")] == 0
+    assert targets[("studies_study", "status")] == -1  # filtered: the default target
