@@ -1,6 +1,6 @@
 """How PostgreSQL keeps long texts: compressed with LZ4 where the server has it (a
-study's long texts, its search document and its audit events; pglz was a tenth of an
-import's time), and without planner statistics where nothing compares them."""
+study's long texts, its search document and its audit events; with pglz an import took
+about 7 % longer), and without planner statistics where nothing compares them."""
 
 import pytest
 from django.db import connection
