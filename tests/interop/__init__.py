@@ -30,3 +30,21 @@ def ctis_in_sweden(record: dict[str, Any]) -> dict[str, Any]:
     states = holder.setdefault("memberStatesConcerned", [])
     states.append({"countryName": "Sweden", "mscName": "Sweden"})
     return record
+
+
+def minimal_ctgov_record(nct_id: str, title: str, *secondary_ids: str) -> dict[str, Any]:
+    """The least a ClinicalTrials.gov record in Sweden needs (recruiting, interventional),
+    naming other registries' numbers among its secondary identifiers."""
+    return in_sweden(
+        {
+            "protocolSection": {
+                "identificationModule": {
+                    "nctId": nct_id,
+                    "briefTitle": title,
+                    "secondaryIdInfos": [{"id": number} for number in secondary_ids],
+                },
+                "statusModule": {"overallStatus": "RECRUITING"},
+                "designModule": {"studyType": "INTERVENTIONAL"},
+            }
+        }
+    )

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from tests.interop import ctis_in_sweden, in_sweden
+from tests.interop import ctis_in_sweden, minimal_ctgov_record
 from trialnode.audit.models import AuditEvent
 from trialnode.interop import ctis
 from trialnode.interop.ctgov import import_records as import_ctgov_records
@@ -161,18 +161,8 @@ def test_a_csv_without_the_required_columns_is_refused_whole(reference_data, tmp
 
 def test_a_trial_in_both_registries_is_counted_once(reference_data, sample_data, tmp_path):
     record = _record(sample_data, "2023-505613-24-00")
-    ctgov_record = in_sweden(
-        {
-            "protocolSection": {
-                "identificationModule": {
-                    "nctId": "NCT04665037",
-                    "briefTitle": "Posaconazole in children under 2 years",
-                    "secondaryIdInfos": [{"id": "2023-505613-24-00"}],
-                },
-                "statusModule": {"overallStatus": "RECRUITING"},
-                "designModule": {"studyType": "INTERVENTIONAL"},
-            }
-        }
+    ctgov_record = minimal_ctgov_record(
+        "NCT04665037", "Posaconazole in children under 2 years", "2023-505613-24-00"
     )
     import_ctgov_records([ctgov_record])
     path = tmp_path / "trial.json"
@@ -194,19 +184,9 @@ def test_an_upload_does_not_hide_another_regions_trial_behind_its_record(
     import_ctis_paths([path])  # the registry sync: no site in Uppsala
     uploaded = tmp_path / "upload.json"
     uploaded.write_text(
-        json.dumps(
-            in_sweden(  # a site in Uppsala
-                {
-                    "protocolSection": {
-                        "identificationModule": {
-                            "nctId": "NCT90000043",
-                            "briefTitle": "A record naming another region's trial",
-                            "secondaryIdInfos": [{"id": "2023-505613-24-00"}],
-                        },
-                        "statusModule": {"overallStatus": "RECRUITING"},
-                        "designModule": {"studyType": "INTERVENTIONAL"},
-                    }
-                }
+        json.dumps(  # a site in Uppsala
+            minimal_ctgov_record(
+                "NCT90000043", "A record naming another region's trial", "2023-505613-24-00"
             )
         )
     )
