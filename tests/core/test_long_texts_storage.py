@@ -20,8 +20,8 @@ def _lz4_available() -> bool:
 
 
 def test_a_long_study_its_document_and_its_events_are_compressed_with_lz4(make_study):
-    if not _lz4_available():
-        pytest.skip("this PostgreSQL server was built without LZ4")
+    """With LZ4 where the server has it; with PostgreSQL's own pglz where it has not."""
+    method = "lz4" if _lz4_available() else "pglz"
     long_text = " ".join(f"Mening {n} om behandling av hjärtsvikt." for n in range(400))
     study = make_study(summary_en=long_text, eligibility_criteria=long_text)
     event = AuditEvent.objects.filter(object_type="studies.study", object_id=str(study.pk))
@@ -38,7 +38,7 @@ def test_a_long_study_its_document_and_its_events_are_compressed_with_lz4(make_s
             """,
             [event.earliest("seq").pk, study.pk],
         )
-        assert cursor.fetchone() == ("lz4", "lz4", "lz4", "lz4")
+        assert cursor.fetchone() == (method, method, method, method)
 
 
 def test_the_planner_keeps_no_statistics_of_texts_nothing_compares(db):
