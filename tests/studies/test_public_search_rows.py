@@ -319,3 +319,23 @@ def test_the_tag_counts_follow_every_change_of_the_rows(studies):
     rebuild_search_rows()  # the table emptied and filled again
     kept, counted = _tag_counts()
     assert kept == counted
+
+
+def test_a_rows_tags_are_sorted_so_that_each_facets_tags_are_one_run(studies):
+    """The facet counts read a facet's tags of a row as one slice (``facet_tags``)."""
+    from trialnode.studies.searchrows import FACET_CODES, TAG_BLOCK, facet_tags
+
+    study = Study.objects.published().first()
+    StudyCondition.objects.create(study=study, icd10_code="C50.9", text="Bröstcancer")
+    synthetic_studies_create(5, seed=12)  # rows of new studies, in bulk
+    slices = ", ".join(facet_tags(str(code)) for code in FACET_CODES.values())
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT tags, {slices} FROM studies_publicsearchrow")
+        rows = cursor.fetchall()
+    assert len(rows) == PublicSearchRow.objects.count() > 100
+    for tags, *runs in rows:
+        assert tags == sorted(tags)
+        assert runs == [
+            [tag for tag in tags if tag // TAG_BLOCK == code] for code in FACET_CODES.values()
+        ]
+        assert sum(map(len, runs)) == len(tags)

@@ -6,7 +6,9 @@ value the study meets (``status:RECRUITING``, ``region:uppsala``, ``age_group:ad
 ...), so that every filter is one array overlap and all facets are counted in one pass
 over the matching rows (see ``StudySearch.run_public``). The rows hold the tags as numbers
 from the dictionary ``studies_searchtag``; a number's millions are its filter's code
-(``FACET_CODES``), so the facet of a tag needs no look-up.
+(``FACET_CODES``), so the facet of a tag needs no look-up. A row's tags are sorted by
+number, so the tags of one facet are one run of them, found by binary search
+(``facet_tags``).
 
 ``refresh_search_rows`` rewrites the rows of some studies (and of the records marked as
 the same study as them, whose visibility follows theirs); it is called after every save
@@ -97,11 +99,22 @@ ROW_SELECT = f"""
 INSERT INTO studies_publicsearchrow (study_id, tsv, updated_at, start_date, title_sort, tags)
 SELECT s.id, d.tsv, s.updated_at, s.start_date,
        LOWER(COALESCE(NULLIF(s.title_sv, ''), s.title_en)),
-       ARRAY(SELECT k.id FROM unnest({TAGS}) t JOIN studies_searchtag k ON k.tag = t)
+       ARRAY(SELECT k.id FROM unnest({TAGS}) t JOIN studies_searchtag k ON k.tag = t
+             ORDER BY k.id)
 FROM studies_study s
 LEFT JOIN studies_studysearchdocument d ON d.study_id = s.id
 WHERE s.id IN ({{shown}})
 """
+
+
+def facet_tags(code: str) -> str:
+    """SQL: the tags of a row (``tags``) of the facet whose code is the SQL expression
+    ``code``. ``width_bucket`` counts by binary search the sorted tags below a number;
+    a facet's tags are the ones from its block's first number to the next block's."""
+    return (
+        f"tags[width_bucket({code} * {TAG_BLOCK} - 1, tags) + 1"
+        f" : width_bucket(({code} + 1) * {TAG_BLOCK} - 1, tags)]"
+    )
 
 
 def maintained() -> bool:
