@@ -602,7 +602,7 @@ class PublicSearchRow(models.Model):
 
     The text vector is copied from the study's search document; ``tags`` holds the number
     (in the dictionary ``studies_searchtag``) of every filter value the study meets, e.g.
-    of ``region:uppsala``. ``studies.searchrows`` keeps the rows in step with the studies
+    of ``region:uppsala``, sorted. ``studies.searchrows`` keeps the rows in step with the studies
     (after every save of a study, its sites or conditions, and every re-index) and
     rebuilds them all (``rebuild_derived_data``). On SQLite the table does not exist and
     the search reads the studies themselves.

