@@ -123,7 +123,8 @@ def test_a_sponsor_gets_a_compiled_answer_from_units_in_two_regions(
         page.goto(url)
         page.get_by_role("button", name="Förfrågan är komplett").click()
         page.wait_for_load_state()
-        page.get_by_role("link", name="Välj enheter och skicka").click()
+        with page.expect_navigation():  # measured on the new page, not during the change
+            page.get_by_role("link", name="Välj enheter och skicka").click()
         _fits(page)
         assert page.locator("input[name=entries]:checked").count() == 2
         page.get_by_role("button", name="Skicka till de valda enheterna").click()
