@@ -245,3 +245,19 @@ def test_the_openapi_document_describes_the_api(client):
     assert document["openapi"].startswith("3.")
     assert "/api/v1/studies" in document["paths"]
     assert "/api/v1/studies/{study_id}" in document["paths"]
+
+
+def test_answers_are_utf8_json_with_dates_and_labels_as_django_writes_them(client, make_study):
+    from django.core.serializers.json import DjangoJSONEncoder
+
+    study = make_study(title_sv="Träning vid hjärtsvikt")
+    response = client.get("/api/v1/studies", {"q": "hjärtsvikt"})
+    assert response["Content-Type"] == "application/json; charset=utf-8"
+    assert "Träning vid hjärtsvikt".encode() in response.content  # not escaped
+    body = response.json()
+    listed = next(s for s in body["results"] if s["id"] == study.pk)
+    study.refresh_from_db()
+    assert listed["updated_at"] == DjangoJSONEncoder().default(study.updated_at)
+    # Translated labels (lazy texts) arrive as text in the request's language.
+    labels = {f["value"]: f["label"] for f in body["facets"]["status"]}
+    assert labels["RECRUITING"] == "Recruiting"
