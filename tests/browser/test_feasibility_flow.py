@@ -81,7 +81,8 @@ def test_a_sponsor_gets_a_compiled_answer_from_units_in_two_regions(
     # The sponsor submits a site inquiry to Uppsala and Örebro ...
     _login(page, base, "sponsor")
     page.goto(base + "/forfragningar/")
-    page.get_by_role("link", name="Ny klinikförfrågan").click()
+    with page.expect_navigation():
+        page.get_by_role("link", name="Ny klinikförfrågan").click()
     assert _serious_violations(page) == []
     _fits(page)
     page.get_by_label("Studiens titel").fill("Ny behandling vid hjärtsvikt")
