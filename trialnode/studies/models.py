@@ -600,11 +600,11 @@ class PublicSearchRow(models.Model):
     """One narrow row per published study: everything the public search matches, filters,
     counts and sorts by, so that a search reads one table (PostgreSQL only).
 
-    The text vector is copied from the study's search document; ``tags`` holds the number
-    (in the dictionary ``studies_searchtag``) of every filter value the study meets, e.g.
-    of ``region:uppsala``, sorted. ``studies.searchrows`` keeps the rows in step with the studies
-    (after every save of a study, its sites or conditions, and every re-index) and
-    rebuilds them all (``rebuild_derived_data``). On SQLite the table does not exist and
+    The text vector is copied from the study's search document; ``tags`` holds, sorted,
+    the number (in the dictionary ``studies_searchtag``) of every filter value the study
+    meets, e.g. of ``region:uppsala``. ``studies.searchrows`` keeps the rows in step with
+    the studies (after every save of a study, its sites or conditions, and every re-index)
+    and rebuilds them all (``rebuild_derived_data``). On SQLite the table does not exist and
     the search reads the studies themselves.
     """
 
