@@ -39,6 +39,49 @@ def test_html_in_any_text_field_is_shown_escaped(client, make_study):
     assert "<img src=x" not in detail
 
 
+def test_registry_markdown_is_shown_as_lists_without_its_escapes(client, make_study):
+    """ClinicalTrials.gov writes criteria as Markdown lists with backslash escapes."""
+    study = make_study(
+        source="CTGOV",
+        summary_en="Measured by the Erectile Function \\[EF\\] domain.",
+        eligibility_criteria=(
+            "Inclusion Criteria:\n\n* Adults \\>= 18 years\n* Life expectancy \\<3 years\n\n"
+            "Exclusion Criteria:\n\n1\\. Other significant disease"
+        ),
+    )
+    page = client.get(f"/studier/{study.pk}/").content.decode()
+    assert "<li>Adults &gt;= 18 years</li>" in page
+    assert "<li>Life expectancy &lt;3 years</li>" in page
+    assert "1. Other significant disease" in page
+    assert "Erectile Function [EF] domain." in page
+    assert "\\[" not in page and "\\&lt;" not in page and "* Adults" not in page
+
+
+def test_registry_markdown_can_add_no_markup_images_links_or_headings(client, make_study):
+    study = make_study(
+        source="CTGOV",
+        eligibility_criteria=(
+            "<script>alert(1)</script>\n\n![x](https://example.org/x.png)\n\n"
+            "[a](javascript:alert(1)) <https://example.org>\n\n# Criteria\n\n"
+            + ">" * 5000
+            + " deep"
+        ),
+    )
+    page = client.get(f"/studier/{study.pk}/").content.decode()
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "<script>alert" not in page
+    assert "<img" not in page
+    assert 'href="javascript' not in page and 'href="https://example.org' not in page
+    assert "<h1>Criteria</h1>" not in page and "# Criteria" in page
+    assert "deep" in page
+
+
+def test_texts_entered_here_are_shown_as_typed(client, make_study):
+    """Only a registry's Markdown is read as Markdown: a local summary keeps its asterisks."""
+    study = make_study(summary_sv="* inte en lista \\[x\\]\n\nAndra stycket", source="LOCAL")
+    page = client.get(f"/studier/{study.pk}/").content.decode()
+    assert "<p>* inte en lista \\[x\\]</p>" in page and "<p>Andra stycket</p>" in page
+
+
 def test_the_study_page_links_to_the_registries_it_has_identifiers_in(client, make_study):
     study = make_study(
         nct_id="NCT01234567", eu_ct_number="2023-501234-12-00", epm_dnr="2022-01051-01"
