@@ -83,6 +83,26 @@ def _values(instance) -> list[tuple[str, object, type]]:
     ]
 
 
+def test_a_facet_counts_a_value_from_rows_meeting_every_filter_and_from_those_failing_it(
+    make_study,
+):
+    """A study in Stockholm and Skåne meets the filter Stockholm; one only in Skåne fails
+    it: with text, both count for Skåne in the region facet, as without the filter."""
+    make_study(title_sv="Cancerstudie ett", regions=("stockholm", "skane"), sex="ALL")
+    make_study(title_sv="Cancerstudie två", regions=("skane",), sex="FEMALE")
+    make_study(title_sv="Cancerstudie tre", regions=("ostergotland", "skane"), sex="MALE")
+    for params, facet, value, expected in (
+        ({"q": "cancerstudie", "region": "stockholm"}, "region", "skane", 3),
+        ({"q": "cancerstudie", "sex": "FEMALE"}, "sex", "MALE", 2),
+    ):
+        search = StudySearch.from_params(params)
+        with_rows = search.run_public(page_size=10)
+        assert {f.value: f.count for f in with_rows.facets[facet]}[value] == expected, params
+        assert _outcome(with_rows) == _outcome(
+            search.run(Study.objects.published(), page_size=10)
+        ), params
+
+
 def test_the_pages_studies_are_those_the_orm_loads_with_their_sites_and_regions(studies):
     """The page's studies come with the counts, their sites and regions as JSON: every
     field must arrive with the value and the type the ORM gives it."""

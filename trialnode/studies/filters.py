@@ -674,7 +674,10 @@ class StudySearch:
                 else:
                     name, _colon, value = found.partition(":")
                     if name in COUNTED and COUNTED[name](value):
-                        counts.setdefault(name, {})[value] = number
+                        # A tag may come twice: from the rows meeting every filter and
+                        # from those failing only its facet's.
+                        facet = counts.setdefault(name, {})
+                        facet[value] = facet.get(value, 0) + number
         return counts, [listed for _position, listed in sorted(studies, key=lambda p: p[0])]
 
     def _result(
