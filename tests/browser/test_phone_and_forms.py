@@ -84,6 +84,30 @@ def test_a_patient_on_a_phone_finds_a_recruiting_study_and_its_contact(
     page.close()
 
 
+def test_the_language_switch_keeps_a_search_made_on_the_page(
+    browser,  # noqa: F811
+    live_server,
+    patient_studies,
+):
+    """The search answers without reloading the page; switching language after it shows
+    the same search in the other language."""
+    page = browser.new_page(viewport=PHONE)
+    page.goto(live_server.url + "/")
+    page.get_by_role("searchbox").fill("cancer")
+    page.get_by_role("searchbox").press("Enter")
+    page.wait_for_url("**q=cancer*")
+    page.get_by_role("link", name="Filtrera resultaten").click()
+    page.locator("#f-recruiting-true").check()
+    page.wait_for_url("**recruiting=true*")
+    page.wait_for_load_state("networkidle")
+    with page.expect_navigation():
+        page.get_by_role("button", name="In English").click()
+    assert "q=cancer" in page.url and "recruiting=true" in page.url
+    assert page.locator("html").get_attribute("lang") == "en"
+    assert page.locator(".result h3").all_inner_texts() == [patient_studies.title_sv]
+    page.close()
+
+
 def test_a_keyboard_user_reaches_the_first_result_through_the_skip_link(
     browser,  # noqa: F811
     live_server,
