@@ -23,7 +23,9 @@ from markdown_it import MarkdownIt
 from trialnode.studies.models import Source, Study
 
 # The fields each registry writes in Markdown.
-MARKDOWN_FIELDS = {Source.CTGOV: frozenset({"summary_en", "eligibility_criteria"})}
+MARKDOWN_FIELDS: dict[str, frozenset[str]] = {
+    Source.CTGOV: frozenset({"summary_en", "eligibility_criteria"})
+}
 
 # markdown-it leaves out whatever is nested deeper than ``maxNesting`` levels. A list
 # takes two (the list and its item) and a paragraph one, so a text nested at most
