@@ -98,6 +98,8 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "trialnode.core.context_processors.site",
+                "trialnode.counts.context_processors.menu",
+                "trialnode.feasibility.context_processors.menu",
             ],
         },
     },

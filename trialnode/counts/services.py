@@ -24,6 +24,7 @@ from trialnode.counts.engines import EngineError, QueryTimeout, open_engine
 from trialnode.counts.evaluate import Evaluation, evaluate
 from trialnode.counts.models import (
     COUNTING_ROLES,
+    STAFF_ROLES,
     CountRequest,
     DataSource,
     NodeQuery,
@@ -85,6 +86,11 @@ def can_count(user) -> bool:
         and user.is_active
         and (user.is_superuser or user.active_roles() & COUNTING_ROLES)
     )
+
+
+def may_use(user) -> bool:
+    """Who may open the patient counts: those who count, and the staff who review them."""
+    return can_count(user) or any(user.has_role(role) for role in STAFF_ROLES)
 
 
 def queries_today(user) -> int:

@@ -19,7 +19,6 @@ from trialnode.counts.engines import EngineError
 from trialnode.counts.forms import BuilderForm, CriteriaFormSet, DecisionForm
 from trialnode.counts.models import (
     OFFICER_ROLES,
-    STAFF_ROLES,
     CountRequest,
     DataSource,
     NodeQuery,
@@ -28,17 +27,13 @@ from trialnode.counts.models import (
 from trialnode.counts.selectors import request_summary, requests_for
 
 
-def _may_use(user) -> bool:
-    return services.can_count(user) or any(user.has_role(role) for role in STAFF_ROLES)
-
-
 def _is_officer(user) -> bool:
     return user.is_superuser or any(user.has_role(role) for role in OFFICER_ROLES)
 
 
 @login_required
 def index(request: HttpRequest) -> HttpResponse:
-    if not _may_use(request.user):
+    if not services.may_use(request.user):
         raise PermissionDenied
     return render(
         request,
@@ -259,7 +254,7 @@ def decide(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def attached(request: HttpRequest, target_type: str, target_id: str) -> HttpResponse:
     """The counts attached to one record, per region: for a study plan or an inquiry."""
-    if not _may_use(request.user):
+    if not services.may_use(request.user):
         raise PermissionDenied
     return render(
         request,

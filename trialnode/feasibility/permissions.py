@@ -1,10 +1,18 @@
-"""Who may attach records of other capabilities to an inquiry."""
+"""Who may open the inquiries, and attach records of other capabilities to one."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from trialnode.feasibility.models import Inquiry
+from trialnode.feasibility.models import Inquiry, staff_region_ids
+from trialnode.organisations.models import Role
+
+
+def may_open_inquiries(user: Any) -> bool:
+    """Sponsors (their organisation's inquiries) and node staff (their regions' queue)."""
+    return user.is_authenticated and (
+        user.has_role(Role.SPONSOR) or user.is_superuser or bool(staff_region_ids(user))
+    )
 
 
 def may_attach_count(user: Any, inquiry_id: str) -> bool:

@@ -37,6 +37,7 @@ from trialnode.feasibility.models import (
     organisation_of,
     staff_region_ids,
 )
+from trialnode.feasibility.permissions import may_open_inquiries
 from trialnode.organisations.models import CareProvider, Role, User
 
 
@@ -77,7 +78,7 @@ def _handled(request: HttpRequest, pk: int) -> Inquiry:
 @login_required
 def index(request: HttpRequest) -> HttpResponse:
     user = _me(request)
-    if not (_is_sponsor(user) or _is_staff(user)):
+    if not may_open_inquiries(user):
         raise PermissionDenied
     mine = (
         Inquiry.objects.of_sponsor(user).prefetch_related("recipients")
