@@ -82,6 +82,24 @@ def test_texts_entered_here_are_shown_as_typed(client, make_study):
     assert "<p>* inte en lista \\[x\\]</p>" in page and "<p>Andra stycket</p>" in page
 
 
+@pytest.mark.parametrize(
+    ("low", "high", "shown"),
+    [(18, 65, "18–65 år"), (18, None, "18 år och äldre"), (None, 17, "Upp till 17 år")],
+)
+def test_the_age_limits_read_as_words(client, make_study, settings, low, high, shown):
+    settings.LANGUAGE_CODE = "sv"
+    study = make_study(min_age_years=low, max_age_years=high)
+    page = client.get(f"/studier/{study.pk}/").content.decode()
+    assert f"<dd>{shown}</dd>" in page
+
+
+def test_a_site_known_only_by_its_region_names_the_region_once(client, make_study):
+    study = make_study(regions=("vasternorrland",))
+    page = client.get(f"/studier/{study.pk}/").content.decode()
+    assert "<strong>Region Västernorrland</strong>" in page
+    assert "Region Västernorrland</strong>, Region Västernorrland" not in page
+
+
 def test_the_study_page_links_to_the_registries_it_has_identifiers_in(client, make_study):
     study = make_study(
         nct_id="NCT01234567", eu_ct_number="2023-501234-12-00", epm_dnr="2022-01051-01"
