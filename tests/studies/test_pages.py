@@ -100,6 +100,17 @@ def test_a_site_known_only_by_its_region_names_the_region_once(client, make_stud
     assert "Region Västernorrland</strong>, Region Västernorrland" not in page
 
 
+def test_a_page_past_the_last_says_so_and_leads_back(client, make_study, settings):
+    settings.LANGUAGE_CODE = "sv"
+    settings.TRIALNODE_SEARCH_PAGE_SIZE = 2
+    for number in range(3):
+        make_study(title_sv=f"Astmastudie {number}")
+    page = client.get("/?q=astmastudie&page=5").content.decode()
+    assert "Sökningen har 2 sidor, inte 5." in page
+    assert 'href="?q=astmastudie&amp;sort=relevance&amp;page=2">Gå till sista sidan' in page
+    assert "Inga studier matchar" not in page and "Sida 5 av 2" not in page
+
+
 def test_the_study_page_links_to_the_registries_it_has_identifiers_in(client, make_study):
     study = make_study(
         nct_id="NCT01234567", eu_ct_number="2023-501234-12-00", epm_dnr="2022-01051-01"

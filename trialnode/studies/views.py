@@ -83,7 +83,17 @@ def _render_search(request: HttpRequest, *, partial: bool, csrf_token: str | Non
         "sort_options": sort_options(study_search),
         "errors": errors,
         "export_query": urlencode(study_search.query_items(sort=None)),
-        "previous_url": _page_url(study_search, result.page - 1) if result.page > 1 else "",
+        "previous_url": (
+            _page_url(study_search, min(result.page - 1, result.page_count))
+            if result.page > 1
+            else ""
+        ),
+        # A page past the last (an old link, a typed address) says so and leads back.
+        "last_page_url": (
+            _page_url(study_search, result.page_count)
+            if result.count and result.page > result.page_count
+            else ""
+        ),
         "next_url": (
             _page_url(study_search, result.page + 1) if result.page < result.page_count else ""
         ),
