@@ -25,6 +25,29 @@ def test_the_language_switch_turns_every_page_english(client, make_study, settin
     assert "Who can take part" in page
 
 
+def test_a_reader_sees_the_title_in_their_language_and_the_other_as_subtitle(
+    client, make_study, settings
+):
+    settings.LANGUAGE_CODE = "sv"
+    study = make_study(title_sv="Träning vid hjärtsvikt", title_en="Exercise in heart failure")
+    registry_only = make_study(title_sv="", title_en="Statins after stroke")
+    swedish = client.get(f"/studier/{study.pk}/").content.decode()
+    assert "<h1>Träning vid hjärtsvikt</h1>" in swedish
+    assert '<p class="subtitle" lang="en">Exercise in heart failure</p>' in swedish
+    assert (
+        '<h1 lang="en">Statins after stroke</h1>'
+        in client.get(f"/studier/{registry_only.pk}/").content.decode()
+    )
+
+    client.post("/i18n/setlang/", {"language": "en", "next": "/"})
+    english = client.get(f"/studier/{study.pk}/").content.decode()
+    assert "<h1>Exercise in heart failure</h1>" in english
+    assert '<p class="subtitle" lang="sv">Träning vid hjärtsvikt</p>' in english
+    results = client.get("/?q=hjärtsvikt").content.decode()
+    assert ">Exercise in heart failure</a></h3>" in results
+    assert "Träning vid hjärtsvikt</a>" not in results
+
+
 def test_html_in_any_text_field_is_shown_escaped(client, make_study):
     study = make_study(
         title_sv="<script>alert(1)</script>",

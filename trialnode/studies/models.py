@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date, timedelta
-from typing import ClassVar
+from typing import ClassVar, NamedTuple
 
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
@@ -14,6 +14,7 @@ from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from trialnode.audit.models import AuditedModel, AuditedQuerySet
@@ -90,6 +91,13 @@ class Sex(models.TextChoices):
     ALL = "ALL", _("All")
     FEMALE = "FEMALE", _("Female")
     MALE = "MALE", _("Male")
+
+
+class Title(NamedTuple):
+    """A title and the language it is written in (for the page's ``lang``)."""
+
+    text: str
+    lang: str
 
 
 class Source(models.TextChoices):
@@ -398,6 +406,25 @@ class Study(AuditedModel):
     @property
     def title(self) -> str:
         return self.title_sv or self.title_en
+
+    @property
+    def reader_title(self) -> Title:
+        """The title in the reader's language (the active one) where the study has it,
+        else in the other."""
+        titles = self._titles()
+        return titles[0] if titles else Title("", "sv")
+
+    @property
+    def second_title(self) -> Title | None:
+        """The title in the other language, when the study has both (a subtitle)."""
+        titles = self._titles()
+        return titles[1] if len(titles) > 1 else None
+
+    def _titles(self) -> list[Title]:
+        titles = [Title(t, lang) for t, lang in ((self.title_sv, "sv"), (self.title_en, "en")) if t]
+        if get_language() == "en":
+            titles.reverse()
+        return titles
 
     @property
     def is_open_for_recruitment(self) -> bool:
