@@ -44,6 +44,20 @@ def test_an_owner_is_shown_by_name(client, users, make_study, settings):
     assert "Rut Registrerare" in page
 
 
+def test_a_change_no_person_made_names_the_channel_it_came_through(
+    client, users, make_study, settings
+):
+    from trialnode.audit.context import acting_as
+
+    settings.LANGUAGE_CODE = "sv"
+    with acting_as(via="command:import ctgov"):
+        study = make_study()
+    client.force_login(users.coordinator)
+    page = client.get(f"/studier/{study.pk}/historik/").content.decode()
+    assert "kommandoraden (import ctgov)" in page
+    assert "command:import" not in page
+
+
 def test_a_status_change_is_named_by_its_label_in_the_readers_language(make_study):
     change = StudyStatusChange.objects.get(study=make_study())
     assert change.status == "RECRUITING"

@@ -51,6 +51,28 @@ class HistoryEntry:
     from_state: str
     to_state: str
     changes: list[tuple[str, str, str]]
+    actor: str
+
+
+# Who made a change no person made, by the channel the trail records ("command:import
+# ctgov", "job:feasibility_reminders"): the kind in words, and what ran.
+CHANNELS = {
+    "command": _("the command line (%(what)s)"),
+    "job": _("a background job (%(what)s)"),
+    "schedule": _("a scheduled task (%(what)s)"),
+}
+
+
+def actor_label(event: ReadableEvent) -> str:
+    """The person who made the change, else the channel it came through in words."""
+    kind, _colon, what = event.via.partition(":")
+    if event.actor_name and event.actor_name != event.via:
+        return event.actor_name
+    if kind in CHANNELS and what:
+        return str(CHANNELS[kind]) % {"what": what}
+    if event.via == "demo":
+        return gettext("the demo data")
+    return gettext("the system")
 
 
 class _Values:
@@ -134,6 +156,7 @@ def history_entries(events: list[ReadableEvent]) -> list[HistoryEntry]:
                 from_state=_state_label(model, event.from_state),
                 to_state=_state_label(model, event.to_state),
                 changes=changes,
+                actor=actor_label(event),
             )
         )
     return entries
