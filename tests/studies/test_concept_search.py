@@ -58,6 +58,21 @@ def test_a_local_registration_is_found_by_the_everyday_words_of_its_code(make_st
         assert unrelated.pk not in found, word
 
 
+@pytest.mark.parametrize("word", ["KOL", "kol", "copd", "COPD"])
+def test_an_abbreviation_finds_what_it_stands_for(make_study, word):
+    copd = make_study(title_sv="Träning vid kroniskt obstruktiv lungsjukdom")
+    other_lung = make_study(title_sv="Andning vid kronisk lungsjukdom hos barn")
+    found = _found(word)
+    assert copd.pk in found
+    assert other_lung.pk not in found  # every word of what it stands for must be there
+
+
+def test_ms_finds_multiple_sclerosis_in_swedish_and_english(make_study):
+    swedish = make_study(title_sv="Trötthet vid multipel skleros")
+    english = make_study(title_sv="", title_en="Fatigue in multiple sclerosis")
+    assert {swedish.pk, english.pk} <= _found("MS")
+
+
 def test_free_text_is_sorted_by_relevance_unless_asked_otherwise(make_study):
     search = StudySearch.from_params({"q": "hjärtsvikt"})
     assert search.sort == "relevance"

@@ -33,6 +33,7 @@ SEARCHES = [
     {"status": "COMPLETED,RECRUITING", "study_type": "OBSERVATIONAL", "page": "2"},
     {"q": "studie", "age_group": "children,older", "recruiting": "false"},
     {"q": "metformin astma"},
+    {"q": "kol ms"},
     # One filter: its own facet counts every row, the others the rows meeting it.
     {"recruiting": "true"},
     {"region": "uppsala,stockholm", "sort": "title"},

@@ -9,10 +9,12 @@ over the vocabulary for typos.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache, lru_cache
+from pathlib import Path
 from typing import Any
 
 from django.apps import apps
@@ -249,6 +251,25 @@ def _similar_terms(word: str) -> list[str]:
     return [match[0] for match in matches]
 
 
+def _fts5_any(tokens: list[str]) -> str:
+    return "(" + " OR ".join(f'"{token}"' for token in sorted(set(tokens))) + ")"
+
+
+SYNONYMS_FILE = Path(__file__).resolve().parent / "data" / "synonyms.json"
+
+
+@cache
+def _synonyms() -> dict[str, tuple[str, ...]]:
+    data = json.loads(SYNONYMS_FILE.read_text(encoding="utf-8"))
+    return {word: tuple(phrases) for word, phrases in data["synonyms"].items()}
+
+
+def synonyms_of(word: str) -> tuple[str, ...]:
+    """What a search word stands for when it is an abbreviation patients search by ("kol":
+    "kroniskt obstruktiv lungsjukdom", "copd"), from ``data/synonyms.json``."""
+    return tuple(phrase for phrase in _synonyms().get(word, ()) if phrase != word)
+
+
 # The tsquery of a text's words with their spelling alternatives (see
 # ``TextQuery.tsquery_sql_of``): one row, one column ``q``.
 TSQUERY_SQL = """
@@ -265,13 +286,20 @@ TSQUERY_SQL = """
             ) close_terms
         ) f
         WHERE f.term <> w.word
+    ),
+    -- What an abbreviation stands for (``synonyms_of``), after the close terms.
+    written_out AS (
+        SELECT ord, spelling, %(tsquery_limit)s + n AS n
+        FROM unnest(%(tsquery_synonym_ords)s::int[], %(tsquery_synonyms)s::text[])
+            WITH ORDINALITY AS s(ord, spelling, n)
     )
     SELECT trialnode_tsquery_and(q ORDER BY ord) AS q FROM (
         SELECT ord, trialnode_tsquery_or(
             plainto_tsquery('swedish', spelling) || plainto_tsquery('english', spelling)
             ORDER BY n
         ) AS q
-        FROM spellings GROUP BY ord
+        FROM (SELECT * FROM spellings UNION ALL SELECT * FROM written_out) alternatives
+        GROUP BY ord
     ) groups
 """
 
@@ -286,7 +314,11 @@ class TextQuery:
     def parse(cls, text: str) -> TextQuery:
         parsed = []
         for word in words(text)[:MAX_QUERY_WORDS]:
-            spellings = [word, *(t for t in _similar_terms(word) if t != word)]
+            spellings = [
+                word,
+                *(t for t in _similar_terms(word) if t != word),
+                *synonyms_of(word),
+            ]
             parsed.append(tuple(spellings))
         return cls(tuple(parsed))
 
@@ -302,11 +334,18 @@ class TextQuery:
         query_words = words(text)[:MAX_QUERY_WORDS]
         if not query_words:
             return None
+        written_out = [
+            (position, phrase)
+            for position, word in enumerate(query_words, start=1)
+            for phrase in synonyms_of(word)
+        ]
         return TSQUERY_SQL, {
             "tsquery_words": query_words,
             "tsquery_min_length": MIN_FUZZY_LENGTH,
             "tsquery_similarity": TRIGRAM_SIMILARITY,
             "tsquery_limit": FUZZY_LIMIT,
+            "tsquery_synonym_ords": [position for position, _phrase in written_out],
+            "tsquery_synonyms": [phrase for _position, phrase in written_out],
         }
 
     @staticmethod
@@ -321,10 +360,22 @@ class TextQuery:
             return cursor.fetchone()[0] or ""
 
     def _fts5_expression(self) -> str:
+        """Each word matches any stem of its spellings; a spelling of several words (what
+        an abbreviation stands for) matches when each of its words does."""
         groups = []
         for spellings in self.alternatives:
-            tokens = sorted({s for word in spellings for s in stems(word).split()})
-            groups.append("(" + " OR ".join(f'"{token}"' for token in tokens) + ")")
+            single = [spelling for spelling in spellings if len(words(spelling)) == 1]
+            parts = [
+                f'"{token}"' for token in sorted({t for w in single for t in stems(w).split()})
+            ]
+            for spelling in spellings:
+                if len(words(spelling)) > 1:
+                    parts.append(
+                        "("
+                        + " AND ".join(_fts5_any(stems(word).split()) for word in words(spelling))
+                        + ")"
+                    )
+            groups.append("(" + " OR ".join(parts) + ")")
         return " AND ".join(groups)
 
     def _tsquery_sql(self) -> tuple[str, list[str]]:
