@@ -123,6 +123,16 @@ def test_a_site_known_only_by_its_region_names_the_region_once(client, make_stud
     assert "Region Västernorrland</strong>, Region Västernorrland" not in page
 
 
+def test_a_search_of_only_punctuation_says_it_shows_every_study(client, make_study, settings):
+    settings.LANGUAGE_CODE = "sv"
+    make_study(title_sv="Astmastudie")
+    page = client.get("/?q=%21%21%21").content.decode()
+    assert "Söktexten har inga ord att söka på, så alla studier visas." in page
+    assert "1 studie" in page
+    assert "Söktexten har inga ord" not in client.get("/?q=astma").content.decode()
+    assert "Söktexten har inga ord" not in client.get("/").content.decode()
+
+
 def test_a_page_past_the_last_says_so_and_leads_back(client, make_study, settings):
     settings.LANGUAGE_CODE = "sv"
     settings.TRIALNODE_SEARCH_PAGE_SIZE = 2

@@ -33,6 +33,7 @@ from trialnode.studies.forms import (
 )
 from trialnode.studies.history import history_entries
 from trialnode.studies.models import RegistrationState, Study, StudySite
+from trialnode.studies.search import words
 from trialnode.studies.search_page import (
     RENDERED_PAGES,
     VARY,
@@ -82,6 +83,8 @@ def _render_search(request: HttpRequest, *, partial: bool, csrf_token: str | Non
         "chosen_filter_count": sum(len(values) for values in study_search.values.values()),
         "sort_options": sort_options(study_search),
         "errors": errors,
+        # Text of only punctuation searches nothing: every study is shown, and said so.
+        "text_without_words": bool(study_search.text.strip()) and not words(study_search.text),
         "export_query": urlencode(study_search.query_items(sort=None)),
         "previous_url": (
             _page_url(study_search, min(result.page - 1, result.page_count))
