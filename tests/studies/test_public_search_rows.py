@@ -315,6 +315,20 @@ def _tag_counts() -> tuple[dict[int, int], dict[int, int]]:
     return kept, counted
 
 
+def test_a_flush_empties_the_tag_counts_with_the_rows(transactional_db, make_study):
+    """The demo starts again with ``flush``, which runs without triggers: a search without
+    text must then count the new studies only, not those of the runs before."""
+    from django.core.management import call_command
+
+    make_study(title_sv="Före tömningen")
+    call_command("flush", interactive=False, verbosity=0)
+    call_command("load_reference_data", verbosity=0)
+    make_study(title_sv="Efter tömningen")
+    result = StudySearch.from_params({}).run_public(page_size=10)
+    assert result.count == 1 == Study.objects.published().count()
+    assert sum(f.count for f in result.facets["status"]) == 1
+
+
 def test_the_tag_counts_follow_every_change_of_the_rows(studies):
     from trialnode.studies.searchrows import compact_tag_counts
 
