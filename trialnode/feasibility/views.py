@@ -35,10 +35,9 @@ from trialnode.feasibility.models import (
     InquiryState,
     handled_region_ids,
     organisation_of,
-    staff_region_ids,
 )
-from trialnode.feasibility.permissions import may_open_inquiries
-from trialnode.organisations.models import CareProvider, Role, User
+from trialnode.feasibility.permissions import is_sponsor, is_staff, may_open_inquiries
+from trialnode.organisations.models import CareProvider, User
 
 
 def _me(request: HttpRequest) -> User:
@@ -48,14 +47,6 @@ def _me(request: HttpRequest) -> User:
 
 def _base(request: HttpRequest) -> str:
     return request.build_absolute_uri("/")
-
-
-def _is_sponsor(user) -> bool:
-    return user.has_role(Role.SPONSOR)
-
-
-def _is_staff(user) -> bool:
-    return user.is_superuser or bool(staff_region_ids(user))
 
 
 def _errors(exc: ValidationError) -> list[str]:
@@ -82,11 +73,11 @@ def index(request: HttpRequest) -> HttpResponse:
         raise PermissionDenied
     mine = (
         Inquiry.objects.of_sponsor(user).prefetch_related("recipients")
-        if _is_sponsor(user)
+        if is_sponsor(user)
         else None
     )
     queue = None
-    if _is_staff(user):
+    if is_staff(user):
         queue = (
             Inquiry.objects.visible_to(user)
             .filter(state__in=selectors.QUEUE_STATES)
@@ -99,12 +90,12 @@ def index(request: HttpRequest) -> HttpResponse:
         {
             "mine": mine,
             "organisation": organisation_of(user),
-            "is_sponsor": _is_sponsor(user),
+            "is_sponsor": is_sponsor(user),
             "queue": queue,
             "done": Inquiry.objects.visible_to(user)
             .exclude(state__in=selectors.QUEUE_STATES)
             .select_related("organisation")[:50]
-            if _is_staff(user)
+            if is_staff(user)
             else None,
             "handles": user.is_superuser or bool(handled_region_ids(user)),
         },
@@ -114,7 +105,7 @@ def index(request: HttpRequest) -> HttpResponse:
 @login_required
 def organisation(request: HttpRequest) -> HttpResponse:
     user = _me(request)
-    if not _is_sponsor(user):
+    if not is_sponsor(user):
         raise PermissionDenied
     current = organisation_of(user)
     form = OrganisationForm(request.POST or None) if current is None else None
@@ -154,7 +145,7 @@ def organisation(request: HttpRequest) -> HttpResponse:
 def new(request: HttpRequest, kind: str) -> HttpResponse:
     if kind not in InquiryKind.values:
         raise Http404
-    if not _is_sponsor(_me(request)):
+    if not is_sponsor(_me(request)):
         raise PermissionDenied
     if organisation_of(_me(request)) is None:
         messages.info(request, _("Register your sponsor organisation first."))
